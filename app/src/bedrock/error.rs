@@ -1,0 +1,112 @@
+use aws_sdk_bedrockruntime::{error::SdkError, operation::invoke_model::InvokeModelError};
+
+use crate::guard::Busy;
+
+/// Why a model call made no picture. Built in one place from the SDK's error or the decoded
+/// answer; `http::error` alone decides what the user reads for each.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BedrockError {
+    #[error("the prompt was blocked by the content filter")]
+    InputFiltered,
+    #[error("the picture was blocked by the content filter")]
+    OutputFiltered,
+    #[error("Bedrock throttled the request, even after retries")]
+    Throttled,
+    #[error("every slot for this model is taken")]
+    Busy,
+    #[error("access to the model is denied")]
+    AccessDenied,
+    #[error("the model has reached the end of its life")]
+    Retired,
+    #[error("the model is Legacy and this account may no longer use it")]
+    Legacy,
+    #[error("the model is not offered in this region")]
+    NotOffered,
+    #[error("the model must be called through an inference profile")]
+    NeedsProfile,
+    #[error("the model did not answer in time")]
+    Timeout,
+    #[error("the model failed: {0}")]
+    ModelFailed(String),
+    #[error("the model's answer was malformed: {0}")]
+    Malformed(String),
+    #[error("Bedrock is unavailable")]
+    Unavailable,
+    #[error("Bedrock could not be reached: {0}")]
+    Unreachable(String),
+    #[error("Bedrock refused the request: {0}")]
+    Rejected(String),
+}
+
+impl BedrockError {
+    /// The model itself cannot be used any more: the model list should say so from now on.
+    pub fn model_is_gone(&self) -> bool {
+        matches!(
+            self,
+            BedrockError::Retired | BedrockError::Legacy | BedrockError::NotOffered
+        )
+    }
+}
+
+impl From<Busy> for BedrockError {
+    fn from(_: Busy) -> Self {
+        BedrockError::Busy
+    }
+}
+
+impl<R> From<SdkError<InvokeModelError, R>> for BedrockError {
+    fn from(err: SdkError<InvokeModelError, R>) -> Self {
+        match err {
+            SdkError::ServiceError(e) => from_service(e.into_err()),
+            SdkError::TimeoutError(_) => BedrockError::Timeout,
+            SdkError::DispatchFailure(e) => BedrockError::Unreachable(format!("{e:?}")),
+            SdkError::ResponseError(_) => {
+                BedrockError::Malformed("the answer could not be read".into())
+            }
+            other => BedrockError::Unreachable(other.to_string()),
+        }
+    }
+}
+
+fn from_service(err: InvokeModelError) -> BedrockError {
+    use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
+    let message = err.message().unwrap_or_default().to_owned();
+    match err {
+        InvokeModelError::ThrottlingException(_)
+        | InvokeModelError::ServiceQuotaExceededException(_) => BedrockError::Throttled,
+        InvokeModelError::AccessDeniedException(_) => BedrockError::AccessDenied,
+        InvokeModelError::ResourceNotFoundException(_) => {
+            if message.contains("end of its life") {
+                BedrockError::Retired
+            } else if message.contains("Legacy") {
+                BedrockError::Legacy
+            } else {
+                BedrockError::NotOffered
+            }
+        }
+        InvokeModelError::ValidationException(_) => {
+            if message.starts_with("This request has been blocked by our content filters") {
+                BedrockError::InputFiltered
+            } else if message.contains("inference profile") {
+                BedrockError::NeedsProfile
+            } else if message.contains("end of its life") {
+                BedrockError::Retired
+            } else if message.contains("model identifier is invalid") {
+                BedrockError::NotOffered
+            } else {
+                BedrockError::Rejected(message)
+            }
+        }
+        InvokeModelError::ModelTimeoutException(_) => BedrockError::Timeout,
+        InvokeModelError::ModelErrorException(_) => BedrockError::ModelFailed(message),
+        InvokeModelError::ModelNotReadyException(_)
+        | InvokeModelError::InternalServerException(_)
+        | InvokeModelError::ServiceUnavailableException(_) => BedrockError::Unavailable,
+        other => match other.code() {
+            Some(code) if code.contains("Unavailable") || code.contains("Internal") => {
+                BedrockError::Unavailable
+            }
+            _ => BedrockError::Rejected(message),
+        },
+    }
+}

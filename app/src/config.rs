@@ -1,0 +1,230 @@
+//! Settings, parsed once at start from `EASEL_*` variables or flags into typed values. A wrong value
+//! stops the start with a message that names the variable. AWS settings (credentials, endpoints)
+//! are left to the AWS SDK's usual chain.
+
+use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf, time::Duration};
+
+use clap::Args;
+
+use crate::{catalogue::Catalogue, gallery::StorageLocation};
+
+/// The flags and variables exactly as given.
+#[derive(Debug, Clone, Args)]
+pub struct RawConfig {
+    /// Address to listen on.
+    #[arg(long, env = "EASEL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Where images are kept: a folder, or s3://bucket/prefix.
+    #[arg(long, env = "EASEL_STORAGE", default_value = "easel-data")]
+    pub storage: String,
+    /// A TOML file listing the models to offer (default: the built-in list).
+    #[arg(long, env = "EASEL_MODELS")]
+    pub models: Option<PathBuf>,
+    /// The AWS region whose Bedrock serves the models (apart from where Easel runs).
+    #[arg(long, env = "EASEL_BEDROCK_REGION", default_value = "us-west-2")]
+    pub bedrock_region: String,
+    /// Seconds to wait for one model call.
+    #[arg(long, env = "EASEL_BEDROCK_TIMEOUT_SECS", default_value = "120")]
+    pub bedrock_timeout_secs: String,
+    /// Seconds in-flight generations may take to finish after SIGTERM.
+    #[arg(long, env = "EASEL_SHUTDOWN_GRACE_SECS", default_value = "30")]
+    pub shutdown_grace_secs: String,
+    /// Key that signs the browser cookie, base64, at least 64 bytes (default: one kept in storage).
+    #[arg(long, env = "EASEL_COOKIE_KEY", hide_env_values = true)]
+    pub cookie_key: Option<String>,
+    /// Send the cookie over HTTPS only.
+    #[arg(long, env = "EASEL_SECURE_COOKIE", default_value = "false")]
+    pub secure_cookie: String,
+    /// Model calls that may run at once, per model.
+    #[arg(long, env = "EASEL_MODEL_CONCURRENCY", default_value = "4")]
+    pub model_concurrency: String,
+    /// Calls that may wait for a free slot, per model, before "busy, try again".
+    #[arg(long, env = "EASEL_QUEUE_LENGTH", default_value = "32")]
+    pub queue_length: String,
+    /// Generations one browser may start per minute.
+    #[arg(long, env = "EASEL_RATE_LIMIT", default_value = "30")]
+    pub rate_limit: String,
+    /// Seconds between checks of which models Bedrock still serves.
+    #[arg(long, env = "EASEL_MODEL_CHECK_SECS", default_value = "300")]
+    pub model_check_secs: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub storage: StorageLocation,
+    pub catalogue: Catalogue,
+    pub bedrock_region: String,
+    pub bedrock_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub cookie_key: Option<CookieKey>,
+    pub secure_cookie: bool,
+    pub model_concurrency: usize,
+    pub queue_length: usize,
+    pub rate_limit: u32,
+    pub model_check_interval: Duration,
+    pub gallery_page_size: usize,
+}
+
+/// The cookie-signing key; never printed.
+#[derive(Clone)]
+pub struct CookieKey(pub Vec<u8>);
+
+impl std::fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieKey(..)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    variable: &'static str,
+    message: String,
+}
+
+fn parse<T>(
+    variable: &'static str,
+    raw: &str,
+    f: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    f(raw.trim()).map_err(|message| ConfigError { variable, message })
+}
+
+fn seconds(raw: &str) -> Result<Duration, String> {
+    raw.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("{raw:?} is not a whole number of seconds"))
+}
+
+fn positive(raw: &str) -> Result<NonZeroU32, String> {
+    raw.parse()
+        .map_err(|_| format!("{raw:?} is not a whole number of 1 or more"))
+}
+
+impl RawConfig {
+    pub fn parse(self) -> Result<Config, ConfigError> {
+        use base64::Engine;
+        Ok(Config {
+            listen: parse("EASEL_LISTEN", &self.listen, |s| {
+                s.parse()
+                    .map_err(|_| format!("{s:?} is not an address like 0.0.0.0:8080"))
+            })?,
+            storage: parse("EASEL_STORAGE", &self.storage, |s| s.parse())?,
+            catalogue: match &self.models {
+                None => Catalogue::built_in(),
+                Some(path) => parse("EASEL_MODELS", &path.display().to_string(), |_| {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    Catalogue::parse(&text).map_err(|e| e.to_string())
+                })?,
+            },
+            bedrock_region: parse("EASEL_BEDROCK_REGION", &self.bedrock_region, |s| {
+                let valid = !s.is_empty()
+                    && s.split('-').count() >= 3
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                valid
+                    .then(|| s.to_owned())
+                    .ok_or_else(|| format!("{s:?} is not an AWS region like us-west-2"))
+            })?,
+            bedrock_timeout: parse(
+                "EASEL_BEDROCK_TIMEOUT_SECS",
+                &self.bedrock_timeout_secs,
+                seconds,
+            )?,
+            shutdown_grace: parse(
+                "EASEL_SHUTDOWN_GRACE_SECS",
+                &self.shutdown_grace_secs,
+                seconds,
+            )?,
+            cookie_key: self
+                .cookie_key
+                .as_deref()
+                .map(|raw| {
+                    parse("EASEL_COOKIE_KEY", raw, |s| {
+                        let key = base64::engine::general_purpose::STANDARD
+                            .decode(s)
+                            .map_err(|_| "the key is not base64".to_owned())?;
+                        if key.len() < 64 {
+                            return Err(format!(
+                                "the key is {} bytes; it needs 64 or more",
+                                key.len()
+                            ));
+                        }
+                        Ok(CookieKey(key))
+                    })
+                })
+                .transpose()?,
+            secure_cookie: parse("EASEL_SECURE_COOKIE", &self.secure_cookie, |s| {
+                s.parse().map_err(|_| format!("{s:?} is not true or false"))
+            })?,
+            model_concurrency: parse("EASEL_MODEL_CONCURRENCY", &self.model_concurrency, positive)?
+                .get() as usize,
+            queue_length: parse("EASEL_QUEUE_LENGTH", &self.queue_length, |s| {
+                s.parse()
+                    .map_err(|_| format!("{s:?} is not a whole number"))
+            })?,
+            rate_limit: parse("EASEL_RATE_LIMIT", &self.rate_limit, positive)?.get(),
+            model_check_interval: parse("EASEL_MODEL_CHECK_SECS", &self.model_check_secs, seconds)?,
+            gallery_page_size: 12,
+        })
+    }
+}
+
+impl Config {
+    /// The settings a test or a local run starts from: every default, storage in `folder`.
+    pub fn for_folder(folder: impl Into<PathBuf>) -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            raw: RawConfig,
+        }
+        let defaults = <Defaults as clap::Parser>::parse_from(["easel"]).raw;
+        let mut config = defaults.parse().expect("the defaults are valid");
+        config.storage = StorageLocation::Folder(folder.into());
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        raw: RawConfig,
+    }
+
+    fn parse_args(args: &[&str]) -> Result<Config, ConfigError> {
+        Cli::parse_from(std::iter::once("easel").chain(args.iter().copied()))
+            .raw
+            .parse()
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = parse_args(&["--listen", "everywhere"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EASEL_LISTEN:"), "{err}");
+        let err = parse_args(&["--bedrock-region", "Oregon"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EASEL_BEDROCK_REGION:"), "{err}");
+        let err = parse_args(&["--cookie-key", "c2hvcnQ="])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs 64 or more"), "{err}");
+        let err = parse_args(&["--storage", "s3://"]).unwrap_err().to_string();
+        assert!(err.starts_with("EASEL_STORAGE:"), "{err}");
+    }
+
+    #[test]
+    fn s3_storage_is_accepted() {
+        let config = parse_args(&["--storage", "s3://bucket/gallery"]).unwrap();
+        assert!(matches!(config.storage, StorageLocation::S3 { .. }));
+    }
+}

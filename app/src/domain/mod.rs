@@ -1,0 +1,12 @@
+//! Typed, validated generation requests. Raw form text becomes these values at the edge, checked
+//! against the chosen model's rules, so the Bedrock code never sees a raw string.
+
+mod prompt;
+mod request;
+mod seed;
+mod shape;
+
+pub use prompt::Prompt;
+pub use request::{Field, FieldErrors, GenerateForm, GenerationRequest, ImageCount};
+pub use seed::Seed;
+pub use shape::{AspectRatio, Quality, Shape, Size};

@@ -1,0 +1,64 @@
+//! The gallery: every image a browser has generated, kept in an object store
+//! (a local folder or S3).
+//!
+//! Layout: `galleries/{owner}/{image_id}.png` and `.json` beside it. Keys are
+//! only ever built from a validated [`OwnerId`] and [`ImageId`], so one
+//! browser can never reach another's images. Internal objects (probe, secrets)
+//! live under `_easel/`.
+
+mod ids;
+mod png_text;
+mod record;
+mod store;
+
+use std::path::PathBuf;
+
+pub use ids::{ImageId, OwnerId};
+pub use png_text::read_text_chunks;
+pub use record::{ImageRecord, Recipe};
+pub use store::{Gallery, GalleryPage, StorageLocation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GalleryError {
+    #[error("gallery storage failed: {0}")]
+    Storage(#[from] object_store::Error),
+    #[error("the image is not a PNG")]
+    NotPng,
+    #[error("gallery object {path} is corrupt: {reason}")]
+    Corrupt { path: String, reason: String },
+    #[error("cannot create the gallery folder {}: {source}", path.display())]
+    CreateFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A small but real RGB PNG, as an encoder would produce it.
+#[cfg(test)]
+fn test_png(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    let pixels: Vec<u8> = (0..width * height * 3).map(|i| (i * 37) as u8).collect();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+#[cfg(test)]
+fn test_recipe(prompt: &str) -> Recipe {
+    Recipe {
+        model_id: "amazon.nova-canvas-v1:0".to_owned(),
+        model_name: "Nova Canvas".to_owned(),
+        prompt: prompt.to_owned(),
+        negative_prompt: Some("blurry".to_owned()),
+        size: "16:9".to_owned(),
+        cfg_scale: Some(6.5),
+        quality: Some("premium".to_owned()),
+        seed: 42,
+        price_usd: 0.08,
+        created_at: time::macros::datetime!(2025-06-01 12:30 UTC),
+    }
+}

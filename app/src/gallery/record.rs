@@ -1,0 +1,105 @@
+//! What is stored about each image, beside the PNG itself.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::ImageId;
+
+/// Everything needed to understand, and redo, one generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    pub model_id: String,
+    pub model_name: String,
+    pub prompt: String,
+    pub negative_prompt: Option<String>,
+    /// Either pixel dimensions (`1024x1024`) or an aspect ratio (`16:9`),
+    /// depending on what the model takes.
+    pub size: String,
+    pub cfg_scale: Option<f32>,
+    pub quality: Option<String>,
+    pub seed: u64,
+    pub price_usd: f64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The JSON object stored beside each PNG. Its presence is what makes an
+/// image part of the gallery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    pub id: ImageId,
+    pub recipe: Recipe,
+    /// Size of the stored PNG, text chunks included.
+    pub png_bytes: u64,
+}
+
+impl Recipe {
+    /// The recipe as PNG text entries, so that a downloaded image still
+    /// tells how it was made. Absent optional fields are left out.
+    pub(crate) fn png_text(&self) -> Vec<(&'static str, String)> {
+        [
+            Some(("Model", format!("{} ({})", self.model_name, self.model_id))),
+            Some(("Prompt", self.prompt.clone())),
+            self.negative_prompt
+                .clone()
+                .filter(|negative| !negative.is_empty())
+                .map(|negative| ("Negative prompt", negative)),
+            Some(("Size", self.size.clone())),
+            self.cfg_scale.map(|cfg| ("CFG scale", cfg.to_string())),
+            Some(("Seed", self.seed.to_string())),
+            self.quality.clone().map(|quality| ("Quality", quality)),
+            Some(("Price USD", self.price_usd.to_string())),
+            // Only a date beyond year 9999 fails to format, and such a
+            // recipe is refused when its record is serialized anyway.
+            self.created_at
+                .format(&Rfc3339)
+                .ok()
+                .map(|created| ("Created", created)),
+            Some(("Software", "Easel".to_owned())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gallery::test_recipe;
+
+    #[test]
+    fn record_json_uses_rfc3339_and_round_trips() {
+        let record = ImageRecord {
+            id: ImageId::new(OffsetDateTime::now_utc()),
+            recipe: test_recipe("a lighthouse"),
+            png_bytes: 1234,
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["recipe"]["created_at"], "2025-06-01T12:30:00Z");
+        assert_eq!(json["id"], record.id.as_str());
+        assert_eq!(serde_json::from_value::<ImageRecord>(json).unwrap(), record);
+    }
+
+    #[test]
+    fn png_text_lists_present_fields_only() {
+        let mut recipe = test_recipe("a lighthouse");
+        recipe.negative_prompt = None;
+        recipe.cfg_scale = None;
+        recipe.quality = None;
+        let keys: Vec<_> = recipe.png_text().into_iter().map(|(key, _)| key).collect();
+        assert_eq!(
+            keys,
+            [
+                "Model",
+                "Prompt",
+                "Size",
+                "Seed",
+                "Price USD",
+                "Created",
+                "Software"
+            ]
+        );
+    }
+}

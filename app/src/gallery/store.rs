@@ -1,0 +1,614 @@
+//! Reading and writing gallery entries in an object store.
+//!
+//! An entry is two objects: the PNG and its JSON record. The PNG is always
+//! written first and deleted last, and only entries whose record exists are
+//! shown, so a crash between two writes can leave at most an invisible
+//! orphan PNG, never a broken entry. Each single write is atomic: S3 puts
+//! are, and `LocalFileSystem` writes a temporary file and renames it.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use tracing::warn;
+
+use super::png_text::insert_text_chunks;
+use super::{GalleryError, ImageId, ImageRecord, OwnerId, Recipe};
+
+const GALLERIES: &str = "galleries";
+const INTERNAL: &str = "_easel";
+const PNG: &str = "png";
+const JSON: &str = "json";
+/// Records are small, so a page is fetched with this many requests in flight.
+const CONCURRENT_READS: usize = 8;
+
+/// Where the gallery lives, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageLocation {
+    Folder(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl FromStr for StorageLocation {
+    type Err = String;
+
+    /// `s3://bucket/optional/prefix` is S3; anything else is a folder.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let Some(rest) = s.strip_prefix("s3://") else {
+            return if s.is_empty() {
+                Err("the storage location is empty".to_owned())
+            } else {
+                Ok(Self::Folder(PathBuf::from(s)))
+            };
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!(
+                "{s:?} names no bucket; expected s3://bucket or s3://bucket/prefix"
+            ));
+        }
+        Ok(Self::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+}
+
+/// One page of a gallery, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GalleryPage {
+    pub records: Vec<ImageRecord>,
+    /// 1-based.
+    pub page: usize,
+    pub has_more: bool,
+    /// Number of entries in the whole gallery.
+    pub total: usize,
+}
+
+/// Handle to the gallery store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Gallery {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Gallery {
+    /// Opens the store. No request is made: use [`Gallery::check_writable`]
+    /// to find out whether it actually works.
+    pub fn open(location: &StorageLocation) -> Result<Self, GalleryError> {
+        let store: Arc<dyn ObjectStore> = match location {
+            StorageLocation::Folder(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| GalleryError::CreateFolder {
+                    path: dir.clone(),
+                    source,
+                })?;
+                // Without fsync, a power cut could persist the record but
+                // not the bytes of the PNG written just before it.
+                Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true))
+            }
+            StorageLocation::S3 { bucket, prefix } => {
+                let s3 = s3_builder(bucket).build()?;
+                if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(PrefixStore::new(s3, prefix.as_str()))
+                }
+            }
+        };
+        Ok(Self { store })
+    }
+
+    /// A gallery that lives and dies with the process.
+    pub fn in_memory() -> Self {
+        Self {
+            store: Arc::new(InMemory::new()),
+        }
+    }
+
+    /// Stores `png` with `recipe` embedded as text chunks, and its record.
+    /// The id is derived from `recipe.created_at`, which orders the gallery.
+    pub async fn save(
+        &self,
+        owner: &OwnerId,
+        recipe: Recipe,
+        png: Bytes,
+    ) -> Result<ImageRecord, GalleryError> {
+        let id = ImageId::new(recipe.created_at);
+        let text = recipe.png_text();
+        let png = insert_text_chunks(&png, text.iter().map(|(key, value)| (*key, value.as_str())))?;
+        let record = ImageRecord {
+            id,
+            recipe,
+            png_bytes: png.len() as u64,
+        };
+        let record_key = image_key(owner, &record.id, JSON);
+        // Serialized before anything is written, so a failure leaves nothing behind.
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| corrupt(&record_key, e))?;
+
+        // The record is what makes the entry visible, so it goes last.
+        let png_key = image_key(owner, &record.id, PNG);
+        self.store.put(&png_key, png.into()).await?;
+        self.store.put(&record_key, json.into()).await?;
+        Ok(record)
+    }
+
+    /// Page `page` (1-based; 0 is taken as 1) of `per_page` entries, newest first.
+    pub async fn page(
+        &self,
+        owner: &OwnerId,
+        page: usize,
+        per_page: usize,
+    ) -> Result<GalleryPage, GalleryError> {
+        let ids = self.visible_ids(owner).await?;
+        let (page, per_page) = (page.max(1), per_page.max(1));
+        let start = (page - 1).saturating_mul(per_page).min(ids.len());
+        let end = start.saturating_add(per_page).min(ids.len());
+
+        let records: Vec<Option<ImageRecord>> = futures::stream::iter(ids[start..end].to_vec())
+            // Owned ids: a borrowed one makes the future not `Send` for axum handlers.
+            .map(|id| async move {
+                match self.read_record(owner, &id).await {
+                    // One damaged record must not take the whole gallery down.
+                    Err(GalleryError::Corrupt { path, reason }) => {
+                        warn!(%path, %reason, "skipping corrupt gallery record");
+                        Ok(None)
+                    }
+                    other => other,
+                }
+            })
+            .buffered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
+
+        Ok(GalleryPage {
+            // A record deleted since the listing is simply left out.
+            records: records.into_iter().flatten().collect(),
+            page,
+            has_more: end < ids.len(),
+            total: ids.len(),
+        })
+    }
+
+    /// The record of one entry, if it exists and its PNG does too.
+    pub async fn record(
+        &self,
+        owner: &OwnerId,
+        id: &ImageId,
+    ) -> Result<Option<ImageRecord>, GalleryError> {
+        let png_key = image_key(owner, id, PNG);
+        let (record, has_png) =
+            futures::try_join!(self.read_record(owner, id), self.exists(&png_key))?;
+        if record.is_some() && !has_png {
+            warn!(%owner, %id, "gallery record without its PNG; hidden");
+            return Ok(None);
+        }
+        Ok(record)
+    }
+
+    /// The stored PNG, with its text chunks.
+    ///
+    /// The record is not consulted, to keep image requests to one read: an
+    /// orphan PNG's id was never handed out, as its record was never written.
+    pub async fn png(&self, owner: &OwnerId, id: &ImageId) -> Result<Option<Bytes>, GalleryError> {
+        self.get(&image_key(owner, id, PNG)).await
+    }
+
+    /// Removes an entry; returns whether it existed.
+    pub async fn delete(&self, owner: &OwnerId, id: &ImageId) -> Result<bool, GalleryError> {
+        let record_key = image_key(owner, id, JSON);
+        let existed = self.exists(&record_key).await?;
+        // Record first: once it is gone the entry is invisible, so a crash
+        // before the PNG is removed leaves only an orphan.
+        self.delete_if_present(&record_key).await?;
+        self.delete_if_present(&image_key(owner, id, PNG)).await?;
+        Ok(existed)
+    }
+
+    /// Writes and removes a probe object, for readiness checks.
+    pub async fn check_writable(&self) -> Result<(), GalleryError> {
+        // A fresh name per probe, so concurrent probes from several tasks
+        // cannot delete each other's object.
+        let probe = Path::from_iter([INTERNAL, &format!("probe-{:016x}", rand::random::<u64>())]);
+        self.store
+            .put(&probe, PutPayload::from_static(b"ok"))
+            .await?;
+        self.store.delete(&probe).await?;
+        Ok(())
+    }
+
+    /// Loads the secret `_easel/{name}` of `len` bytes, creating it with
+    /// random bytes on first use. Every task sharing the store gets the same
+    /// secret, and it survives restarts.
+    pub async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, GalleryError> {
+        let key = Path::from_iter([INTERNAL, name]);
+        let secret = match self.get(&key).await? {
+            Some(existing) => existing,
+            None => {
+                let mut fresh = vec![0; len];
+                rand::fill(&mut fresh[..]);
+                // Create rather than overwrite: when several tasks start at
+                // once, exactly one write wins and the others read it back.
+                let create = PutOptions::from(PutMode::Create);
+                match self
+                    .store
+                    .put_opts(&key, fresh.clone().into(), create)
+                    .await
+                {
+                    Ok(_) => Bytes::from(fresh),
+                    Err(object_store::Error::AlreadyExists { .. }) => {
+                        self.store.get(&key).await?.bytes().await?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        if secret.len() != len {
+            return Err(GalleryError::Corrupt {
+                path: key.to_string(),
+                reason: format!("{} bytes where {len} are expected", secret.len()),
+            });
+        }
+        Ok(secret.to_vec())
+    }
+
+    /// Ids of the owner's entries that have both a record and a PNG, newest first.
+    async fn visible_ids(&self, owner: &OwnerId) -> Result<Vec<ImageId>, GalleryError> {
+        let dir = Path::from_iter([GALLERIES, owner.as_str()]);
+        let listing = self.store.list_with_delimiter(Some(&dir)).await?;
+
+        let mut records = Vec::new();
+        let mut pngs = HashSet::new();
+        for object in listing.objects {
+            let Some((stem, extension)) =
+                object.location.filename().and_then(|f| f.rsplit_once('.'))
+            else {
+                continue;
+            };
+            let Some(id) = ImageId::parse(stem) else {
+                continue;
+            };
+            match extension {
+                JSON => records.push(id),
+                PNG => {
+                    pngs.insert(id);
+                }
+                _ => {}
+            }
+        }
+
+        records.retain(|id| {
+            let has_png = pngs.contains(id);
+            if !has_png {
+                warn!(%owner, %id, "gallery record without its PNG; hidden");
+            }
+            has_png
+        });
+        records.sort_unstable();
+        Ok(records)
+    }
+
+    async fn read_record(
+        &self,
+        owner: &OwnerId,
+        id: &ImageId,
+    ) -> Result<Option<ImageRecord>, GalleryError> {
+        let key = image_key(owner, id, JSON);
+        let Some(json) = self.get(&key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&json)
+            .map(Some)
+            .map_err(|e| corrupt(&key, e))
+    }
+
+    async fn get(&self, key: &Path) -> Result<Option<Bytes>, GalleryError> {
+        // The object can also vanish between the request and reading its body.
+        let read = async { self.store.get(key).await?.bytes().await };
+        match read.await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn exists(&self, key: &Path) -> Result<bool, GalleryError> {
+        match self.store.head(key).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deleting a missing object is an error for some stores and not for
+    /// others; here it is never one.
+    async fn delete_if_present(&self, key: &Path) -> Result<(), GalleryError> {
+        match self.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// `AWS_*` settings come from the environment, as for the rest of the app.
+fn s3_builder(bucket: &str) -> AmazonS3Builder {
+    let builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    let endpoint = builder
+        .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+        .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    // Local S3 stand-ins (MinIO, LocalStack) usually speak plain HTTP,
+    // which the client refuses unless told otherwise.
+    if endpoint.is_some_and(|url| url.starts_with("http://")) {
+        builder.with_allow_http(true)
+    } else {
+        builder
+    }
+}
+
+fn image_key(owner: &OwnerId, id: &ImageId, extension: &str) -> Path {
+    Path::from_iter([GALLERIES, owner.as_str(), &format!("{id}.{extension}")])
+}
+
+fn corrupt(key: &Path, error: serde_json::Error) -> GalleryError {
+    GalleryError::Corrupt {
+        path: key.to_string(),
+        reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gallery::{read_text_chunks, test_png, test_recipe};
+
+    fn recipe_at_minute(prompt: &str, minute: i64) -> Recipe {
+        let mut recipe = test_recipe(prompt);
+        recipe.created_at += time::Duration::minutes(minute);
+        recipe
+    }
+
+    async fn save(gallery: &Gallery, owner: &OwnerId, recipe: Recipe) -> ImageRecord {
+        let png = Bytes::from(test_png(4, 3));
+        gallery.save(owner, recipe, png).await.unwrap()
+    }
+
+    fn prompts(page: &GalleryPage) -> Vec<&str> {
+        page.records
+            .iter()
+            .map(|r| r.recipe.prompt.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn saved_png_carries_the_recipe_and_stays_valid() {
+        let gallery = Gallery::in_memory();
+        let owner = OwnerId::new_random();
+        let record = save(&gallery, &owner, test_recipe("café 🌅")).await;
+
+        let png = gallery.png(&owner, &record.id).await.unwrap().unwrap();
+        assert_eq!(png.len() as u64, record.png_bytes);
+        let expected = [
+            ("Model", "Nova Canvas (amazon.nova-canvas-v1:0)"),
+            ("Prompt", "café 🌅"),
+            ("Negative prompt", "blurry"),
+            ("Size", "16:9"),
+            ("CFG scale", "6.5"),
+            ("Seed", "42"),
+            ("Quality", "premium"),
+            ("Price USD", "0.08"),
+            ("Created", "2025-06-01T12:30:00Z"),
+            ("Software", "Easel"),
+        ]
+        .map(|(key, value)| (key.to_owned(), value.to_owned()));
+        assert_eq!(read_text_chunks(&png), expected);
+
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let frame = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!((frame.width, frame.height), (4, 3));
+
+        assert_eq!(
+            gallery.record(&owner, &record.id).await.unwrap(),
+            Some(record)
+        );
+    }
+
+    #[tokio::test]
+    async fn non_png_is_rejected_and_nothing_is_stored() {
+        let gallery = Gallery::in_memory();
+        let owner = OwnerId::new_random();
+        let result = gallery
+            .save(&owner, test_recipe("x"), Bytes::from_static(b"GIF89a"))
+            .await;
+        assert!(matches!(result, Err(GalleryError::NotPng)));
+        let listing = gallery
+            .store
+            .list(None)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap();
+        assert!(listing.is_empty());
+    }
+
+    #[tokio::test]
+    async fn pages_are_newest_first() {
+        let gallery = Gallery::in_memory();
+        let owner = OwnerId::new_random();
+        for minute in 0..5 {
+            save(
+                &gallery,
+                &owner,
+                recipe_at_minute(&minute.to_string(), minute),
+            )
+            .await;
+        }
+
+        let first = gallery.page(&owner, 1, 2).await.unwrap();
+        assert_eq!(prompts(&first), ["4", "3"]);
+        assert_eq!((first.page, first.has_more, first.total), (1, true, 5));
+        let second = gallery.page(&owner, 2, 2).await.unwrap();
+        assert_eq!(prompts(&second), ["2", "1"]);
+        assert!(second.has_more);
+        let last = gallery.page(&owner, 3, 2).await.unwrap();
+        assert_eq!(prompts(&last), ["0"]);
+        assert!(!last.has_more);
+        let beyond = gallery.page(&owner, 4, 2).await.unwrap();
+        assert!(beyond.records.is_empty() && !beyond.has_more);
+        assert_eq!(beyond.total, 5);
+    }
+
+    #[tokio::test]
+    async fn owners_cannot_reach_each_others_images() {
+        let gallery = Gallery::in_memory();
+        let (alice, bob) = (OwnerId::new_random(), OwnerId::new_random());
+        let record = save(&gallery, &alice, test_recipe("mine")).await;
+
+        assert_eq!(gallery.record(&bob, &record.id).await.unwrap(), None);
+        assert_eq!(gallery.png(&bob, &record.id).await.unwrap(), None);
+        assert!(!gallery.delete(&bob, &record.id).await.unwrap());
+        assert_eq!(gallery.page(&bob, 1, 10).await.unwrap().total, 0);
+
+        assert_eq!(
+            gallery.page(&alice, 1, 10).await.unwrap().records,
+            std::slice::from_ref(&record)
+        );
+        assert!(gallery.delete(&alice, &record.id).await.unwrap());
+        assert_eq!(gallery.record(&alice, &record.id).await.unwrap(), None);
+        assert_eq!(gallery.png(&alice, &record.id).await.unwrap(), None);
+        assert!(!gallery.delete(&alice, &record.id).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn half_written_entries_are_invisible() {
+        let gallery = Gallery::in_memory();
+        let owner = OwnerId::new_random();
+        let kept = save(&gallery, &owner, recipe_at_minute("kept", 0)).await;
+
+        // A crash between the two writes of a save leaves only the PNG.
+        let orphan = ImageId::new(recipe_at_minute("orphan", 1).created_at);
+        let orphan_key = image_key(&owner, &orphan, PNG);
+        gallery
+            .store
+            .put(&orphan_key, test_png(1, 1).into())
+            .await
+            .unwrap();
+
+        // A record whose PNG went missing.
+        let lost = save(&gallery, &owner, recipe_at_minute("lost", 2)).await;
+        let lost_key = image_key(&owner, &lost.id, PNG);
+        gallery.store.delete(&lost_key).await.unwrap();
+
+        // Neither a damaged record nor a stray object hides the rest.
+        let damaged = save(&gallery, &owner, recipe_at_minute("damaged", 3)).await;
+        let damaged_key = image_key(&owner, &damaged.id, JSON);
+        gallery.store.put(&damaged_key, "{".into()).await.unwrap();
+        let stray = Path::from_iter([GALLERIES, owner.as_str(), "notes.txt"]);
+        gallery.store.put(&stray, "hi".into()).await.unwrap();
+
+        let page = gallery.page(&owner, 1, 10).await.unwrap();
+        assert_eq!(page.records, [kept]);
+        assert_eq!(gallery.record(&owner, &orphan).await.unwrap(), None);
+        assert_eq!(gallery.record(&owner, &lost.id).await.unwrap(), None);
+        assert!(matches!(
+            gallery.record(&owner, &damaged.id).await,
+            Err(GalleryError::Corrupt { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn folder_store_keeps_entries_and_secrets_across_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StorageLocation::Folder(dir.path().join("not-yet-created"));
+        let first = Gallery::open(&location).unwrap();
+        first.check_writable().await.unwrap();
+        let owner = OwnerId::new_random();
+        let record = save(&first, &owner, test_recipe("on disk")).await;
+        let secret = first.secret("cookie-key", 64).await.unwrap();
+        assert_eq!(secret.len(), 64);
+
+        let second = Gallery::open(&location).unwrap();
+        assert_eq!(second.secret("cookie-key", 64).await.unwrap(), secret);
+        assert_ne!(second.secret("other-key", 64).await.unwrap(), secret);
+        assert!(matches!(
+            second.secret("cookie-key", 32).await,
+            Err(GalleryError::Corrupt { .. })
+        ));
+        assert_eq!(
+            second.page(&owner, 1, 10).await.unwrap().records,
+            std::slice::from_ref(&record)
+        );
+        let png_file = dir.path().join(format!(
+            "not-yet-created/galleries/{owner}/{}.png",
+            record.id
+        ));
+        assert!(png_file.is_file());
+
+        assert!(second.delete(&owner, &record.id).await.unwrap());
+        assert!(!png_file.exists());
+        assert!(!second.delete(&owner, &record.id).await.unwrap());
+        // The readiness probe leaves nothing behind.
+        let internal = Path::from(INTERNAL);
+        let mut names: Vec<_> = second
+            .store
+            .list(Some(&internal))
+            .map_ok(|object| object.location.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+        names.sort();
+        assert_eq!(names, ["_easel/cookie-key", "_easel/other-key"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn tasks_racing_for_a_new_secret_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let gallery = Gallery::open(&StorageLocation::Folder(dir.path().into())).unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let gallery = gallery.clone();
+                tokio::spawn(async move { gallery.secret("race", 32).await.unwrap() })
+            })
+            .collect();
+        let secrets = futures::future::try_join_all(tasks).await.unwrap();
+        assert!(secrets.iter().all(|s| *s == secrets[0]));
+    }
+
+    #[test]
+    fn storage_locations_parse() {
+        let parse = |s: &str| s.parse::<StorageLocation>();
+        assert_eq!(
+            parse("s3://bucket/some/prefix/"),
+            Ok(StorageLocation::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: "some/prefix".to_owned()
+            })
+        );
+        assert_eq!(
+            parse("s3://bucket"),
+            Ok(StorageLocation::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: String::new()
+            })
+        );
+        assert_eq!(
+            parse("./data"),
+            Ok(StorageLocation::Folder("./data".into()))
+        );
+        assert_eq!(
+            parse("/var/lib/easel"),
+            Ok(StorageLocation::Folder("/var/lib/easel".into()))
+        );
+        assert!(parse("s3://").is_err());
+        assert!(parse("s3:///prefix").is_err());
+        assert!(parse("").is_err());
+    }
+}

@@ -1,0 +1,26 @@
+use std::time::Duration;
+
+use axum::{extract::State, http::StatusCode};
+
+use super::AppState;
+
+/// The process is up and serving.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready for traffic: config is loaded (or we would not be running) and the store takes writes.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    // An unreachable S3 endpoint is retried for minutes; a probe needs its answer sooner.
+    let check = tokio::time::timeout(Duration::from_secs(5), state.gallery.check_writable()).await;
+    match check {
+        Ok(Ok(())) => (StatusCode::OK, "ready".into()),
+        failed => {
+            tracing::warn!(?failed, "the image store is not writable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the image store is not writable".into(),
+            )
+        }
+    }
+}

@@ -1,0 +1,119 @@
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::SignedCookieJar;
+
+use super::{AppError, AppState, pages::owned};
+
+/// `GET /images/{id}/image.png`: the picture itself, for `<img>`.
+pub async fn inline(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (owner, id) = owned(&jar, &id)?;
+    let png = state
+        .gallery
+        .png(&owner, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            // Private: only this browser may hold it; immutable: an id never changes content.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
+            ),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// `GET /images/{id}/download`: the picture as a file named from its prompt and seed.
+pub async fn download(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (owner, id) = owned(&jar, &id)?;
+    let record = state
+        .gallery
+        .record(&owner, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let png = state
+        .gallery
+        .png(&owner, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let name = file_name(&record.recipe.prompt, record.recipe.seed);
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment; filename=\"easel.png\""));
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// `POST /images/{id}/delete`: removes the picture; htmx removes its card, a plain form goes home.
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (owner, id) = owned(&jar, &id)?;
+    if !state.gallery.delete(&owner, &id).await? {
+        return Err(AppError::NotFound);
+    }
+    if headers.contains_key("hx-request") {
+        return Ok((StatusCode::OK, "").into_response());
+    }
+    Ok(Redirect::to("/").into_response())
+}
+
+/// `a-red-fox-in-snow-1234.png`: lowercase ASCII words of the prompt, then the seed.
+fn file_name(prompt: &str, seed: u64) -> String {
+    let words: Vec<String> = prompt
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let mut stem = String::new();
+    for word in words {
+        if stem.len() + word.len() > 60 {
+            break;
+        }
+        if !stem.is_empty() {
+            stem.push('-');
+        }
+        stem.push_str(&word);
+    }
+    if stem.is_empty() {
+        stem.push_str("easel");
+    }
+    format!("{stem}-{seed}.png")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn the_file_name_comes_from_the_prompt_and_seed() {
+        assert_eq!(
+            file_name("A red fox, in snow!", 42),
+            "a-red-fox-in-snow-42.png"
+        );
+        assert_eq!(file_name("日本の庭", 7), "easel-7.png");
+        assert!(file_name(&"word ".repeat(50), 1).len() < 80);
+    }
+}

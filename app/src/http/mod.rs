@@ -1,0 +1,100 @@
+//! Routes and the glue between requests, the core and the templates.
+
+mod assets;
+mod error;
+mod generate;
+mod health;
+mod identity;
+mod images;
+mod pages;
+mod views;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRef},
+    http::{HeaderName, Request},
+    routing::{get, post},
+};
+use axum_extra::extract::cookie::Key;
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    bedrock::Bedrock,
+    catalogue::Catalogue,
+    gallery::Gallery,
+    guard::{ModelQueues, RateLimit},
+    models::ModelStatus,
+};
+
+pub use error::AppError;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub catalogue: Catalogue,
+    pub models: ModelStatus,
+    pub bedrock: Bedrock,
+    pub gallery: Gallery,
+    pub queues: ModelQueues,
+    pub rate_limit: RateLimit,
+    pub cookie_key: Key,
+    pub secure_cookie: bool,
+    pub page_size: usize,
+    pub bedrock_region: String,
+}
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Key {
+        state.cookie_key.clone()
+    }
+}
+
+/// A form is a few KB even at the longest prompt; anything bigger is refused before parsing.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/generate", post(generate::generate))
+        .route("/form-fields", get(pages::form_fields))
+        .route("/gallery", get(pages::gallery))
+        .route("/images/{id}", get(pages::permalink))
+        .route("/images/{id}/image.png", get(images::inline))
+        .route("/images/{id}/download", get(images::download))
+        .route("/images/{id}/delete", post(images::delete))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/assets/{file}", get(assets::asset))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                        let id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CompressionLayer::new())
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::GATEWAY_TIMEOUT,
+                    request_timeout,
+                )),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,160 @@
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use axum_extra::extract::SignedCookieJar;
+use serde::Deserialize;
+
+use super::{
+    AppError, AppState,
+    error::render,
+    identity,
+    views::{
+        FormFragment, FormView, GalleryFragment, GalleryView, ImageView, IndexPage, PermalinkPage,
+        ResultView,
+    },
+};
+use crate::{
+    domain::{FieldErrors, GenerateForm},
+    gallery::{ImageId, ImageRecord, OwnerId},
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct IndexQuery {
+    /// Preselect this model (the no-JavaScript way to switch the form's fields).
+    model: String,
+    /// Refill the form with this image's recipe ("reuse settings").
+    reuse: String,
+    page: Option<usize>,
+}
+
+/// `GET /`: the form, an empty result and the first page of this browser's gallery.
+pub async fn index(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Query(query): Query<IndexQuery>,
+) -> Result<(SignedCookieJar, Response), AppError> {
+    let (jar, owner) = identity::owner_or_new(jar, state.secure_cookie);
+    let values = match ImageId::parse(&query.reuse) {
+        Some(id) => match state.gallery.record(&owner, &id).await? {
+            Some(record) => form_from(&record),
+            None => return Err(AppError::NotFound),
+        },
+        None => GenerateForm {
+            model: query.model,
+            ..GenerateForm::default()
+        },
+    };
+    let page = state
+        .gallery
+        .page(&owner, query.page.unwrap_or(1).max(1), state.page_size)
+        .await?;
+    let page = IndexPage {
+        form: FormView::new(&state, values, FieldErrors::default()),
+        result: ResultView::default(),
+        gallery: GalleryView::from(&page),
+    };
+    Ok((jar, render(StatusCode::OK, &page)))
+}
+
+/// The form filled in as `record` was made, with its seed fixed so it can be made again.
+fn form_from(record: &ImageRecord) -> GenerateForm {
+    let recipe = &record.recipe;
+    GenerateForm {
+        model: recipe.model_id.clone(),
+        prompt: recipe.prompt.clone(),
+        negative_prompt: recipe.negative_prompt.clone().unwrap_or_default(),
+        size: recipe.size.clone(),
+        count: "1".into(),
+        cfg_scale: recipe.cfg_scale.map(|c| c.to_string()).unwrap_or_default(),
+        quality: recipe.quality.clone().unwrap_or_default(),
+        seed_mode: "fixed".into(),
+        seed: recipe.seed.to_string(),
+    }
+}
+
+/// `GET /form-fields?model=…`: the form again for another model, keeping what was typed.
+pub async fn form_fields(
+    State(state): State<AppState>,
+    Query(values): Query<GenerateForm>,
+) -> Response {
+    let values = GenerateForm {
+        // The old model's size, count and seed range may not fit the new one.
+        size: String::new(),
+        cfg_scale: String::new(),
+        quality: String::new(),
+        ..values
+    };
+    render(
+        StatusCode::OK,
+        &FormFragment {
+            form: FormView::new(&state, values, FieldErrors::default()),
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct GalleryQuery {
+    page: Option<usize>,
+}
+
+/// `GET /gallery?page=N`: one page of the gallery; the whole page without htmx.
+pub async fn gallery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
+    Query(query): Query<GalleryQuery>,
+) -> Result<Response, AppError> {
+    let page_number = query.page.unwrap_or(1).max(1);
+    let gallery = match identity::owner(&jar) {
+        Some(owner) => GalleryView::from(
+            &state
+                .gallery
+                .page(&owner, page_number, state.page_size)
+                .await?,
+        ),
+        None => GalleryView::empty(),
+    };
+    if headers.contains_key("hx-request") {
+        return Ok(render(StatusCode::OK, &GalleryFragment { gallery }));
+    }
+    let page = IndexPage {
+        form: FormView::new(&state, GenerateForm::default(), FieldErrors::default()),
+        result: ResultView::default(),
+        gallery,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /images/{id}`: one picture with its full recipe.
+pub async fn permalink(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (owner, id) = owned(&jar, &id)?;
+    let record = state
+        .gallery
+        .record(&owner, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = PermalinkPage {
+        image: ImageView::from(&record),
+        record,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// The browser's owner id and a well-formed image id, or "not found" (never "forbidden", which
+/// would tell a stranger the image exists).
+pub fn owned(jar: &SignedCookieJar, id: &str) -> Result<(OwnerId, ImageId), AppError> {
+    let owner = identity::owner(jar).ok_or(AppError::NotFound)?;
+    let id = ImageId::parse(id).ok_or(AppError::NotFound)?;
+    Ok((owner, id))
+}

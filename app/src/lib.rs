@@ -1,0 +1,16 @@
+//! Easel: a self-hosted AI image studio on Amazon Bedrock.
+
+pub mod bedrock;
+pub mod catalogue;
+pub mod config;
+pub mod domain;
+pub mod gallery;
+pub mod guard;
+pub mod http;
+pub mod models;
+pub mod probe;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,246 @@
+//! Which of the configured models Bedrock serves right now. Asked of the Bedrock control plane at
+//! start and every few minutes after; a 404 "end of its life" or "Legacy" from a generation marks a
+//! model at once. When Bedrock cannot be asked, every model is offered and the page says so.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use aws_sdk_bedrock::{
+    Client,
+    types::{FoundationModelLifecycleStatus, InferenceType, ModelModality},
+};
+
+use crate::{bedrock::BedrockError, catalogue::Catalogue};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Availability {
+    /// Not checked (yet, or the check failed): offered, since it may well work.
+    Unchecked,
+    Active,
+    /// Still answers, but is on its way out; new accounts may not be able to use it.
+    Legacy {
+        end_of_life: Option<String>,
+    },
+    Retired,
+    NotInRegion,
+    /// Only callable through an inference profile, and none was found for it.
+    NeedsProfile,
+}
+
+impl Availability {
+    pub fn is_usable(&self) -> bool {
+        matches!(
+            self,
+            Availability::Unchecked | Availability::Active | Availability::Legacy { .. }
+        )
+    }
+
+    /// What the model list says beside the model, if anything.
+    pub fn note(&self, region: &str) -> Option<String> {
+        match self {
+            Availability::Unchecked | Availability::Active => None,
+            Availability::Legacy {
+                end_of_life: Some(date),
+            } => Some(format!("Legacy: end of life on {date}")),
+            Availability::Legacy { end_of_life: None } => Some("Legacy: retiring soon".into()),
+            Availability::Retired => Some("unavailable: past its end of life".into()),
+            Availability::NotInRegion => Some(format!("unavailable: not offered in {region}")),
+            Availability::NeedsProfile => {
+                Some("unavailable: needs an inference profile, and none was found".into())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    models: HashMap<String, Availability>,
+    /// The inference profile to call instead of the model id, where one is needed.
+    profiles: HashMap<String, String>,
+    check_failed: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ModelStatus {
+    catalogue: Catalogue,
+    state: Arc<RwLock<State>>,
+}
+
+impl ModelStatus {
+    pub fn new(catalogue: Catalogue) -> Self {
+        Self {
+            catalogue,
+            state: Arc::default(),
+        }
+    }
+
+    pub fn availability(&self, model_id: &str) -> Availability {
+        self.read()
+            .models
+            .get(model_id)
+            .cloned()
+            .unwrap_or(Availability::Unchecked)
+    }
+
+    /// The id to send to InvokeModel: the model's own, or the inference profile that serves it.
+    pub fn call_id(&self, model_id: &str) -> String {
+        self.read()
+            .profiles
+            .get(model_id)
+            .cloned()
+            .unwrap_or_else(|| model_id.to_owned())
+    }
+
+    /// The model the page preselects: the first usable one, else the first configured.
+    pub fn preferred(&self) -> &str {
+        let models = self.catalogue.models();
+        models
+            .iter()
+            .find(|m| self.availability(&m.id).is_usable())
+            .unwrap_or(&models[0])
+            .id
+            .as_str()
+    }
+
+    /// Why the live list could not be checked, if it could not.
+    pub fn check_failure(&self) -> Option<String> {
+        self.read().check_failed.clone()
+    }
+
+    /// A generation learnt that a model is gone: the list says so from the next page on.
+    pub fn learn_from(&self, model_id: &str, error: &BedrockError) {
+        let availability = match error {
+            BedrockError::Retired | BedrockError::Legacy => Availability::Retired,
+            BedrockError::NotOffered => Availability::NotInRegion,
+            BedrockError::NeedsProfile => Availability::NeedsProfile,
+            _ => return,
+        };
+        tracing::warn!(
+            model = model_id,
+            ?availability,
+            "marking a model unavailable"
+        );
+        self.write()
+            .models
+            .insert(model_id.to_owned(), availability);
+    }
+
+    /// Asks the Bedrock control plane which models are live; on failure keeps offering
+    /// everything and records why.
+    pub async fn refresh(&self, client: &Client) {
+        match self.check(client).await {
+            Ok(fresh) => *self.write() = fresh,
+            Err(reason) => {
+                tracing::warn!(%reason, "could not check which models Bedrock serves");
+                self.write().check_failed = Some(reason);
+            }
+        }
+    }
+
+    async fn check(&self, client: &Client) -> Result<State, String> {
+        use aws_sdk_bedrock::error::DisplayErrorContext;
+        let listed = client
+            .list_foundation_models()
+            .by_output_modality(ModelModality::Image)
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(e).to_string())?;
+        let summaries = listed.model_summaries();
+        let mut state = State::default();
+        let mut needs_profile = Vec::new();
+        for model in self.catalogue.models() {
+            let availability = match summaries.iter().find(|s| s.model_id() == model.id) {
+                Some(summary) => {
+                    if !summary.inference_types_supported().is_empty()
+                        && !summary
+                            .inference_types_supported()
+                            .contains(&InferenceType::OnDemand)
+                    {
+                        needs_profile.push(summary.model_arn().to_owned());
+                    }
+                    match summary.model_lifecycle() {
+                        Some(l) if *l.status() == FoundationModelLifecycleStatus::Legacy => {
+                            self.legacy(client, &model.id).await
+                        }
+                        _ => Availability::Active,
+                    }
+                }
+                None => self.unlisted(client, &model.id).await,
+            };
+            state.models.insert(model.id.clone(), availability);
+        }
+        if !needs_profile.is_empty() {
+            let profiles = client
+                .list_inference_profiles()
+                .send()
+                .await
+                .map_err(|e| DisplayErrorContext(e).to_string())?;
+            for model in self.catalogue.models() {
+                let arn_suffix = format!("foundation-model/{}", model.id);
+                if !needs_profile.iter().any(|arn| arn.ends_with(&arn_suffix)) {
+                    continue;
+                }
+                let profile = profiles.inference_profile_summaries().iter().find(|p| {
+                    p.models()
+                        .iter()
+                        .any(|m| m.model_arn().is_some_and(|arn| arn.ends_with(&arn_suffix)))
+                });
+                match profile {
+                    Some(p) => {
+                        state
+                            .profiles
+                            .insert(model.id.clone(), p.inference_profile_id().to_owned());
+                    }
+                    None => {
+                        state
+                            .models
+                            .insert(model.id.clone(), Availability::NeedsProfile);
+                    }
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    async fn legacy(&self, client: &Client, model_id: &str) -> Availability {
+        let details = client
+            .get_foundation_model()
+            .model_identifier(model_id)
+            .send()
+            .await;
+        let end_of_life = details.ok().and_then(|d| {
+            d.model_details()?
+                .model_lifecycle()?
+                .end_of_life_time()
+                .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                .map(|t| t.chars().take(10).collect())
+        });
+        Availability::Legacy { end_of_life }
+    }
+
+    /// A configured model the region does not list: retired, or never offered here.
+    async fn unlisted(&self, client: &Client, model_id: &str) -> Availability {
+        use aws_sdk_bedrock::error::ProvideErrorMetadata;
+        match client
+            .get_foundation_model()
+            .model_identifier(model_id)
+            .send()
+            .await
+        {
+            Err(e) if e.message().is_some_and(|m| m.contains("end of its life")) => {
+                Availability::Retired
+            }
+            _ => Availability::NotInRegion,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
