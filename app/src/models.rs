@@ -12,7 +12,10 @@ use aws_sdk_bedrock::{
     types::{FoundationModelLifecycleStatus, InferenceType, ModelModality},
 };
 
-use crate::{bedrock::BedrockError, catalogue::Catalogue};
+use crate::{
+    bedrock::BedrockError,
+    catalogue::{Catalogue, ModelSpec},
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Availability {
@@ -93,12 +96,21 @@ impl ModelStatus {
             .unwrap_or_else(|| model_id.to_owned())
     }
 
-    /// The model the page preselects: the first usable one, else the first configured.
+    /// The model the page preselects: the first available one, else the first that still
+    /// answers (Legacy), else the first configured.
     pub fn preferred(&self) -> &str {
         let models = self.catalogue.models();
+        let available = |m: &&ModelSpec| {
+            matches!(
+                self.availability(&m.id),
+                Availability::Active | Availability::Unchecked
+            )
+        };
+        let usable = |m: &&ModelSpec| self.availability(&m.id).is_usable();
         models
             .iter()
-            .find(|m| self.availability(&m.id).is_usable())
+            .find(available)
+            .or_else(|| models.iter().find(usable))
             .unwrap_or(&models[0])
             .id
             .as_str()

@@ -28,9 +28,12 @@ pub async fn generate(
     State(state): State<AppState>,
     headers: HeaderMap,
     jar: SignedCookieJar,
-    Form(form): Form<GenerateForm>,
+    Form(mut form): Form<GenerateForm>,
 ) -> Response {
     let (jar, owner) = identity::owner_or_new(jar, state.secure_cookie);
+    if form.model.trim().is_empty() {
+        form.model = state.models.preferred().to_owned();
+    }
     let htmx = headers.contains_key("hx-request");
     let request = GenerationRequest::parse(&form, &state.catalogue).and_then(|r| usable(&state, r));
     let request = match request {

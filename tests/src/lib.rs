@@ -1,0 +1,7 @@
+//! Easel's test support: the Bedrock double and the in-process app with its browsers.
+
+pub mod bedrock_double;
+pub mod test_app;
+
+pub use bedrock_double::BedrockDouble;
+pub use test_app::{Browser, Page, TestApp, spawn_app, spawn_app_with};

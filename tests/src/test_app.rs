@@ -1,0 +1,388 @@
+//! The real Easel app, started in-process on a free port against a Bedrock double, and browsers
+//! that talk to it the way a person's browser would (cookies, htmx headers, plain form posts).
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
+use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+use easel::{Application, Config};
+use reqwest::{StatusCode, header::HeaderMap};
+use scraper::{Html, Selector};
+use tempfile::TempDir;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use crate::bedrock_double::BedrockDouble;
+
+/// AWS settings that point every Bedrock client at the double, with test credentials and quick
+/// retries (the SDK would otherwise back off for seconds).
+pub async fn aws_for(bedrock: &BedrockDouble) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-west-2"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "easel-tests",
+        )))
+        .endpoint_url(bedrock.uri())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
+        .load()
+        .await
+}
+
+/// A running Easel. Dropping it stops the server.
+pub struct TestApp {
+    pub address: String,
+    pub storage: Arc<TempDir>,
+    browser: Browser,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// Starts Easel with a fresh, empty image folder.
+pub async fn spawn_app(bedrock: &BedrockDouble) -> TestApp {
+    spawn_app_with(bedrock, |_| {}).await
+}
+
+/// Starts Easel with a fresh folder, after `adjust` has changed the test settings.
+pub async fn spawn_app_with(bedrock: &BedrockDouble, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let storage = Arc::new(TempDir::new().expect("a temporary folder"));
+    start(bedrock, storage, adjust).await
+}
+
+fn test_config(folder: PathBuf) -> Config {
+    let mut config = Config::for_folder(folder);
+    config.listen = "127.0.0.1:0".parse().expect("an address");
+    config.model_check_interval = Duration::ZERO;
+    config.bedrock_timeout = Duration::from_secs(10);
+    config.shutdown_grace = Duration::from_secs(5);
+    config
+}
+
+async fn start(
+    bedrock: &BedrockDouble,
+    storage: Arc<TempDir>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mut config = test_config(storage.path().to_path_buf());
+    adjust(&mut config);
+    let app = Application::build(config, &aws_for(bedrock).await)
+        .await
+        .expect("Easel starts");
+    let address = format!("http://{}", app.address());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("Easel serves");
+    });
+    TestApp {
+        browser: Browser::new(&address),
+        address,
+        storage,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops the server (letting requests finish) and starts a new one on the same images,
+    /// as a redeploy would. The browser keeps its cookie.
+    pub async fn restart(mut self, bedrock: &BedrockDouble) -> TestApp {
+        self.stop_and_wait().await;
+        let mut restarted = start(bedrock, self.storage.clone(), |_| {}).await;
+        restarted.browser = self.browser.clone_for(&restarted.address);
+        restarted
+    }
+
+    async fn stop_and_wait(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// Another person's browser: no cookie yet.
+    pub fn another_browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// Asks the server to stop, as SIGTERM would; requests in flight may finish.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn stopped(mut self) {
+        self.stop_and_wait().await;
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// One browser: its own cookie jar, and verbs for what a person does in the page.
+pub struct Browser {
+    address: String,
+    client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+impl Browser {
+    fn new(address: &str) -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        Self::with_jar(address, jar)
+    }
+
+    fn with_jar(address: &str, jar: Arc<reqwest::cookie::Jar>) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .expect("an HTTP client");
+        Self {
+            address: address.to_owned(),
+            client,
+            jar,
+        }
+    }
+
+    /// The same browser (cookies and all) pointed at another address, e.g. after a restart
+    /// on a new port.
+    fn clone_for(&self, address: &str) -> Self {
+        use reqwest::cookie::CookieStore;
+        let old: reqwest::Url = self.address.parse().expect("a URL");
+        let new: reqwest::Url = address.parse().expect("a URL");
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        if let Some(cookies) = self.jar.cookies(&old) {
+            for cookie in cookies.to_str().expect("ASCII cookies").split("; ") {
+                jar.add_cookie_str(cookie, &new);
+            }
+        }
+        Self::with_jar(address, jar)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Page::from(self.client.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        let status = response.status();
+        let headers = response.headers().clone();
+        (
+            status,
+            headers,
+            response.bytes().await.expect("a body").to_vec(),
+        )
+    }
+
+    pub async fn home(&self) -> Page {
+        self.get("/").await
+    }
+
+    /// Generate with htmx, as the page's JavaScript does: the answer is the result fragment.
+    pub async fn generate(&self, prompt: &str) -> Page {
+        self.generate_with(&[("prompt", prompt)]).await
+    }
+
+    pub async fn generate_with(&self, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(self.url("/generate"))
+            .header("HX-Request", "true")
+            .form(fields)
+            .send()
+            .await
+            .expect("POST /generate");
+        Page::from(response).await
+    }
+
+    /// Generate by a plain form post, as a browser without JavaScript does.
+    pub async fn generate_without_js(&self, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(self.url("/generate"))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST /generate");
+        Page::from(response).await
+    }
+
+    pub async fn gallery(&self) -> Page {
+        self.get("/").await
+    }
+
+    pub async fn delete(&self, image_id: &str) -> Page {
+        let response = self
+            .client
+            .post(self.url(&format!("/images/{image_id}/delete")))
+            .send()
+            .await
+            .expect("POST delete");
+        Page::from(response).await
+    }
+}
+
+/// An answer from Easel, with ways to read what a person would see in it.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub html: String,
+}
+
+impl Page {
+    async fn from(response: reqwest::Response) -> Self {
+        Self {
+            status: response.status(),
+            headers: response.headers().clone(),
+            html: response.text().await.expect("a text body"),
+        }
+    }
+
+    /// Runs `read` over every element matching `css`.
+    fn each<T>(&self, css: &str, read: impl Fn(scraper::ElementRef<'_>) -> Option<T>) -> Vec<T> {
+        // Fragments and whole pages parse alike as documents.
+        let document = Html::parse_document(&self.html);
+        let selector = Selector::parse(css).expect("a valid selector");
+        document.select(&selector).filter_map(read).collect()
+    }
+
+    fn texts(&self, css: &str) -> Vec<String> {
+        self.each(css, |e| {
+            Some(e.text().collect::<String>().trim().to_owned())
+        })
+    }
+
+    fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+        self.each(css, |e| e.value().attr(attr).map(str::to_owned))
+    }
+
+    /// The `src` of every picture in the result. In a fragment the result is the whole answer.
+    pub fn images_in_result(&self) -> Vec<String> {
+        let in_page = self.attrs("#result img", "src");
+        if in_page.is_empty() && !self.html.contains("id=\"result\"") {
+            return self.attrs("figure.image img", "src");
+        }
+        in_page
+    }
+
+    /// Ids of the pictures in the result, in order.
+    pub fn image_ids(&self) -> Vec<String> {
+        self.images_in_result()
+            .iter()
+            .filter_map(|src| {
+                src.strip_prefix("/images/")?
+                    .strip_suffix("/image.png")
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// The seeds shown under the pictures in the result.
+    pub fn seeds(&self) -> Vec<u64> {
+        self.texts("figure.image .seed")
+            .iter()
+            .filter_map(|t| t.strip_prefix("Seed ")?.parse().ok())
+            .collect()
+    }
+
+    /// The plain sentences shown in the result (what went wrong).
+    pub fn messages(&self) -> Vec<String> {
+        self.texts(".message")
+    }
+
+    /// The message next to a form field, if any.
+    pub fn error_for(&self, field: &str) -> Option<String> {
+        self.texts(&format!("#{field}-error")).into_iter().next()
+    }
+
+    /// Ids of the pictures in the gallery, newest first.
+    pub fn gallery_ids(&self) -> Vec<String> {
+        self.attrs("#gallery li.card img", "src")
+            .iter()
+            .filter_map(|src| {
+                src.strip_prefix("/images/")?
+                    .strip_suffix("/image.png")
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// The model options: (id, label, disabled, selected).
+    pub fn model_options(&self) -> Vec<(String, String, bool, bool)> {
+        self.each("select#model option", |o| {
+            let v = o.value();
+            Some((
+                v.attr("value").unwrap_or_default().to_owned(),
+                o.text().collect::<String>(),
+                v.attr("disabled").is_some(),
+                v.attr("selected").is_some(),
+            ))
+        })
+    }
+
+    /// The size (or aspect ratio) choices offered, grouped: (group label, values).
+    pub fn size_groups(&self) -> Vec<(String, Vec<String>)> {
+        self.each("select#size optgroup", |g| {
+            let values = g
+                .child_elements()
+                .filter_map(|o| o.value().attr("value").map(str::to_owned))
+                .collect();
+            Some((
+                g.value().attr("label").unwrap_or_default().to_owned(),
+                values,
+            ))
+        })
+    }
+
+    /// The value shown in a text field or textarea of the form.
+    pub fn field_value(&self, name: &str) -> Option<String> {
+        let input = self.attrs(
+            &format!("#generate-form input[name={name}]:not([type=radio])"),
+            "value",
+        );
+        input.into_iter().next().or_else(|| {
+            self.texts(&format!("#generate-form textarea[name={name}]"))
+                .into_iter()
+                .next()
+        })
+    }
+
+    pub fn text(&self) -> String {
+        self.texts("body").join(" ")
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.html.contains(text)
+    }
+}

@@ -1,0 +1,176 @@
+//! The main journey in a real headless Chromium, driven over WebDriver: type a prompt, press
+//! Generate, and the picture appears in `#result` without a page load; its download is the PNG.
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use easel_tests::{BedrockDouble, spawn_app};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// chromedriver on a free port, stopped when dropped.
+struct ChromeDriver {
+    process: Child,
+    port: u16,
+}
+
+impl ChromeDriver {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (Debian: chromium-driver)");
+        Self { process, port }
+    }
+
+    async fn browser(&self) -> Client {
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--window-size=1280,1000"
+                ]
+            }
+        });
+        let capabilities = capabilities.as_object().unwrap().clone();
+        let url = format!("http://127.0.0.1:{}", self.port);
+        for _ in 0..50 {
+            let connected = ClientBuilder::rustls()
+                .expect("TLS roots")
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await;
+            if let Ok(client) = connected {
+                return client;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start");
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+
+    browser.goto(&app.url("/")).await.unwrap();
+    // A mark on the window: a page load would wipe it.
+    browser
+        .execute("window.easelMark = 'same page'; return null;", vec![])
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("textarea[name=prompt]"))
+        .await
+        .unwrap()
+        .send_keys("a lighthouse on a cliff at dusk")
+        .await
+        .unwrap();
+    let count = browser
+        .find(Locator::Css("#prompt-count .count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, "31", "the character count follows the typing");
+    browser
+        .find(Locator::Css("#generate-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let image = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#result img"))
+        .await
+        .expect("the picture appears in #result");
+    let mark = browser
+        .execute("return window.easelMark;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, Value::from("same page"), "no page load happened");
+    let loaded = browser
+        .execute(
+            "return arguments[0].complete && arguments[0].naturalWidth;",
+            vec![serde_json::to_value(&image).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert!(
+        loaded.as_u64().unwrap_or(0) > 0,
+        "the picture is displayed: {loaded}"
+    );
+    let seed = browser
+        .find(Locator::Css("#result .seed"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(seed.starts_with("Seed "), "{seed}");
+    let gallery = browser
+        .find_all(Locator::Css("#gallery li.card img"))
+        .await
+        .unwrap();
+    assert_eq!(gallery.len(), 1, "the gallery updated too");
+
+    let download = browser
+        .find(Locator::Css("#result a.download"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("a download link");
+    let answer = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(async r => {
+               const bytes = new Uint8Array(await r.arrayBuffer());
+               done([r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), Array.from(bytes.slice(0, 8))]);
+             });",
+            vec![Value::from(download)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer[0], 200);
+    assert_eq!(answer[1], "image/png");
+    let disposition = answer[2].as_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"a-lighthouse-on-a-cliff-at-dusk-"),
+        "{disposition}"
+    );
+    assert_eq!(
+        answer[3],
+        json!([137, 80, 78, 71, 13, 10, 26, 10]),
+        "the download is a PNG"
+    );
+
+    browser.close().await.unwrap();
+}

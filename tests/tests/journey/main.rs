@@ -1,0 +1,15 @@
+//! The journeys of a person in the page, against the real app and a Bedrock double that speaks
+//! the real wire format. One binary, one module per concern.
+
+mod errors;
+mod gallery;
+mod generate;
+mod models;
+mod no_js;
+mod operations;
+mod validation;
+
+pub const CORE: &str = "stability.stable-image-core-v1:1";
+pub const ULTRA: &str = "stability.stable-image-ultra-v1:1";
+pub const TITAN_V1: &str = "amazon.titan-image-generator-v1";
+pub const NOVA: &str = "amazon.nova-canvas-v1:0";

@@ -1,0 +1,125 @@
+//! The model list knows what Bedrock serves today, and says so in the page.
+
+use easel_tests::{BedrockDouble, bedrock_double::Lifecycle, spawn_app};
+
+use crate::{CORE, NOVA, TITAN_V1, ULTRA};
+
+#[tokio::test]
+async fn retired_models_are_disabled_legacy_is_warned_and_a_live_model_is_preselected() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.set_lifecycle(
+        CORE,
+        Lifecycle::Legacy {
+            end_of_life: "2027-03-01",
+        },
+    );
+    let app = spawn_app(&bedrock).await;
+
+    let options = app.home().await.model_options();
+
+    let option = |id: &str| options.iter().find(|o| o.0 == id).expect("listed").clone();
+    for retired in [TITAN_V1, "amazon.titan-image-generator-v2:0", NOVA] {
+        let (_, label, disabled, _) = option(retired);
+        assert!(disabled, "{retired} cannot be chosen");
+        assert!(
+            label.contains("unavailable: past its end of life"),
+            "{label}"
+        );
+    }
+    let (_, label, disabled, selected) = option(CORE);
+    assert!(
+        !disabled && !selected,
+        "a Legacy model stays usable but is not preselected"
+    );
+    assert!(
+        label.contains("Legacy: end of life on 2027-03-01"),
+        "{label}"
+    );
+    let (_, label, disabled, selected) = option(ULTRA);
+    assert!(
+        !disabled && selected,
+        "the first available model is preselected: {label}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_control_plane_down_easel_starts_and_says_it_could_not_check() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_fail_control_plane();
+    let app = spawn_app(&bedrock).await;
+
+    let home = app.home().await;
+
+    assert_eq!(home.status, 200);
+    assert!(
+        home.text()
+            .contains("could not check which models Bedrock serves")
+    );
+    assert!(
+        home.model_options().iter().all(|o| !o.2),
+        "every configured model is offered"
+    );
+}
+
+#[tokio::test]
+async fn without_permission_to_ask_easel_still_starts_and_says_so() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_refuse_control_plane();
+    let app = spawn_app(&bedrock).await;
+
+    assert!(
+        app.home()
+            .await
+            .text()
+            .contains("could not check which models Bedrock serves")
+    );
+}
+
+#[tokio::test]
+async fn an_end_of_life_answer_marks_the_model_unavailable_on_the_next_page_load() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    bedrock.set_lifecycle(CORE, Lifecycle::EndOfLife);
+
+    let page = app
+        .generate_with(&[("model", CORE), ("prompt", "a fox")])
+        .await;
+    assert!(
+        page.messages()[0].contains("Pick Stable Image Ultra instead"),
+        "{:?}",
+        page.messages()
+    );
+
+    let options = app.home().await.model_options();
+    let core = options.iter().find(|o| o.0 == CORE).unwrap();
+    assert!(core.2, "now disabled: {}", core.1);
+    let refused = app
+        .generate_with(&[("model", CORE), ("prompt", "a fox")])
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .error_for("model")
+            .unwrap()
+            .contains("Pick Stable Image Ultra instead")
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_needs_an_inference_profile_is_called_through_it() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.set_lifecycle(
+        ULTRA,
+        Lifecycle::NeedsInferenceProfile {
+            profile_id: format!("us.{ULTRA}"),
+        },
+    );
+    let app = spawn_app(&bedrock).await;
+
+    let page = app
+        .generate_with(&[("model", ULTRA), ("prompt", "a fox")])
+        .await;
+
+    assert_eq!(page.status, 200, "{:?}", page.messages());
+    assert_eq!(bedrock.received()[0].model_id, format!("us.{ULTRA}"));
+}

@@ -1,0 +1,92 @@
+//! Without JavaScript the same form works by a plain post and answers with the whole page.
+
+use easel_tests::{BedrockDouble, spawn_app};
+
+#[tokio::test]
+async fn a_plain_form_post_answers_with_the_whole_page_and_the_result() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+
+    let page = app
+        .generate_without_js(&[
+            ("prompt", "an origami crane"),
+            ("count", "2"),
+            ("seed_mode", "random"),
+        ])
+        .await;
+
+    assert_eq!(page.status, 200);
+    assert!(page.contains("<!doctype html>"), "a whole page");
+    assert!(page.contains(r#"id="generate-form""#));
+    assert_eq!(page.images_in_result().len(), 2);
+    assert_eq!(page.gallery_ids().len(), 2, "the gallery in the same page");
+    assert_eq!(
+        page.field_value("prompt").as_deref(),
+        Some("an origami crane")
+    );
+}
+
+#[tokio::test]
+async fn the_home_page_follows_the_page_contract() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+
+    let home = app.home().await;
+
+    assert_eq!(home.status, 200);
+    for part in [
+        r#"<form id="generate-form" action="/generate" method="post""#,
+        r#"<textarea id="prompt" name="prompt""#,
+        r#"type="submit">Generate</button>"#,
+        r#"<div id="result">"#,
+        r#"<div id="gallery">"#,
+        r#"<script src="/assets/htmx.min.js""#,
+    ] {
+        assert!(home.contains(part), "{part} missing");
+    }
+    let htmx = app.get("/assets/htmx.min.js").await;
+    assert_eq!(htmx.status, 200);
+    assert!(
+        htmx.html.contains("htmx"),
+        "htmx is served from our own origin"
+    );
+}
+
+#[tokio::test]
+async fn without_javascript_a_model_change_is_applied_by_a_get() {
+    let bedrock = BedrockDouble::start_all_live().await;
+    let app = spawn_app(&bedrock).await;
+
+    let page = app.get("/?model=amazon.titan-image-generator-v1").await;
+
+    let groups = page.size_groups();
+    assert!(
+        groups
+            .iter()
+            .any(|(label, sizes)| label == "3:2" && sizes.contains(&"1152x768".to_owned()))
+    );
+    assert!(page.contains(r#"name="cfg_scale""#));
+}
+
+#[tokio::test]
+async fn with_htmx_a_model_change_swaps_in_that_models_fields() {
+    let bedrock = BedrockDouble::start_all_live().await;
+    let app = spawn_app(&bedrock).await;
+
+    let core = app
+        .get("/form-fields?model=stability.stable-image-core-v1:1&prompt=kept")
+        .await;
+    let titan = app
+        .get("/form-fields?model=amazon.titan-image-generator-v1&prompt=kept")
+        .await;
+
+    assert_eq!(core.size_groups()[0].1[0], "1:1");
+    assert!(core.size_groups()[0].1.contains(&"21:9".to_owned()));
+    assert!(!core.contains("cfg_scale"), "Stability takes no CFG scale");
+    assert_eq!(
+        titan.size_groups().len(),
+        13,
+        "Titan's 25 sizes in 13 aspect ratios"
+    );
+    assert_eq!(titan.field_value("prompt").as_deref(), Some("kept"));
+}
