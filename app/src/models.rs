@@ -27,6 +27,8 @@ pub enum Availability {
         end_of_life: Option<String>,
     },
     Retired,
+    /// Legacy, and Bedrock refused this account: it has not used the model lately.
+    LegacyWithdrawn,
     NotInRegion,
     /// Only callable through an inference profile, and none was found for it.
     NeedsProfile,
@@ -49,6 +51,9 @@ impl Availability {
             } => Some(format!("Legacy: end of life on {date}")),
             Availability::Legacy { end_of_life: None } => Some("Legacy: retiring soon".into()),
             Availability::Retired => Some("unavailable: past its end of life".into()),
+            Availability::LegacyWithdrawn => {
+                Some("unavailable: Legacy, and this AWS account may no longer use it".into())
+            }
             Availability::NotInRegion => Some(format!("unavailable: not offered in {region}")),
             Availability::NeedsProfile => {
                 Some("unavailable: needs an inference profile, and none was found".into())
@@ -124,7 +129,8 @@ impl ModelStatus {
     /// A generation learnt that a model is gone: the list says so from the next page on.
     pub fn learn_from(&self, model_id: &str, error: &BedrockError) {
         let availability = match error {
-            BedrockError::Retired | BedrockError::Legacy => Availability::Retired,
+            BedrockError::Retired => Availability::Retired,
+            BedrockError::Legacy => Availability::LegacyWithdrawn,
             BedrockError::NotOffered => Availability::NotInRegion,
             BedrockError::NeedsProfile => Availability::NeedsProfile,
             _ => return,

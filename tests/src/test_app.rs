@@ -153,7 +153,8 @@ pub struct Browser {
 }
 
 impl Browser {
-    fn new(address: &str) -> Self {
+    /// A fresh browser (no cookie yet) for the Easel at `address`.
+    pub fn new(address: &str) -> Self {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         Self::with_jar(address, jar)
     }

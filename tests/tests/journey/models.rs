@@ -123,3 +123,34 @@ async fn a_model_that_needs_an_inference_profile_is_called_through_it() {
     assert_eq!(page.status, 200, "{:?}", page.messages());
     assert_eq!(bedrock.received()[0].model_id, format!("us.{ULTRA}"));
 }
+
+#[tokio::test]
+async fn a_legacy_model_this_account_may_not_use_is_withdrawn_from_the_list() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.set_lifecycle(
+        ULTRA,
+        Lifecycle::Legacy {
+            end_of_life: "2027-01-31",
+        },
+    );
+    let app = spawn_app(&bedrock).await;
+
+    let page = app
+        .generate_with(&[("model", ULTRA), ("prompt", "a fox")])
+        .await;
+
+    assert_eq!(page.status, 422);
+    assert_eq!(
+        page.messages(),
+        [
+            "Stable Image Ultra is a Legacy model that this AWS account may no longer use. Pick Stable Image Core instead."
+        ]
+    );
+    let options = app.home().await.model_options();
+    let ultra = options.iter().find(|o| o.0 == ULTRA).unwrap();
+    assert!(
+        ultra.2 && ultra.1.contains("may no longer use it"),
+        "{}",
+        ultra.1
+    );
+}
