@@ -299,14 +299,7 @@ impl Page {
 
     /// Ids of the pictures in the result, in order.
     pub fn image_ids(&self) -> Vec<String> {
-        self.images_in_result()
-            .iter()
-            .filter_map(|src| {
-                src.strip_prefix("/images/")?
-                    .strip_suffix("/image.png")
-                    .map(str::to_owned)
-            })
-            .collect()
+        ids_of(self.images_in_result())
     }
 
     /// The seeds shown under the pictures in the result.
@@ -329,14 +322,7 @@ impl Page {
 
     /// Ids of the pictures in the gallery, newest first.
     pub fn gallery_ids(&self) -> Vec<String> {
-        self.attrs("#gallery li.card img", "src")
-            .iter()
-            .filter_map(|src| {
-                src.strip_prefix("/images/")?
-                    .strip_suffix("/image.png")
-                    .map(str::to_owned)
-            })
-            .collect()
+        ids_of(self.attrs("#gallery li.card img", "src"))
     }
 
     /// The model options: (id, label, disabled, selected).
@@ -386,4 +372,16 @@ impl Page {
     pub fn contains(&self, text: &str) -> bool {
         self.html.contains(text)
     }
+}
+
+/// Image ids from picture addresses (`/images/{id}/image.png`).
+fn ids_of(sources: Vec<String>) -> Vec<String> {
+    sources
+        .iter()
+        .filter_map(|src| {
+            src.strip_prefix("/images/")?
+                .strip_suffix("/image.png")
+                .map(str::to_owned)
+        })
+        .collect()
 }

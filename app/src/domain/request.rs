@@ -201,29 +201,29 @@ fn parse_shape(raw: &str, model: &ModelSpec) -> Result<Shape, String> {
         raw.to_owned()
     };
     match &model.shapes {
-        Shapes::Sizes(sizes) => raw
-            .parse()
-            .ok()
-            .filter(|s| sizes.contains(s))
-            .map(Shape::Size)
-            .ok_or_else(|| {
-                format!(
-                    "{} cannot make {raw}; choose one of the listed sizes.",
-                    model.name
-                )
-            }),
-        Shapes::AspectRatios(ratios) => raw
-            .parse()
-            .ok()
-            .filter(|r| ratios.contains(r))
-            .map(Shape::Aspect)
-            .ok_or_else(|| {
-                format!(
-                    "{} cannot make {raw}; choose one of the listed aspect ratios.",
-                    model.name
-                )
-            }),
+        Shapes::Sizes(sizes) => one_of(&raw, sizes, model, "sizes").map(Shape::Size),
+        Shapes::AspectRatios(ratios) => {
+            one_of(&raw, ratios, model, "aspect ratios").map(Shape::Aspect)
+        }
     }
+}
+
+/// `raw` as one of the model's own `options`, or a message naming the model.
+fn one_of<T: std::str::FromStr + PartialEq>(
+    raw: &str,
+    options: &[T],
+    model: &ModelSpec,
+    what: &str,
+) -> Result<T, String> {
+    raw.parse()
+        .ok()
+        .filter(|option| options.contains(option))
+        .ok_or_else(|| {
+            format!(
+                "{} cannot make {raw}; choose one of the listed {what}.",
+                model.name
+            )
+        })
 }
 
 fn parse_cfg(raw: &str, model: &ModelSpec) -> Result<Option<f32>, String> {
