@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
-    http::{HeaderName, Request},
+    http::{HeaderName, HeaderValue, Request, header},
     routing::{get, post},
 };
 use axum_extra::extract::cookie::Key;
@@ -22,6 +22,7 @@ use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -91,6 +92,17 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CompressionLayer::new())
+                // Everything the page needs comes from its own origin; nothing may frame it.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                    ),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::GATEWAY_TIMEOUT,
                     request_timeout,
