@@ -1,0 +1,487 @@
+//! `cargo xtask bench`: measures release Easel against the design's targets, with the Bedrock
+//! double (every model live) standing in for Bedrock. Everything stays on loopback.
+//!
+//! These are measurements, not tests: the command succeeds whatever the figures are, unless
+//! `--check` asks it to fail on a missed target.
+
+use std::{
+    fs::File,
+    net::SocketAddr,
+    process::Stdio,
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail, ensure};
+use reqwest::{
+    StatusCode,
+    blocking::{Client, Response},
+    header::{self, HeaderMap, HeaderValue},
+};
+use xshell::Shell;
+
+use crate::{
+    flags,
+    processes::{self, Profile, Running},
+};
+
+const MODEL: &str = "amazon.titan-image-generator-v2:0";
+const PROMPT: &str = "a lighthouse on a cliff at dawn, watercolour";
+const WARM_UP: u32 = 10;
+/// The memory target is for the process after this many generations.
+const RSS_AFTER_GENERATIONS: u32 = 100;
+
+const KB: f64 = 1_000.0;
+const MB: f64 = 1_000_000.0;
+
+impl flags::Bench {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        let binaries = processes::build(sh, Profile::Release)?;
+        let work = tempfile::Builder::new()
+            .prefix("easel-bench-")
+            .tempdir()
+            .context("creating a folder for the bench")?;
+        let double = processes::start_double(&binaries.double, true)?;
+        let address = processes::free_loopback_address()?;
+        let mut env = processes::offline_env(double.url(), &work.path().join("gallery"));
+        // One browser starts hundreds of generations a minute here; the limit would refuse them.
+        env.push(("EASEL_RATE_LIMIT", "1000000".to_owned()));
+        let log = File::create(work.path().join("easel.log")).context("creating the log file")?;
+        let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::from(log))?;
+        let client = browser()?;
+
+        let page = first_page_load(&client, address)?;
+        thread::sleep(Duration::from_millis(500));
+        let rss_idle = easel.rss_bytes()?;
+
+        let timed = Generations {
+            client: &client,
+            easel: &easel,
+            app_url: format!("http://{address}/generate"),
+            double_url: format!("{}/model/{MODEL}/invoke", double.url()),
+        }
+        .measure(self.generations)?;
+
+        let report = Report {
+            page,
+            rss_idle,
+            timed,
+        };
+        report.print(self.generations);
+        let missed = report.missed();
+        drop(easel);
+        drop(double);
+        if self.check && missed > 0 {
+            bail!("{missed} target(s) missed");
+        }
+        Ok(())
+    }
+}
+
+/// One client with keep-alive and a cookie jar, asking for gzip like a browser, and handing back
+/// bodies exactly as they came over the wire.
+fn browser() -> Result<Client> {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    Client::builder()
+        .default_headers(headers)
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .no_zstd()
+        .no_proxy()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .context("building the HTTP client")
+}
+
+/// One response as it crossed the wire.
+struct Transfer {
+    path: String,
+    body_bytes: u64,
+    header_bytes: u64,
+    encoding: Option<String>,
+}
+
+impl Transfer {
+    fn bytes(&self) -> u64 {
+        self.body_bytes + self.header_bytes
+    }
+}
+
+/// The bytes of the response head: status line, header lines and the blank line.
+fn header_bytes(response: &Response) -> u64 {
+    let status = response.status();
+    let status_line = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_str(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let lines: usize = response
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    (status_line.len() + lines + 2) as u64
+}
+
+/// `GET /` as a first-time visitor, then everything the page makes a browser fetch.
+fn first_page_load(client: &Client, address: SocketAddr) -> Result<Vec<Transfer>> {
+    let mut transfers = vec![fetch(client, address, "/")?];
+    // The same page once more, uncompressed, only to read which assets it references.
+    let html = client
+        .get(format!("http://{address}/"))
+        .header(header::ACCEPT_ENCODING, "identity")
+        .send()
+        .and_then(Response::error_for_status)
+        .and_then(Response::text)
+        .context("GET / (uncompressed)")?;
+    let assets = page_assets(&html);
+    ensure!(
+        !assets.is_empty(),
+        "the page references no assets; is `/` the studio page?"
+    );
+    for asset in assets {
+        transfers.push(fetch(client, address, &asset)?);
+    }
+    Ok(transfers)
+}
+
+/// A GET whose bytes are counted as they came over the wire (still compressed).
+fn fetch(client: &Client, address: SocketAddr, path: &str) -> Result<Transfer> {
+    let response = client
+        .get(format!("http://{address}{path}"))
+        .send()
+        .and_then(Response::error_for_status)
+        .with_context(|| format!("GET {path}"))?;
+    let header_bytes = header_bytes(&response);
+    let encoding = response
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response
+        .bytes()
+        .with_context(|| format!("reading GET {path}"))?;
+    Ok(Transfer {
+        path: path.to_owned(),
+        body_bytes: body.len() as u64,
+        header_bytes,
+        encoding,
+    })
+}
+
+/// What a browser fetches to show the page: every `src` (scripts, images) and every stylesheet
+/// or other `href` under `/assets/`. Links to other pages are not fetched.
+fn page_assets(html: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for (attribute, wanted) in [("src=\"", "/"), ("href=\"", "/assets/")] {
+        for (start, _) in html.match_indices(attribute) {
+            let value = &html[start + attribute.len()..];
+            let Some(end) = value.find('"') else { continue };
+            let path = &value[..end];
+            if path.starts_with(wanted)
+                && !path.starts_with("//")
+                && !found.iter().any(|p| p == path)
+            {
+                found.push(path.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// Timed generations through Easel, and timed calls straight to the double for comparison.
+struct Generations<'a> {
+    client: &'a Client,
+    easel: &'a Running,
+    app_url: String,
+    double_url: String,
+}
+
+struct Timed {
+    app: Latencies,
+    double: Latencies,
+    rss_after_100: u64,
+    rss_at_end: u64,
+    generations: u32,
+}
+
+impl Generations<'_> {
+    fn measure(&self, n: u32) -> Result<Timed> {
+        let direct_body = serde_json::json!({
+            "taskType": "TEXT_IMAGE",
+            "textToImageParams": { "text": PROMPT },
+            "imageGenerationConfig": {
+                "numberOfImages": 1,
+                "seed": 42,
+                "width": 1024,
+                "height": 1024,
+                "cfgScale": 8.0,
+                "quality": "standard",
+            },
+        })
+        .to_string();
+        let mut generations = 0;
+        let mut rss_after_100 = None;
+        let mut generate = || -> Result<Duration> {
+            let took = self.generate()?;
+            generations += 1;
+            if generations == RSS_AFTER_GENERATIONS {
+                rss_after_100 = Some(self.easel.rss_bytes()?);
+            }
+            Ok(took)
+        };
+
+        for _ in 0..WARM_UP {
+            generate()?;
+            self.invoke_double(&direct_body)?;
+        }
+        let mut app = Vec::with_capacity(n as usize);
+        let mut double = Vec::with_capacity(n as usize);
+        // Alternating keeps both series under the same conditions as the gallery grows.
+        for _ in 0..n {
+            app.push(generate()?);
+            double.push(self.invoke_double(&direct_body)?);
+        }
+        Ok(Timed {
+            app: Latencies::new(app),
+            double: Latencies::new(double),
+            rss_after_100: rss_after_100.context("fewer than 100 generations ran")?,
+            rss_at_end: self.easel.rss_bytes()?,
+            generations,
+        })
+    }
+
+    /// One htmx generation, as the page's form sends it; timed until the whole answer is read.
+    fn generate(&self) -> Result<Duration> {
+        let form = [
+            ("model", MODEL),
+            ("prompt", PROMPT),
+            ("size", "1024x1024"),
+            ("count", "1"),
+            ("seed_mode", "fixed"),
+            ("seed", "42"),
+        ];
+        let started = Instant::now();
+        let response = self
+            .client
+            .post(&self.app_url)
+            .header("HX-Request", "true")
+            .form(&form)
+            .send()
+            .context("POST /generate")?;
+        let status = response.status();
+        let body = response.bytes().context("reading POST /generate")?;
+        let took = started.elapsed();
+        ensure!(
+            status == StatusCode::OK,
+            "POST /generate answered {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(500)
+                .collect::<String>()
+        );
+        Ok(took)
+    }
+
+    /// The call Easel makes for the same generation, sent to the double directly.
+    fn invoke_double(&self, body: &str) -> Result<Duration> {
+        let started = Instant::now();
+        let response = self
+            .client
+            .post(&self.double_url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .body(body.to_owned())
+            .send()
+            .context("calling the double directly")?;
+        let status = response.status();
+        let answer = response.bytes().context("reading the double's answer")?;
+        let took = started.elapsed();
+        ensure!(
+            status == StatusCode::OK && answer.starts_with(b"{\"images\""),
+            "the double answered {status}: {}",
+            String::from_utf8_lossy(&answer)
+                .chars()
+                .take(500)
+                .collect::<String>()
+        );
+        Ok(took)
+    }
+}
+
+/// Request latencies, sorted.
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn new(mut samples: Vec<Duration>) -> Self {
+        samples.sort_unstable();
+        Self(samples)
+    }
+
+    /// The nearest-rank percentile `p` (0 < p <= 100).
+    fn percentile(&self, p: f64) -> Duration {
+        let rank = ((p / 100.0) * self.0.len() as f64).ceil() as usize;
+        self.0[rank.clamp(1, self.0.len()) - 1]
+    }
+
+    fn median(&self) -> Duration {
+        self.percentile(50.0)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1_000.0
+}
+
+struct Report {
+    page: Vec<Transfer>,
+    rss_idle: u64,
+    timed: Timed,
+}
+
+/// One line of the comparison with the design's targets; smaller is better.
+struct Row {
+    what: &'static str,
+    measured: f64,
+    target: f64,
+    unit: &'static str,
+}
+
+impl Row {
+    fn passes(&self) -> bool {
+        self.measured <= self.target
+    }
+}
+
+impl Report {
+    fn rows(&self) -> Vec<Row> {
+        let page_bytes: u64 = self.page.iter().map(Transfer::bytes).sum();
+        let overhead = ms(self.timed.app.median()) - ms(self.timed.double.median());
+        vec![
+            Row {
+                what: "first page load (HTML+CSS+JS)",
+                measured: page_bytes as f64 / KB,
+                target: 50.0,
+                unit: "KB",
+            },
+            Row {
+                what: "server overhead per generation, median",
+                measured: overhead,
+                target: 5.0,
+                unit: "ms",
+            },
+            Row {
+                what: "RSS idle",
+                measured: self.rss_idle as f64 / MB,
+                target: 20.0,
+                unit: "MB",
+            },
+            Row {
+                what: "RSS after 100 generations",
+                measured: self.timed.rss_after_100 as f64 / MB,
+                target: 40.0,
+                unit: "MB",
+            },
+        ]
+    }
+
+    fn missed(&self) -> usize {
+        self.rows().iter().filter(|row| !row.passes()).count()
+    }
+
+    fn print(&self, n: u32) {
+        let cores = thread::available_parallelism().map_or(0, usize::from);
+        println!();
+        println!(
+            "Easel bench: release build, {cores} cores, loopback, Bedrock double with every model live"
+        );
+        println!("(1 KB = 1,000 bytes; 1 MB = 1,000,000 bytes)");
+        println!();
+        println!("First page load, gzip (bytes = compressed body + response head):");
+        for transfer in &self.page {
+            println!(
+                "  {:<24} {:>7} B  (body {} {}, head {})",
+                transfer.path,
+                transfer.bytes(),
+                transfer.body_bytes,
+                transfer.encoding.as_deref().unwrap_or("uncompressed"),
+                transfer.header_bytes,
+            );
+        }
+        println!();
+        println!(
+            "Generations: {n} sequential 1024x1024 {MODEL} generations through Easel (htmx, one browser),"
+        );
+        println!(
+            "alternating with {n} identical calls straight to the double; {WARM_UP} of each first to warm up."
+        );
+        let (app, double) = (&self.timed.app, &self.timed.double);
+        println!(
+            "  through Easel      median {:>7.2} ms   p99 {:>7.2} ms",
+            ms(app.median()),
+            ms(app.percentile(99.0))
+        );
+        println!(
+            "  double directly    median {:>7.2} ms   p99 {:>7.2} ms",
+            ms(double.median()),
+            ms(double.percentile(99.0))
+        );
+        println!(
+            "  RSS after all {} generations: {:.1} MB",
+            self.timed.generations,
+            self.timed.rss_at_end as f64 / MB
+        );
+        println!();
+        println!(
+            "{:<40} {:>10} {:>10} {:>7}  verdict",
+            "measure", "measured", "target", "ratio"
+        );
+        for row in self.rows() {
+            println!(
+                "{:<40} {:>7.2} {:<2} {:>7} {:<2} {:>7.2}  {}",
+                row.what,
+                row.measured,
+                row.unit,
+                format!("≤ {}", row.target),
+                row.unit,
+                row.measured / row.target,
+                if row.passes() { "PASS" } else { "FAIL" },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let samples = Latencies::new((1..=200).rev().map(Duration::from_millis).collect());
+        assert_eq!(samples.median(), Duration::from_millis(100));
+        assert_eq!(samples.percentile(99.0), Duration::from_millis(198));
+        assert_eq!(samples.percentile(100.0), Duration::from_millis(200));
+        let one = Latencies::new(vec![Duration::from_millis(7)]);
+        assert_eq!(one.percentile(99.0), Duration::from_millis(7));
+    }
+
+    #[test]
+    fn the_assets_are_what_a_browser_fetches() {
+        let html = r#"<link rel="stylesheet" href="/assets/app.css">
+            <script src="/assets/htmx.min.js" defer></script><script src="/assets/app.js"></script>
+            <a href="/">Easel</a><a href="/gallery?page=2">more</a><img src="/images/x/image.png">
+            <script src="/assets/app.js"></script><img src="https://elsewhere.example/x.png">"#;
+        assert_eq!(
+            page_assets(html),
+            [
+                "/assets/htmx.min.js",
+                "/assets/app.js",
+                "/images/x/image.png",
+                "/assets/app.css"
+            ]
+        );
+    }
+}

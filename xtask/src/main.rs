@@ -1,0 +1,35 @@
+//! Easel's lifecycle tool, run as `cargo xtask <command>` (see `.cargo/config.toml`).
+//!
+//! Plain Rust instead of shell scripts: each command is a flags struct in `flags.rs` with a
+//! `run(self, sh)` in its own module.
+
+mod bench;
+mod ci;
+mod dev;
+mod flags;
+mod processes;
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use xshell::Shell;
+
+fn main() -> anyhow::Result<()> {
+    let flags = flags::Xtask::parse();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match flags.command {
+        flags::Command::Dev(cmd) => cmd.run(&sh),
+        flags::Command::Run(cmd) => cmd.run(&sh),
+        flags::Command::Bench(cmd) => cmd.run(&sh),
+        flags::Command::Ci(cmd) => cmd.run(&sh),
+    }
+}
+
+/// The workspace root: every command runs from there.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}

@@ -1,0 +1,324 @@
+//! Easel and the Bedrock double as child processes: build them, start them, wait until they
+//! answer, and stop them again when dropped.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::{Ipv4Addr, SocketAddr, TcpListener},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+/// How long a child may take to print its address or answer `/healthz`.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a child may take to exit after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// The line the double prints once it listens, followed by its URL.
+const DOUBLE_READY: &str = "bedrock double listening on ";
+
+pub enum Profile {
+    Debug,
+    Release,
+}
+
+/// The two programs a local run needs.
+pub struct Binaries {
+    pub easel: PathBuf,
+    pub double: PathBuf,
+}
+
+/// Builds `easel` and `bedrock-double` and finds them where cargo put them.
+pub fn build(sh: &Shell, profile: Profile) -> Result<Binaries> {
+    let release = matches!(profile, Profile::Release).then_some("--release");
+    let messages = cmd!(
+        sh,
+        "cargo build {release...} -p easel -p easel-tests --bins --message-format=json-render-diagnostics"
+    )
+    .read()
+    .context("cargo build -p easel -p easel-tests --bins")?;
+    let executable = |name: &str| {
+        executable_from_messages(&messages, name)
+            .with_context(|| format!("cargo build did not report the `{name}` binary"))
+    };
+    Ok(Binaries {
+        easel: executable("easel")?,
+        double: executable("bedrock-double")?,
+    })
+}
+
+/// The path of the binary `name` in cargo's JSON build messages.
+fn executable_from_messages(messages: &str, name: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == name
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+}
+
+/// A free port on the loopback interface, for a child to listen on.
+pub fn free_loopback_address() -> Result<SocketAddr> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
+    listener.local_addr().context("finding a free port")
+}
+
+/// The settings that point Easel at the double, with throwaway credentials.
+pub fn offline_env(double_url: &str, storage: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("EASEL_STORAGE", storage.display().to_string()),
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double_url.to_owned()),
+        ("AWS_ENDPOINT_URL_BEDROCK", double_url.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "dev".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "dev".to_owned()),
+        ("AWS_REGION", "us-west-2".to_owned()),
+    ]
+}
+
+/// A child process that is stopped (SIGTERM, then SIGKILL) when this is dropped.
+pub struct Running {
+    name: &'static str,
+    child: Child,
+}
+
+impl Running {
+    fn spawn(name: &'static str, mut command: Command) -> Result<Self> {
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        Ok(Self { name, child })
+    }
+
+    /// Why the child stopped, if it has.
+    pub fn exited(&mut self) -> Result<Option<ExitStatus>> {
+        self.child
+            .try_wait()
+            .with_context(|| format!("checking on {}", self.name))
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Resident memory, as the kernel reports it in `/proc/PID/status` (`VmRSS`).
+    pub fn rss_bytes(&self) -> Result<u64> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        vm_rss_bytes(&status).with_context(|| format!("no VmRSS line in {path}"))
+    }
+}
+
+fn vm_rss_bytes(status: &str) -> Option<u64> {
+    let line = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        terminate(&self.child);
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!(
+            "{} did not stop within {STOP_GRACE:?}; killing it",
+            self.name
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Asks the child to stop the way ECS and Ctrl-C do.
+#[cfg(unix)]
+fn terminate(child: &Child) {
+    use rustix::process::{Pid, Signal, kill_process};
+    let _ = kill_process(Pid::from_child(child), Signal::TERM);
+}
+
+#[cfg(not(unix))]
+fn terminate(_child: &Child) {}
+
+/// The Bedrock double, listening on a free loopback port.
+pub struct Double {
+    pub process: Running,
+    url: String,
+}
+
+impl Double {
+    /// The double's base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// Starts the double and waits for the line with its address. The rest of its output is passed on.
+pub fn start_double(binary: &Path, all_live: bool) -> Result<Double> {
+    let mut command = Command::new(binary);
+    command.args(["--host", "127.0.0.1", "--port", "0"]);
+    if all_live {
+        command.arg("--all-live");
+    }
+    command.stdin(Stdio::null()).stdout(Stdio::piped());
+    let mut process = Running::spawn("the Bedrock double", command)?;
+    let stdout = process.child.stdout.take().context("the double's output")?;
+
+    let (ready_tx, ready_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut ready_tx = Some(ready_tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            match line.strip_prefix(DOUBLE_READY) {
+                Some(url) if ready_tx.is_some() => {
+                    let _ = ready_tx.take().map(|tx| tx.send(url.trim().to_owned()));
+                }
+                _ => println!("{line}"),
+            }
+        }
+    });
+    match ready_rx.recv_timeout(START_TIMEOUT) {
+        Ok(url) => Ok(Double { process, url }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let status = process.exited()?;
+            bail!(
+                "the Bedrock double stopped before it listened ({status:?}); see its output above"
+            )
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            bail!("the Bedrock double did not say where it listens within {START_TIMEOUT:?}")
+        }
+    }
+}
+
+/// Starts Easel on `address` with `env` and waits until `/healthz` answers.
+pub fn start_easel(
+    binary: &Path,
+    address: SocketAddr,
+    env: &[(&'static str, String)],
+    stdout: Stdio,
+) -> Result<Running> {
+    let mut command = Command::new(binary);
+    command
+        .env("EASEL_LISTEN", address.to_string())
+        .envs(env.iter().map(|(key, value)| (key, value)))
+        // Throwaway keys only: no session or profile from the caller's shell may mix in.
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(stdout);
+    let mut easel = Running::spawn("Easel", command)?;
+    wait_until_healthy(&mut easel, address)?;
+    Ok(easel)
+}
+
+fn wait_until_healthy(easel: &mut Running, address: SocketAddr) -> Result<()> {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .context("building an HTTP client")?;
+    let url = format!("http://{address}/healthz");
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = easel.exited()? {
+            bail!("Easel stopped before it answered {url} ({status}); see its output above");
+        }
+        if client
+            .get(&url)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("Easel did not answer {url} within {START_TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Blocks until Ctrl-C (or SIGTERM), or until one of `children` stops on its own (an error).
+pub fn wait_for_ctrl_c(children: &mut [&mut Running]) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting a signal listener")?;
+    runtime.block_on(async {
+        let stop = stop_signal();
+        tokio::pin!(stop);
+        let mut ticks = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                // A Ctrl-C reaches the children too; it must win over their exit.
+                biased;
+                signal = &mut stop => return signal,
+                _ = ticks.tick() => {
+                    for child in children.iter_mut() {
+                        if let Some(status) = child.exited()? {
+                            bail!("{} stopped on its own ({status})", child.name());
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(unix)]
+async fn stop_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    tokio::select! {
+        ctrl_c = tokio::signal::ctrl_c() => ctrl_c.context("listening for Ctrl-C"),
+        _ = terminate.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn stop_signal() -> Result<()> {
+    tokio::signal::ctrl_c()
+        .await
+        .context("listening for Ctrl-C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binaries_are_found_in_cargo_messages() {
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","target":{"name":"easel"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"name":"easel"},"executable":"/t/debug/easel"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+        );
+        assert_eq!(
+            executable_from_messages(messages, "easel"),
+            Some("/t/debug/easel".into())
+        );
+        assert_eq!(executable_from_messages(messages, "bedrock-double"), None);
+    }
+
+    #[test]
+    fn resident_memory_is_read_from_proc_status() {
+        let status = "Name:\teasel\nVmHWM:\t   20000 kB\nVmRSS:\t   12345 kB\nRssAnon:\t 1 kB\n";
+        assert_eq!(vm_rss_bytes(status), Some(12345 * 1024));
+        assert_eq!(vm_rss_bytes("Name:\teasel\n"), None);
+    }
+}
