@@ -1,0 +1,59 @@
+output "alb_dns_name" {
+  description = "DNS name of the load balancer."
+  value       = try(aws_lb.this.dns_name, null)
+}
+
+output "app_url" {
+  description = "URL of the app on the load balancer (https when certificate_arn is set; point a DNS name covered by the certificate at alb_dns_name)."
+  value       = try("${local.https ? "https" : "http"}://${aws_lb.this.dns_name}", null)
+}
+
+output "ecr_repository_url" {
+  description = "URL of the ECR repository to push images to (without tag)."
+  value       = try(aws_ecr_repository.app.repository_url, null)
+}
+
+output "image" {
+  description = "Full image reference (repository:tag) the task definition runs."
+  value       = local.image
+}
+
+output "cluster_name" {
+  description = "Name of the ECS cluster."
+  value       = try(aws_ecs_cluster.this.name, null)
+}
+
+output "service_name" {
+  description = "Name of the ECS service."
+  value       = try(aws_ecs_service.app.name, null)
+}
+
+output "task_definition_arn" {
+  description = "ARN (with revision) of the task definition the service runs."
+  value       = try(aws_ecs_task_definition.app.arn, null)
+}
+
+output "gallery_bucket" {
+  description = "Name of the S3 bucket holding the gallery (user images)."
+  value       = try(aws_s3_bucket.gallery.id, null)
+}
+
+output "log_group" {
+  description = "CloudWatch log group of the containers."
+  value       = try(aws_cloudwatch_log_group.app.name, null)
+}
+
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = try(aws_vpc.this.id, null)
+}
+
+output "target_group_arn" {
+  description = "ARN of the ALB target group the service registers its tasks in."
+  value       = try(aws_lb_target_group.app.arn, null)
+}
+
+output "region" {
+  description = "Region the stack is deployed in."
+  value       = local.region
+}

@@ -1,0 +1,100 @@
+################################################################################
+# Gallery bucket: the users' images and their records
+#
+# The name is fixed per account and region, so a bucket kept by a destroy can
+# be adopted again (terraform import) by the next deploy.
+################################################################################
+
+resource "aws_s3_bucket" "gallery" {
+  #checkov:skip=CKV_AWS_18:Server access logs need a second bucket and cost per request; CloudTrail data events can be turned on when needed.
+  #checkov:skip=CKV_AWS_144:Cross-region replication doubles storage cost; versioning protects against deletes.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES-256) encrypts at rest; a KMS key would add per-request cost and a key policy for no gain here.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes bucket events; the app writes and reads the gallery itself.
+  bucket        = "${var.name}-gallery-${local.account_id}-${local.region}"
+  force_destroy = var.delete_images_on_destroy
+
+  tags = { Name = "${var.name}-gallery" }
+}
+
+resource "aws_s3_bucket_ownership_controls" "gallery" {
+  bucket = aws_s3_bucket.gallery.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced" # ACLs off
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "gallery" {
+  bucket = aws_s3_bucket.gallery.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "gallery" {
+  bucket = aws_s3_bucket.gallery.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "gallery" {
+  bucket = aws_s3_bucket.gallery.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "gallery" {
+  bucket = aws_s3_bucket.gallery.id
+
+  rule {
+    id     = "expire-noncurrent-and-abort-uploads"
+    status = "Enabled"
+
+    filter {} # the whole bucket
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_image_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.gallery]
+}
+
+data "aws_iam_policy_document" "gallery_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.gallery.arn, "${aws_s3_bucket.gallery.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "gallery" {
+  bucket = aws_s3_bucket.gallery.id
+  policy = data.aws_iam_policy_document.gallery_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.gallery]
+}

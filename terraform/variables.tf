@@ -1,0 +1,316 @@
+################################################################################
+# Naming and placement
+################################################################################
+
+variable "name" {
+  description = "Name of the stack; prefixes every resource name (ALB, cluster, service, repository, bucket)."
+  type        = string
+  default     = "easel"
+  nullable    = false
+
+  validation {
+    # ALB and target group names allow 32 characters; the longest suffix used is "-tasks".
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name))
+    error_message = "name must be 2 to 20 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into. null uses the environment (AWS_REGION, AWS_DEFAULT_REGION or the profile)."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Extra tags for every resource, merged over the stack's own tags."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+################################################################################
+# Image
+################################################################################
+
+variable "image_tag" {
+  description = "Tag of the container image to run (the git commit the image was built from)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a non-empty Docker tag: up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'."
+  }
+}
+
+variable "image_repository_url" {
+  description = "Repository to pull the image from, without tag. null uses the ECR repository this stack creates. The execution role can pull only from that ECR repository; another registry must be public."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_repository_url == null || can(regex("^[^:@[:space:]]+(:[0-9]+)?(/[^:@[:space:]]+)+$", var.image_repository_url))
+    error_message = "image_repository_url must look like host[:port]/path, without a tag or digest."
+  }
+}
+
+variable "ecr_keep_images" {
+  description = "How many images the ECR lifecycle policy keeps; older ones expire."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.ecr_keep_images >= 1 && floor(var.ecr_keep_images) == var.ecr_keep_images
+    error_message = "ecr_keep_images must be a whole number >= 1."
+  }
+}
+
+################################################################################
+# Compute
+################################################################################
+
+variable "cpu" {
+  description = "Fargate task CPU units (256 = 0.25 vCPU)."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.cpu)
+    error_message = "cpu must be one of the Fargate sizes 256, 512, 1024, 2048, 4096, 8192, 16384."
+  }
+}
+
+variable "memory" {
+  description = "Fargate task memory in MiB; must be a valid pair with cpu (256: 512-2048; 512: 1024-4096; 1024: 2048-8192; 2048: 4096-16384; 4096: 8192-30720, in 1024 steps; 8192: 16384-61440 in 4096 steps; 16384: 32768-122880 in 8192 steps)."
+  type        = number
+  default     = 512
+  nullable    = false
+
+  validation {
+    condition = (
+      var.cpu == 256 ? contains([512, 1024, 2048], var.memory) :
+      var.cpu == 512 ? var.memory >= 1024 && var.memory <= 4096 && var.memory % 1024 == 0 :
+      var.cpu == 1024 ? var.memory >= 2048 && var.memory <= 8192 && var.memory % 1024 == 0 :
+      var.cpu == 2048 ? var.memory >= 4096 && var.memory <= 16384 && var.memory % 1024 == 0 :
+      var.cpu == 4096 ? var.memory >= 8192 && var.memory <= 30720 && var.memory % 1024 == 0 :
+      var.cpu == 8192 ? var.memory >= 16384 && var.memory <= 61440 && var.memory % 4096 == 0 :
+      var.cpu == 16384 ? var.memory >= 32768 && var.memory <= 122880 && var.memory % 8192 == 0 :
+      false
+    )
+    error_message = "memory is not a valid Fargate size for this cpu; see the variable's description for the allowed pairs."
+  }
+}
+
+variable "cpu_architecture" {
+  description = "CPU architecture of the task: X86_64, or ARM64 (Graviton, about 20% cheaper; needs an arm64 image)."
+  type        = string
+  default     = "X86_64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be X86_64 or ARM64."
+  }
+}
+
+variable "desired_count" {
+  description = "Number of tasks the service starts with. Autoscaling owns the count afterwards (Terraform ignores later changes)."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.desired_count >= var.min_count && var.desired_count <= var.max_count && floor(var.desired_count) == var.desired_count
+    error_message = "desired_count must be a whole number between min_count and max_count."
+  }
+}
+
+variable "enable_autoscaling" {
+  description = "Scale the service between min_count and max_count on CPU. false keeps desired_count tasks (and suits emulators without the Application Auto Scaling tagging API)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "min_count" {
+  description = "Fewest tasks autoscaling keeps running."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.min_count >= 1 && floor(var.min_count) == var.min_count
+    error_message = "min_count must be a whole number >= 1."
+  }
+}
+
+variable "max_count" {
+  description = "Most tasks autoscaling may run."
+  type        = number
+  default     = 3
+  nullable    = false
+
+  validation {
+    condition     = var.max_count >= var.min_count && floor(var.max_count) == var.max_count
+    error_message = "max_count must be a whole number >= min_count."
+  }
+}
+
+variable "cpu_target_percent" {
+  description = "Average service CPU utilisation that target tracking keeps the service at."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.cpu_target_percent >= 10 && var.cpu_target_percent <= 90
+    error_message = "cpu_target_percent must be between 10 and 90."
+  }
+}
+
+variable "environment" {
+  description = "Extra environment variables for the container (for example EASEL_* limits). The stack's own variables (EASEL_LISTEN, EASEL_STORAGE, EASEL_BEDROCK_REGION, AWS_REGION) win over these."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "container_insights" {
+  description = "Turn on CloudWatch Container Insights for the cluster (billed as custom metrics)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "wait_for_steady_state" {
+  description = "Make apply wait until the ECS service is stable (its tasks healthy behind the ALB)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+################################################################################
+# Network and load balancer
+################################################################################
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC; two /24 public subnets are cut from it."
+  type        = string
+  default     = "10.42.0.0/16"
+  nullable    = false
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && tonumber(split("/", var.vpc_cidr)[1]) <= 22
+    error_message = "vpc_cidr must be an IPv4 CIDR block of size /22 or larger."
+  }
+}
+
+variable "availability_zones" {
+  description = "Exactly two availability zone names for the subnets. null takes the first two available zones of the region."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.availability_zones == null || try(length(var.availability_zones) == 2 && length(distinct(var.availability_zones)) == 2, false)
+    error_message = "availability_zones must name exactly two different zones."
+  }
+}
+
+variable "allowed_ingress_cidrs" {
+  description = "IPv4 CIDR blocks allowed to reach the load balancer on HTTP/HTTPS. Narrow it to keep the studio private."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.allowed_ingress_cidrs) >= 1 && alltrue([for c in var.allowed_ingress_cidrs : can(cidrhost(c, 0))])
+    error_message = "allowed_ingress_cidrs must hold at least one IPv4 CIDR block."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN. When set, the ALB serves HTTPS on 443 and redirects HTTP to it; when null, it serves plain HTTP on 80."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:[a-z-]+:acm:", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:...)."
+  }
+}
+
+variable "ssl_policy" {
+  description = "TLS policy of the HTTPS listener (used only with certificate_arn)."
+  type        = string
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  nullable    = false
+}
+
+################################################################################
+# Bedrock
+################################################################################
+
+variable "bedrock_region" {
+  description = "Region Easel calls Bedrock in; may differ from the deploy region."
+  type        = string
+  default     = "us-west-2"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.bedrock_region))
+    error_message = "bedrock_region must be a region name such as us-west-2."
+  }
+}
+
+variable "bedrock_models" {
+  description = "Bedrock model ids or inference profile ids (e.g. us.<model-id>) the task role may invoke, in bedrock_region."
+  type        = list(string)
+  default = [
+    "stability.stable-image-core-v1:1",
+    "stability.stable-image-ultra-v1:1",
+    "stability.sd3-5-large-v1:0",
+  ]
+  nullable = false
+
+  validation {
+    condition     = length(var.bedrock_models) >= 1 && alltrue([for m in var.bedrock_models : can(regex("^[a-z0-9-]+\\.[A-Za-z0-9.:-]+$", m))])
+    error_message = "bedrock_models must hold at least one model id like provider.model-v1:0 (no ARNs, no wildcards)."
+  }
+}
+
+################################################################################
+# Storage and logs
+################################################################################
+
+variable "delete_images_on_destroy" {
+  description = "Let destroy delete the gallery bucket with all user images in it (force_destroy). When false, destroy fails on a non-empty bucket unless the bucket is first removed from state (see README)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "noncurrent_image_days" {
+  description = "Days a deleted or overwritten gallery object stays recoverable (noncurrent version) before it expires."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.noncurrent_image_days >= 1 && floor(var.noncurrent_image_days) == var.noncurrent_image_days
+    error_message = "noncurrent_image_days must be a whole number >= 1."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the container logs."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
