@@ -1,0 +1,92 @@
+//! The real `easel` binary as a child process, for tests of what only the binary does: reading
+//! its settings from the environment, logging, stopping on SIGTERM.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Output, Stdio},
+    time::Duration,
+};
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("an address")
+        .port()
+}
+
+/// Waits (at most ten seconds) until `url` answers with a success status.
+pub async fn wait_until_up(url: &str) {
+    for _ in 0..100 {
+        if reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not come up");
+}
+
+/// The `easel` binary cargo built beside the running test (`cargo build --workspace --bins`).
+pub fn easel_binary() -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    let binary = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps")
+        .join("easel");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it first (cargo build --workspace --bins)",
+        binary.display()
+    );
+    binary
+}
+
+/// `easel` with its environment cleared of settings the test machine may carry.
+pub fn easel_command() -> Command {
+    let mut command = Command::new(easel_binary());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("EASEL_") || key.starts_with("AWS_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A child process, killed when dropped.
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn spawn(command: &mut Command) -> Self {
+        Self(Some(command.spawn().expect("the program starts")))
+    }
+
+    /// Sends SIGTERM, as ECS does to stop a task, and waits for the process to exit.
+    pub fn stop(mut self) -> Output {
+        let child = self.0.take().expect("running");
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::Signal::TERM,
+        );
+        child.wait_with_output().expect("the process exits")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Pipes for both output streams, to read what the process said.
+pub fn captured(command: &mut Command) -> &mut Command {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped())
+}
