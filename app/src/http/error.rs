@@ -2,19 +2,17 @@
 
 use askama::Template;
 use axum::{
-    http::{StatusCode, header},
+    http::StatusCode,
     response::{Html, IntoResponse, Response},
 };
 
 use super::views::ErrorPage;
-use crate::{bedrock::BedrockError, catalogue::ModelSpec, gallery::GalleryError, guard::Busy};
+use crate::{bedrock::BedrockError, catalogue::ModelSpec, gallery::GalleryError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
-    #[error(transparent)]
-    Busy(#[from] Busy),
     #[error("image store: {0}")]
     Storage(#[from] GalleryError),
 }
@@ -30,11 +28,6 @@ impl IntoResponse for AppError {
                 "Not found",
                 "There is no such page or image here. Images are only visible in the browser that made them.",
             ),
-            AppError::Busy(_) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "Busy",
-                "Easel is busy: try again in a few seconds.",
-            ),
             AppError::Storage(e) => {
                 tracing::error!(error = ?e, "image store failed");
                 (
@@ -48,14 +41,7 @@ impl IntoResponse for AppError {
             title: title.into(),
             message: message.into(),
         };
-        let mut response = render(status, &page);
-        if matches!(self, AppError::Busy(_)) {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                RETRY_AFTER_SECS.parse().expect("a valid header"),
-            );
-        }
-        response
+        render(status, &page)
     }
 }
 

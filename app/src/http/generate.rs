@@ -62,14 +62,7 @@ pub async fn generate(
         }
     };
     let mut response = if htmx {
-        render(
-            status,
-            &ResultFragment {
-                result,
-                gallery,
-                gallery_oob: true,
-            },
-        )
+        render(status, &ResultFragment { result, gallery })
     } else {
         let page = IndexPage {
             form: FormView::new(&state, form, FieldErrors::default()),

@@ -240,7 +240,6 @@ pub struct FormFragment {
 pub struct ResultFragment {
     pub result: ResultView,
     pub gallery: GalleryView,
-    pub gallery_oob: bool,
 }
 
 #[derive(Template)]
