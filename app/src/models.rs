@@ -149,7 +149,21 @@ impl ModelStatus {
     /// everything and records why.
     pub async fn refresh(&self, client: &Client) {
         match self.check(client).await {
-            Ok(fresh) => *self.write() = fresh,
+            Ok(mut fresh) => {
+                let mut state = self.write();
+                // The control plane lists a Legacy model for everyone; only a call tells that
+                // this account may no longer use it, so that lesson outlives the refresh.
+                for (id, old) in &state.models {
+                    if *old == Availability::LegacyWithdrawn
+                        && matches!(fresh.models.get(id), Some(Availability::Legacy { .. }))
+                    {
+                        fresh
+                            .models
+                            .insert(id.clone(), Availability::LegacyWithdrawn);
+                    }
+                }
+                *state = fresh;
+            }
             Err(reason) => {
                 tracing::warn!(%reason, "could not check which models Bedrock serves");
                 self.write().check_failed = Some(reason);

@@ -154,3 +154,27 @@ async fn a_legacy_model_this_account_may_not_use_is_withdrawn_from_the_list() {
         ultra.1
     );
 }
+
+#[tokio::test]
+async fn a_withdrawn_legacy_model_stays_withdrawn_across_background_checks() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.set_lifecycle(
+        ULTRA,
+        Lifecycle::Legacy {
+            end_of_life: "2027-01-31",
+        },
+    );
+    let app = easel_tests::spawn_app_with(&bedrock, |c| {
+        c.model_check_interval = std::time::Duration::from_millis(100);
+    })
+    .await;
+    app.generate_with(&[("model", ULTRA), ("prompt", "a fox")])
+        .await;
+
+    // Several background checks, each of which lists Ultra as Legacy (usable for some accounts).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let options = app.home().await.model_options();
+    let ultra = options.iter().find(|o| o.0 == ULTRA).unwrap();
+    assert!(ultra.2, "still disabled: {}", ultra.1);
+}
