@@ -85,3 +85,55 @@ async fn a_client_over_its_rate_limit_is_slowed_down() {
     assert!(second.messages()[0].contains("Wait a moment"));
     assert_eq!(app.another_browser().generate("three").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_flood_of_generations_gets_pictures_or_busy_and_stores_only_whole_entries() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |c| {
+        c.model_concurrency = 2;
+        c.queue_length = 4;
+        c.rate_limit = 10_000;
+    })
+    .await;
+    bedrock.will_answer_after(Duration::from_millis(300));
+    let browser = std::sync::Arc::new(app.another_browser());
+
+    let requests = (0..150).map(|n| {
+        let browser = browser.clone();
+        tokio::spawn(async move { browser.generate(&format!("picture {n}")).await })
+    });
+    let pages = futures::future::join_all(requests).await;
+
+    let mut made = 0;
+    for page in pages.into_iter().map(Result::unwrap) {
+        match page.status.as_u16() {
+            200 => made += page.images_in_result().len(),
+            503 => assert!(
+                page.messages()[0].starts_with("Easel is busy"),
+                "{:?}",
+                page.messages()
+            ),
+            other => panic!("{other}: {:?}", page.messages()),
+        }
+    }
+    assert!(made >= 2, "the running slots made pictures");
+    assert!(made < 150, "the rest were told to try again");
+    let stored = std::fs::read_dir(app.storage.path().join("galleries"))
+        .unwrap()
+        .flat_map(|owner| std::fs::read_dir(owner.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .collect::<Vec<_>>();
+    let records = stored
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .count();
+    let pictures = stored
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .count();
+    assert_eq!(
+        (records, pictures),
+        (made, made),
+        "every stored entry is whole"
+    );
+}
