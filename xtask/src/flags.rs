@@ -19,6 +19,18 @@ pub enum Command {
     Bench(Bench),
     /// Run every check CI runs, in order, stopping at the first failure.
     Ci(Ci),
+    /// Build the app image and the Bedrock double's image, tagged with the git commit.
+    Image(Image),
+    /// Make sure the ECR repository exists and push the image to it.
+    Push(Push),
+    /// Show what `deploy` would change in the Terraform stack.
+    Plan(Plan),
+    /// Build, push, apply Terraform, wait for the service and smoke-test it.
+    Deploy(Deploy),
+    /// Check a running Easel: health, the page, the generate form (no Bedrock call unless --generate).
+    Smoke(Smoke),
+    /// Remove what deploy created (the gallery bucket is kept unless --delete-images).
+    Destroy(Destroy),
 }
 
 #[derive(Args)]
@@ -51,6 +63,79 @@ pub struct Bench {
 #[derive(Args)]
 pub struct Ci {}
 
+#[derive(Args)]
+pub struct Image {
+    /// Tag for both images (default: the git commit, `-dirty-<tree>` when uncommitted).
+    #[arg(long)]
+    pub tag: Option<String>,
+}
+
+/// What the lifecycle commands aim at: AWS (the default chain) or a local AWS.
+#[derive(Args, Clone, Copy)]
+pub struct Target {
+    /// Use a local AWS instead of an account: moto server, a local registry and the local
+    /// Docker engine running the service against the Bedrock double.
+    #[arg(long)]
+    pub local: bool,
+}
+
+#[derive(Args)]
+pub struct Push {
+    #[command(flatten)]
+    pub target: Target,
+    /// Image tag to push (default: the git commit); built first when missing.
+    #[arg(long)]
+    pub tag: Option<String>,
+}
+
+#[derive(Args)]
+pub struct Plan {
+    #[command(flatten)]
+    pub target: Target,
+    /// Image tag to plan with (default: the git commit).
+    #[arg(long)]
+    pub tag: Option<String>,
+}
+
+#[derive(Args)]
+pub struct Deploy {
+    #[command(flatten)]
+    pub target: Target,
+    /// Deploy the image with this tag: used as it is when it exists locally (default: build the
+    /// git commit).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Never ask (deploy asks nothing today; accepted so that scripts such as deploy.yml may
+    /// pass it).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args)]
+pub struct Smoke {
+    /// Base URL of the Easel to check, e.g. http://easel-123.us-east-1.elb.amazonaws.com
+    #[arg(long)]
+    pub url: String,
+    /// Also generate one image with the default model (costs money on a real Bedrock).
+    #[arg(long)]
+    pub generate: bool,
+}
+
+#[derive(Args)]
+pub struct Destroy {
+    #[command(flatten)]
+    pub target: Target,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Delete the gallery bucket with every image in it (kept by default).
+    #[arg(long)]
+    pub delete_images: bool,
+    /// With --local: also stop moto server and the local registry (their contents are lost).
+    #[arg(long, requires = "local")]
+    pub stop_local_aws: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +153,11 @@ mod tests {
             panic!("not run")
         };
         assert_eq!(run.args, ["--listen", "127.0.0.1:9000"]);
+    }
+
+    #[test]
+    fn destroy_stops_the_local_aws_only_with_local() {
+        assert!(Xtask::try_parse_from(["xtask", "destroy", "--stop-local-aws"]).is_err());
+        assert!(Xtask::try_parse_from(["xtask", "destroy", "--local", "--stop-local-aws"]).is_ok());
     }
 }

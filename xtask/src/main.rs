@@ -5,9 +5,19 @@
 
 mod bench;
 mod ci;
+mod deploy;
+mod destroy;
 mod dev;
+mod ecr;
 mod flags;
+mod image;
+mod local_aws;
+mod plan;
 mod processes;
+mod push;
+mod smoke;
+mod steps;
+mod terraform;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +33,12 @@ fn main() -> anyhow::Result<()> {
         flags::Command::Run(cmd) => cmd.run(&sh),
         flags::Command::Bench(cmd) => cmd.run(&sh),
         flags::Command::Ci(cmd) => cmd.run(&sh),
+        flags::Command::Image(cmd) => cmd.run(&sh),
+        flags::Command::Push(cmd) => cmd.run(&sh),
+        flags::Command::Plan(cmd) => cmd.run(&sh),
+        flags::Command::Deploy(cmd) => cmd.run(&sh),
+        flags::Command::Smoke(cmd) => cmd.run(&sh),
+        flags::Command::Destroy(cmd) => cmd.run(&sh),
     }
 }
 

@@ -1,0 +1,65 @@
+//! `cargo xtask deploy`: image, ECR repository, push, Terraform apply (which waits until the ECS
+//! service is stable), smoke test. With `--local` the "service" is the pushed image run by the
+//! local Docker engine against the Bedrock double. Every step is idempotent: a second deploy with
+//! nothing changed changes nothing.
+
+use anyhow::{Context, Result};
+use xshell::Shell;
+
+use crate::{flags, image, local_aws, push, smoke, steps::Steps, terraform::Terraform};
+
+impl flags::Deploy {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        // Nothing to confirm: a deploy only moves the stack to this commit.
+        let _never_asks = self.yes;
+        let mut steps = Steps::new("deploy");
+        let local = push::start_local(&mut steps, sh, self.target.local)?;
+        let ecr = push::check_aws(&mut steps, local.as_ref())?;
+        let tag = push::image_step(&mut steps, sh, self.tag)?;
+        let tf = Terraform::new(local.as_ref(), &tag);
+        push::repository_step(&mut steps, sh, &tf)?;
+        let pushed = push::push_step(&mut steps, sh, &ecr, local.as_ref(), &tag)?;
+        steps.run(
+            "adopt a kept gallery bucket",
+            "import the bucket by hand (see terraform/README.md, Lifecycle notes) and deploy again",
+            || {
+                let bucket = ecr.gallery_bucket(local_aws::REPOSITORY)?;
+                tf.adopt_gallery(sh, &bucket)
+            },
+        )?;
+
+        let url = match &local {
+            None => {
+                steps.run(
+                    "apply Terraform and wait until the ECS service is stable",
+                    "read Terraform's error above; for a service that never becomes stable, read its log group (terraform output log_group); then deploy again",
+                    || tf.apply(sh, &[], &[]),
+                )?;
+                tf.output(sh, "app_url")?
+                    .context("terraform output app_url is missing")?
+            }
+            Some(local) => {
+                steps.run(
+                    "apply Terraform",
+                    "read Terraform's error above, fix it and deploy again",
+                    || tf.apply(sh, &[], &[]),
+                )?;
+                let double = format!("{}:{tag}", image::DOUBLE);
+                steps.run(
+                    "start the service and wait until it is healthy",
+                    "fix the image (see its log above) and deploy again",
+                    || local.run_service(sh, &pushed, &double),
+                )?;
+                local.app_url()
+            }
+        };
+        steps.run(
+            "smoke test",
+            "the service runs but misbehaves: check its logs, fix and deploy again",
+            || smoke::check(&url, false, std::time::Duration::from_secs(180)),
+        )?;
+        steps.finish();
+        println!("Easel {tag} is deployed at {url}");
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! `cargo xtask image`: the app image and the Bedrock double's image, built from release
+//! binaries with `docker/Dockerfile.prebuilt` (no base image to pull), tagged with the commit.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::{
+    flags,
+    processes::{self, Profile},
+};
+
+/// The design's limit for the app image: 30 MB (1 MB = 1,000,000 bytes, as in the README).
+pub const MAX_IMAGE_BYTES: u64 = 30_000_000;
+/// The repository names of the two images on this machine.
+pub const APP: &str = "easel";
+pub const DOUBLE: &str = "easel-bedrock-double";
+/// The CA bundle copied into the image: the AWS SDK needs system roots.
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+impl flags::Image {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        let tag = match self.tag {
+            Some(tag) => tag,
+            None => git_tag(sh)?,
+        };
+        build(sh, &tag)?;
+        println!("Built {APP}:{tag} and {DOUBLE}:{tag}");
+        println!("export EASEL_IMAGE={APP}:{tag}");
+        Ok(())
+    }
+}
+
+/// The tag of the working tree: the short commit, and when there are uncommitted changes,
+/// `-dirty-` plus a hash of the tree as it is. ECR tags are immutable, so a plain `-dirty` tag
+/// would keep the first image pushed under it and silently deploy that one again.
+pub fn git_tag(sh: &Shell) -> Result<String> {
+    let commit = cmd!(sh, "git rev-parse --short HEAD")
+        .read()
+        .context("git rev-parse: is this a git checkout?")?;
+    let status = cmd!(sh, "git status --porcelain")
+        .read()
+        .context("git status")?;
+    if status.trim().is_empty() {
+        return Ok(commit);
+    }
+    // A scratch index, so the real one (the developer's staging area) is never touched.
+    let index = sh.current_dir().join("target/xtask-tag.index");
+    let _ = std::fs::remove_file(&index);
+    let _env = sh.push_env("GIT_INDEX_FILE", &index);
+    cmd!(sh, "git read-tree HEAD")
+        .run()
+        .context("git read-tree")?;
+    cmd!(sh, "git add --all").run().context("git add --all")?;
+    let tree = cmd!(sh, "git write-tree")
+        .read()
+        .context("git write-tree")?;
+    Ok(format!(
+        "{commit}-dirty-{}",
+        &tree[..commit.len().min(tree.len())]
+    ))
+}
+
+/// Whether `image` (`name:tag`) exists in the local Docker engine.
+pub fn exists(sh: &Shell, image: &str) -> bool {
+    cmd!(sh, "docker image inspect {image}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+}
+
+/// Builds both images with `tag`, prints the app image's size and fails when it is too big.
+pub fn build(sh: &Shell, tag: &str) -> Result<()> {
+    let binaries = processes::build(sh, Profile::Release).context("cargo build --release")?;
+    let context = sh.current_dir().join("target/image-context");
+    fill_context(sh, &context, &binaries).context("filling the Docker build context")?;
+
+    let _classic = sh.push_env("DOCKER_BUILDKIT", "0");
+    let dockerfile = "docker/Dockerfile.prebuilt";
+    let app = format!("{APP}:{tag}");
+    let double = format!("{DOUBLE}:{tag}");
+    cmd!(
+        sh,
+        "docker build --quiet -f {dockerfile} --target bedrock-double -t {double} {context}"
+    )
+    .run()
+    .context("docker build of the Bedrock double's image")?;
+    cmd!(
+        sh,
+        "docker build --quiet -f {dockerfile} -t {app} {context}"
+    )
+    .run()
+    .context("docker build of the app image")?;
+
+    let format = "{{.Size}}";
+    let size: u64 = cmd!(sh, "docker image inspect --format {format} {app}")
+        .read()
+        .context("docker image inspect")?
+        .trim()
+        .parse()
+        .context("reading the image size")?;
+    println!(
+        "Image {app}: {:.1} MB (limit {:.0} MB)",
+        size as f64 / 1e6,
+        MAX_IMAGE_BYTES as f64 / 1e6
+    );
+    if size > MAX_IMAGE_BYTES {
+        bail!(
+            "the app image is {size} bytes, over the limit of {MAX_IMAGE_BYTES}: see what grew with `docker history {app}`"
+        );
+    }
+    Ok(())
+}
+
+/// The folder `docker/Dockerfile.prebuilt` builds from (its header lists what goes in).
+fn fill_context(sh: &Shell, context: &Path, binaries: &processes::Binaries) -> Result<()> {
+    if context.exists() {
+        sh.remove_path(context)?;
+    }
+    let rootfs = context.join("rootfs");
+    sh.create_dir(context.join("data"))?;
+    sh.copy_file(&binaries.easel, context.join("easel"))?;
+    sh.copy_file(&binaries.double, context.join("bedrock-double"))?;
+    copy_to_rootfs(&rootfs, Path::new(CA_BUNDLE))
+        .with_context(|| format!("the image needs a CA bundle at {CA_BUNDLE}"))?;
+
+    // A glibc build needs its shared libraries and the loader, at the paths it was linked with.
+    for binary in [&binaries.easel, &binaries.double] {
+        let listing = cmd!(sh, "ldd {binary}")
+            .quiet()
+            .ignore_status()
+            .read()
+            .unwrap_or_default();
+        for library in shared_libraries(&listing) {
+            copy_to_rootfs(&rootfs, &library)?;
+        }
+    }
+    Ok(())
+}
+
+/// The library paths in `ldd` output (none for a static binary).
+fn shared_libraries(ldd: &str) -> Vec<PathBuf> {
+    ldd.lines()
+        .filter_map(|line| {
+            let path = match line.split_once("=>") {
+                Some((_, target)) => target.split_whitespace().next()?,
+                None => line.split_whitespace().next()?,
+            };
+            path.starts_with('/').then(|| PathBuf::from(path))
+        })
+        .collect()
+}
+
+/// Copies the file behind `path` (following links) to the same path under `rootfs`.
+fn copy_to_rootfs(rootfs: &Path, path: &Path) -> Result<()> {
+    let target = rootfs.join(path.strip_prefix("/").unwrap_or(path));
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::copy(path, &target).with_context(|| format!("copying {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_libraries_are_read_from_ldd() {
+        let ldd = "\tlinux-vdso.so.1 (0x00007ffd)\n\
+                   \tlibgcc_s.so.1 => /lib/x86_64-linux-gnu/libgcc_s.so.1 (0x00007f)\n\
+                   \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)\n\
+                   \t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n";
+        assert_eq!(
+            shared_libraries(ldd),
+            [
+                PathBuf::from("/lib/x86_64-linux-gnu/libgcc_s.so.1"),
+                PathBuf::from("/lib/x86_64-linux-gnu/libc.so.6"),
+                PathBuf::from("/lib64/ld-linux-x86-64.so.2"),
+            ]
+        );
+        assert!(shared_libraries("\tnot a dynamic executable\n").is_empty());
+    }
+}

@@ -1,0 +1,37 @@
+//! `cargo xtask plan`: what `deploy` would change, for the image of this commit.
+
+use anyhow::Result;
+use xshell::Shell;
+
+use crate::{flags, image, push, steps::Steps, terraform::Terraform};
+
+impl flags::Plan {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        let mut steps = Steps::new("plan");
+        let local = push::start_local(&mut steps, sh, self.target.local)?;
+        push::check_aws(&mut steps, local.as_ref())?;
+        let tag = match self.tag {
+            Some(tag) => tag,
+            None => image::git_tag(sh)?,
+        };
+        let tf = Terraform::new(local.as_ref(), &tag);
+        steps.run(
+            "terraform init",
+            "set TF_PLUGIN_DIR when the provider registry is out of reach",
+            || tf.init(sh),
+        )?;
+        let changes = steps.run("terraform plan", "read Terraform's error above", || {
+            tf.plan(sh)
+        })?;
+        steps.finish();
+        println!(
+            "{}",
+            if changes {
+                "deploy would change the stack as shown above"
+            } else {
+                "deploy would change nothing"
+            }
+        );
+        Ok(())
+    }
+}

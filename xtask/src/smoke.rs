@@ -1,0 +1,153 @@
+//! `cargo xtask smoke --url URL`: a running Easel answers its health check, serves the page its
+//! tests rely on, and its generate form is wired. It costs nothing: the wiring is shown by an
+//! empty prompt, which Easel refuses before it calls Bedrock. `--generate` makes one real image.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use reqwest::blocking::Client;
+use scraper::{Html, Selector};
+
+use crate::flags;
+
+impl flags::Smoke {
+    pub fn run(self, _sh: &xshell::Shell) -> Result<()> {
+        check(&self.url, self.generate, Duration::ZERO)
+    }
+}
+
+/// Checks the Easel at `url`; with `generate`, also makes one image with the default model.
+/// `patience`: how long to retry a connection that fails (a new ALB's name takes a while to
+/// resolve); zero for one attempt.
+pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
+    let url = url.trim_end_matches('/');
+    let client = Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(150))
+        .cookie_store(true)
+        .build()
+        .context("building an HTTP client")?;
+
+    let health = reach(&client, &format!("{url}/healthz"), patience)?;
+    ensure!(
+        health.status().is_success(),
+        "{url}/healthz answered {}",
+        health.status()
+    );
+    println!("ok   {url}/healthz answers {}", health.status());
+
+    let page = client
+        .get(format!("{url}/"))
+        .send()?
+        .error_for_status()?
+        .text()?;
+    let missing = missing_parts(&page);
+    ensure!(
+        missing.is_empty(),
+        "{url}/ lacks the page contract's {}",
+        missing.join(", ")
+    );
+    println!("ok   {url}/ has the generate form, #result and #gallery");
+
+    let refused = client
+        .post(format!("{url}/generate"))
+        .header("HX-Request", "true")
+        .form(&[("prompt", "")])
+        .send()?;
+    let status = refused.status();
+    let fragment = Html::parse_document(&refused.text()?);
+    let message: String = fragment
+        .select(&selector("#prompt-error"))
+        .flat_map(|e| e.text())
+        .collect();
+    ensure!(
+        status == 422 && !message.trim().is_empty(),
+        "POST {url}/generate with an empty prompt answered {status} without a message next to the prompt: the form is not wired"
+    );
+    println!(
+        "ok   POST /generate is wired: an empty prompt gets {status} and \"{}\"",
+        message.trim()
+    );
+
+    if generate {
+        generate_one(&client, url)?;
+    }
+    println!("smoke test passed for {url}");
+    Ok(())
+}
+
+fn reach(client: &Client, url: &str, patience: Duration) -> Result<reqwest::blocking::Response> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match client.get(url).send() {
+            Ok(response) => return Ok(response),
+            Err(e) if std::time::Instant::now() < deadline => {
+                println!("waiting for {url}: {e}");
+                std::thread::sleep(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot reach {url}")),
+        }
+    }
+}
+
+/// One real generation with the default model; the image must download as a PNG.
+fn generate_one(client: &Client, url: &str) -> Result<()> {
+    let answer = client
+        .post(format!("{url}/generate"))
+        .header("HX-Request", "true")
+        .form(&[("prompt", "a lighthouse on a cliff at dawn, watercolour")])
+        .send()?;
+    let status = answer.status();
+    let fragment = Html::parse_document(&answer.text()?);
+    let sources: Vec<String> = fragment
+        .select(&selector("img"))
+        .filter_map(|img| img.value().attr("src").map(str::to_owned))
+        .collect();
+    let Some(source) = sources.first() else {
+        bail!("POST {url}/generate answered {status} without an image");
+    };
+    let source = if source.starts_with("http") {
+        source.clone()
+    } else {
+        format!("{url}{source}")
+    };
+    let bytes = client.get(&source).send()?.error_for_status()?.bytes()?;
+    ensure!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{source} is not a PNG"
+    );
+    println!("ok   generated one image ({} bytes): {source}", bytes.len());
+    Ok(())
+}
+
+/// What the page contract needs and `html` lacks.
+fn missing_parts(html: &str) -> Vec<&'static str> {
+    let document = Html::parse_document(html);
+    [
+        "form#generate-form",
+        "form#generate-form textarea[name=prompt]",
+        "#result",
+        "#gallery",
+    ]
+    .into_iter()
+    .filter(|css| document.select(&selector(css)).next().is_none())
+    .collect()
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).expect("a valid selector")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_contract_is_checked() {
+        let page = r#"<form id="generate-form"><textarea name="prompt"></textarea></form>
+                      <div id="result"></div><ul id="gallery"></ul>"#;
+        assert!(missing_parts(page).is_empty());
+        assert_eq!(missing_parts("<div id=\"result\"></div>").len(), 3);
+    }
+}

@@ -1,0 +1,213 @@
+//! Terraform in `terraform/`, for AWS or the local AWS.
+//!
+//! Against AWS, Terraform keeps its usual places beside the `.tf` files (`.terraform/`, and the
+//! state in `terraform.tfstate` or the backend an override file configures, as deploy.yml does):
+//! a real stack's state must survive `cargo clean`. Against the local AWS, the data folder
+//! (`TF_DATA_DIR`) and the state (`-state`) live in the local AWS's folder under `target/`, so a
+//! local run never touches the real state and disappears with the emulator it describes.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use xshell::{Cmd, Shell, cmd};
+
+use crate::local_aws::LocalAws;
+
+/// The gallery bucket and the resources that configure it: removed from the state (so destroy
+/// keeps them) unless the images are to be deleted.
+pub const GALLERY: &[&str] = &[
+    "aws_s3_bucket.gallery",
+    "aws_s3_bucket_ownership_controls.gallery",
+    "aws_s3_bucket_public_access_block.gallery",
+    "aws_s3_bucket_server_side_encryption_configuration.gallery",
+    "aws_s3_bucket_versioning.gallery",
+    "aws_s3_bucket_lifecycle_configuration.gallery",
+    "aws_s3_bucket_policy.gallery",
+];
+
+/// What the first apply creates, so the image can be pushed before the service needs it.
+pub const REPOSITORY: &[&str] = &["aws_ecr_repository.app", "aws_ecr_lifecycle_policy.app"];
+
+pub struct Terraform {
+    env: Vec<(&'static str, String)>,
+    state: Option<PathBuf>,
+    vars: Vec<String>,
+}
+
+impl Terraform {
+    pub fn new(local: Option<&LocalAws>, tag: &str) -> Self {
+        let mut vars = vec![format!("image_tag={tag}")];
+        let (mut env, state) = match local {
+            None => (vec![], None),
+            Some(local) => {
+                // moto runs no tasks (the service never becomes stable) and lacks the tagging
+                // API of Application Auto Scaling; the image comes from the local registry.
+                vars.extend([
+                    "wait_for_steady_state=false".to_owned(),
+                    "enable_autoscaling=false".to_owned(),
+                    format!(
+                        "image_repository_url={}/{}",
+                        local.registry(),
+                        crate::local_aws::REPOSITORY
+                    ),
+                ]);
+                let mut env = local.aws_env();
+                env.push((
+                    "TF_DATA_DIR",
+                    local.dir.join("terraform-data").display().to_string(),
+                ));
+                (env, Some(local.dir.join("terraform.tfstate")))
+            }
+        };
+        env.push(("TF_IN_AUTOMATION", "1".to_owned()));
+        Self { env, state, vars }
+    }
+
+    fn cmd<'a>(&self, sh: &'a Shell, args: &[&str]) -> Cmd<'a> {
+        let mut command = cmd!(sh, "terraform -chdir=terraform {args...}");
+        for (key, value) in &self.env {
+            command = command.env(key, value);
+        }
+        command
+    }
+
+    fn state_args(&self) -> Vec<String> {
+        self.state
+            .iter()
+            .map(|path| format!("-state={}", path.display()))
+            .collect()
+    }
+
+    fn var_args(&self, extra: &[&str]) -> Vec<String> {
+        self.vars
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+            .flat_map(|var| ["-var".to_owned(), var.to_owned()])
+            .collect()
+    }
+
+    /// `terraform init`, from `TF_PLUGIN_DIR` when set (machines without registry access).
+    pub fn init(&self, sh: &Shell) -> Result<()> {
+        let plugin_dir = std::env::var("TF_PLUGIN_DIR")
+            .ok()
+            .filter(|dir| !dir.is_empty())
+            .map(|dir| format!("-plugin-dir={dir}"));
+        let args: Vec<&str> = ["init", "-input=false"]
+            .into_iter()
+            .chain(plugin_dir.as_deref())
+            .collect();
+        self.cmd(sh, &args)
+            .ignore_stdout()
+            .run()
+            .context("terraform init (without registry access, set TF_PLUGIN_DIR)")
+    }
+
+    /// `terraform plan`; `true` when something would change.
+    pub fn plan(&self, sh: &Shell) -> Result<bool> {
+        let mut args = vec!["plan", "-input=false", "-detailed-exitcode"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        args.extend(self.state_args());
+        args.extend(self.var_args(&[]));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = self.cmd(sh, &args).ignore_status().output()?;
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        match output.status.code() {
+            Some(0) => Ok(false),
+            Some(2) => Ok(true),
+            _ => anyhow::bail!("terraform plan failed (see above)"),
+        }
+    }
+
+    /// `terraform apply` of everything, or of `targets` only, with extra `-var`s.
+    pub fn apply(&self, sh: &Shell, targets: &[&str], vars: &[&str]) -> Result<()> {
+        self.change(sh, "apply", targets, vars)
+    }
+
+    pub fn destroy(&self, sh: &Shell) -> Result<()> {
+        self.change(sh, "destroy", &[], &[])
+    }
+
+    fn change(&self, sh: &Shell, verb: &str, targets: &[&str], vars: &[&str]) -> Result<()> {
+        let mut args: Vec<String> = vec![
+            verb.to_owned(),
+            "-input=false".to_owned(),
+            "-auto-approve".to_owned(),
+            "-compact-warnings".to_owned(),
+        ];
+        args.extend(targets.iter().map(|t| format!("-target={t}")));
+        args.extend(self.state_args());
+        args.extend(self.var_args(vars));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.cmd(sh, &args)
+            .run()
+            .with_context(|| format!("terraform {verb}"))
+    }
+
+    /// Adopts the gallery bucket a destroy kept, when it exists: without it in the state, the
+    /// apply would fail to create a bucket of the same name. Its settings are applied again.
+    pub fn adopt_gallery(&self, sh: &Shell, bucket: &str) -> Result<bool> {
+        if self.state_list(sh)?.iter().any(|a| a == GALLERY[0]) {
+            return Ok(false);
+        }
+        let mut args = vec!["import".to_owned(), "-input=false".to_owned()];
+        args.extend(self.state_args());
+        args.extend(self.var_args(&[]));
+        args.extend([GALLERY[0].to_owned(), bucket.to_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        // A bucket that does not exist cannot be imported: then the apply creates it.
+        let output = self.cmd(sh, &args).quiet().ignore_status().output()?;
+        let adopted = output.status.success();
+        if adopted {
+            println!("Adopted the gallery bucket {bucket} that an earlier destroy kept");
+        } else {
+            let error = String::from_utf8_lossy(&output.stderr);
+            let reason = error
+                .lines()
+                .find(|l| l.contains("Error"))
+                .unwrap_or("no such bucket");
+            println!(
+                "No kept gallery bucket to adopt ({}): the apply creates it",
+                reason
+                    .trim_matches(|c: char| !c.is_ascii_graphic() && c != ' ')
+                    .trim()
+            );
+        }
+        Ok(adopted)
+    }
+
+    /// The resource addresses in the state.
+    pub fn state_list(&self, sh: &Shell) -> Result<Vec<String>> {
+        let mut args = vec!["state".to_owned(), "list".to_owned()];
+        args.extend(self.state_args());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = self.cmd(sh, &args).ignore_status().output()?;
+        // A state that was never written has nothing in it.
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    pub fn state_rm(&self, sh: &Shell, addresses: &[&str]) -> Result<()> {
+        let mut args = vec!["state".to_owned(), "rm".to_owned()];
+        args.extend(self.state_args());
+        args.extend(addresses.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.cmd(sh, &args).run().context("terraform state rm")
+    }
+
+    /// One output's string value, if the state has it.
+    pub fn output(&self, sh: &Shell, name: &str) -> Result<Option<String>> {
+        let mut args = vec!["output".to_owned(), "-json".to_owned()];
+        args.extend(self.state_args());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let json = self.cmd(sh, &args).read().context("terraform output")?;
+        let outputs: serde_json::Value =
+            serde_json::from_str(&json).context("reading terraform output -json")?;
+        Ok(outputs[name]["value"].as_str().map(str::to_owned))
+    }
+}
