@@ -31,11 +31,7 @@ impl flags::Destroy {
         // The tag only has to be valid: destroy removes whatever the state holds.
         let tag = image::git_tag(sh)?;
         let tf = Terraform::new(local.as_ref(), &tag);
-        steps.run(
-            "terraform init",
-            "set TF_PLUGIN_DIR when the provider registry is out of reach",
-            || tf.init(sh),
-        )?;
+        tf.init_step(&mut steps, sh)?;
         let in_state = tf.state_list(sh)?;
         let kept = steps.run(
             if self.delete_images {

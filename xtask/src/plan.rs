@@ -15,11 +15,7 @@ impl flags::Plan {
             None => image::git_tag(sh)?,
         };
         let tf = Terraform::new(local.as_ref(), &tag);
-        steps.run(
-            "terraform init",
-            "set TF_PLUGIN_DIR when the provider registry is out of reach",
-            || tf.init(sh),
-        )?;
+        tf.init_step(&mut steps, sh)?;
         let changes = steps.run("terraform plan", "read Terraform's error above", || {
             tf.plan(sh)
         })?;

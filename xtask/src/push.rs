@@ -78,11 +78,7 @@ pub fn image_step(steps: &mut Steps, sh: &Shell, tag: Option<String>) -> Result<
 
 /// Steps: Terraform init, then the repository alone (the service needs the image first).
 pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform) -> Result<()> {
-    steps.run(
-        "terraform init",
-        "set TF_PLUGIN_DIR when the provider registry is out of reach",
-        || tf.init(sh),
-    )?;
+    tf.init_step(steps, sh)?;
     steps.run(
         "create the ECR repository",
         "read Terraform's error above; fix the permissions or the variables and run the command again",

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use xshell::{Cmd, Shell, cmd};
 
-use crate::local_aws::LocalAws;
+use crate::{local_aws::LocalAws, steps::Steps};
 
 /// The gallery bucket and the resources that configure it: removed from the state (so destroy
 /// keeps them) unless the images are to be deleted.
@@ -88,6 +88,15 @@ impl Terraform {
     }
 
     /// `terraform init`, from `TF_PLUGIN_DIR` when set (machines without registry access).
+    /// `init` as a numbered step of `steps`, with what to do when it fails.
+    pub fn init_step(&self, steps: &mut Steps, sh: &Shell) -> Result<()> {
+        steps.run(
+            "terraform init",
+            "set TF_PLUGIN_DIR when the provider registry is out of reach",
+            || self.init(sh),
+        )
+    }
+
     pub fn init(&self, sh: &Shell) -> Result<()> {
         let plugin_dir = std::env::var("TF_PLUGIN_DIR")
             .ok()
