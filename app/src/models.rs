@@ -5,7 +5,10 @@
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
+    time::Duration,
 };
+
+use tokio::{sync::watch, time::Instant};
 
 use aws_sdk_bedrock::{
     Client,
@@ -70,10 +73,17 @@ struct State {
     check_failed: Option<String>,
 }
 
+/// How long after start a page may wait for the first check of the live model list.
+const FIRST_CHECK_WAIT: Duration = Duration::from_secs(3);
+
 #[derive(Clone)]
 pub struct ModelStatus {
     catalogue: Catalogue,
     state: Arc<RwLock<State>>,
+    /// True once the first check has answered, either way.
+    checked: Arc<watch::Sender<bool>>,
+    /// Pages stop waiting for the first check at this instant and serve the configured list.
+    first_check_deadline: Instant,
 }
 
 impl ModelStatus {
@@ -81,6 +91,20 @@ impl ModelStatus {
         Self {
             catalogue,
             state: Arc::default(),
+            checked: Arc::new(watch::Sender::new(false)),
+            first_check_deadline: Instant::now() + FIRST_CHECK_WAIT,
+        }
+    }
+
+    /// Resolves once the first check has answered, or when the bounded wait after start is over.
+    pub async fn first_check(&self) {
+        let mut checked = self.checked.subscribe();
+        let answered = checked.wait_for(|done| *done);
+        if tokio::time::timeout_at(self.first_check_deadline, answered)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the model list is not checked yet; serving the configured list");
         }
     }
 
@@ -169,6 +193,7 @@ impl ModelStatus {
                 self.write().check_failed = Some(reason);
             }
         }
+        self.checked.send_replace(true);
     }
 
     async fn check(&self, client: &Client) -> Result<State, String> {

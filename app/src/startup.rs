@@ -15,9 +15,6 @@ use crate::{
     models::ModelStatus,
 };
 
-/// How long the start waits for the first check of the live model list before serving anyway.
-const FIRST_CHECK_WAIT: Duration = Duration::from_secs(3);
-
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -33,9 +30,10 @@ pub enum StartupError {
 }
 
 impl Application {
-    /// Opens the store, binds the listener (port 0 picks a free one) and checks which models are
-    /// live. `aws` carries credentials, retries and endpoint overrides; the Bedrock region is
-    /// Easel's own setting.
+    /// Opens the store, binds the listener (port 0 picks a free one) and starts checking which
+    /// models are live, in the background: health checks answer at once, pages wait briefly
+    /// for the first check. `aws` carries credentials, retries and endpoint overrides; the
+    /// Bedrock region is Easel's own setting.
     pub async fn build(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, StartupError> {
         let gallery = Gallery::open(&config.storage)?;
         let cookie_key = match &config.cookie_key {
@@ -51,14 +49,11 @@ impl Application {
                 ))
                 .build(),
         );
-        let first_check =
-            keep_model_list_fresh(models.clone(), control_plane, config.model_check_interval);
-        if tokio::time::timeout(FIRST_CHECK_WAIT, first_check)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the model list is not checked yet; serving meanwhile");
-        }
+        tokio::spawn(keep_model_list_fresh(
+            models.clone(),
+            control_plane,
+            config.model_check_interval,
+        ));
         let state = AppState {
             bedrock: Bedrock::new(
                 aws,
@@ -129,8 +124,7 @@ impl Application {
     }
 }
 
-/// Checks the live model list now, then every `interval` in the background. Resolves after the
-/// first check.
+/// Checks the live model list now, then every `interval` (a zero interval: only now).
 async fn keep_model_list_fresh(
     models: ModelStatus,
     client: aws_sdk_bedrock::Client,
@@ -140,14 +134,12 @@ async fn keep_model_list_fresh(
     if interval.is_zero() {
         return;
     }
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
+    let mut ticks = tokio::time::interval(interval);
+    ticks.tick().await;
+    loop {
         ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            models.refresh(&client).await;
-        }
-    });
+        models.refresh(&client).await;
+    }
 }
 
 /// Resolves on Ctrl+C or SIGTERM (how ECS stops a task).

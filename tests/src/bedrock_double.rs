@@ -101,6 +101,7 @@ enum ControlPlaneMode {
     Normal,
     Refuse,
     Fail,
+    AnswerAfter(Duration),
 }
 
 struct State {
@@ -297,6 +298,11 @@ impl BedrockDouble {
         lock(&self.state).control_plane = ControlPlaneMode::Fail;
     }
 
+    /// Normal control-plane answers, each sent after `delay` (a far or busy region).
+    pub fn will_answer_control_plane_after(&self, delay: Duration) {
+        lock(&self.state).control_plane = ControlPlaneMode::AnswerAfter(delay);
+    }
+
     /// Normal answers again, for InvokeModel and the control plane. Lifecycles stay.
     pub fn reset(&self) {
         let mut state = lock(&self.state);
@@ -384,6 +390,9 @@ impl Bedrock {
         answer: impl FnOnce(&State) -> ResponseTemplate,
     ) -> ResponseTemplate {
         let state = lock(&self.state);
-        control_plane::fault(state.control_plane, operation).unwrap_or_else(|| answer(&state))
+        match state.control_plane {
+            ControlPlaneMode::AnswerAfter(delay) => answer(&state).set_delay(delay),
+            mode => control_plane::fault(mode, operation).unwrap_or_else(|| answer(&state)),
+        }
     }
 }

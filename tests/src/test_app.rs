@@ -84,6 +84,11 @@ async fn start(
         .await
         .expect("Easel serves");
     });
+    // As a load balancer would, wait until Easel says whether it is ready: by then the live
+    // model list has been checked, so a test's later change to the double is news to Easel.
+    reqwest::get(format!("{address}/readyz"))
+        .await
+        .expect("Easel answers /readyz");
     TestApp {
         browser: Browser::new(&address),
         address,

@@ -1,12 +1,16 @@
 //! `cargo xtask bench`: measures release Easel against the design's targets, with the Bedrock
 //! double (every model live) standing in for Bedrock. Everything stays on loopback.
 //!
+//! In order: the first page load, sequential generations (overhead and memory), restarts (start
+//! to a healthy `/healthz`), then the flood (`bench/flood.rs`) against a slow double.
+//!
 //! These are measurements, not tests: the command succeeds whatever the figures are, unless
 //! `--check` asks it to fail on a missed target.
 
 use std::{
     fs::File,
     net::SocketAddr,
+    path::Path,
     process::Stdio,
     thread,
     time::{Duration, Instant},
@@ -22,14 +26,19 @@ use xshell::Shell;
 
 use crate::{
     flags,
-    processes::{self, Profile, Running},
+    processes::{self, Binaries, Profile, Running},
 };
+
+mod flood;
 
 const MODEL: &str = "amazon.titan-image-generator-v2:0";
 const PROMPT: &str = "a lighthouse on a cliff at dawn, watercolour";
 const WARM_UP: u32 = 10;
 /// The memory target is for the process after this many generations.
 const RSS_AFTER_GENERATIONS: u32 = 100;
+/// Restarts timed from spawn to the first healthy `/healthz`.
+const STARTS: u32 = 20;
+const SLOW_MODEL_LIST_MS: &str = "1000";
 
 const KB: f64 = 1_000.0;
 const MB: f64 = 1_000_000.0;
@@ -41,7 +50,7 @@ impl flags::Bench {
             .prefix("easel-bench-")
             .tempdir()
             .context("creating a folder for the bench")?;
-        let double = processes::start_double(&binaries.double, true)?;
+        let double = processes::start_double(&binaries.double, &["--all-live"])?;
         let address = processes::free_loopback_address()?;
         let mut env = processes::offline_env(double.url(), &work.path().join("gallery"));
         // One browser starts hundreds of generations a minute here; the limit would refuse them.
@@ -61,16 +70,25 @@ impl flags::Bench {
             double_url: format!("{}/model/{MODEL}/invoke", double.url()),
         }
         .measure(self.generations)?;
+        drop(easel);
+
+        drop(double);
+        let starts = start_to_healthy(&binaries, work.path())?;
+        println!(
+            "Flooding Easel with {} generations against a slow double (about two minutes)…",
+            flood::REQUESTS
+        );
+        let flood = flood::run(&binaries, work.path())?;
 
         let report = Report {
             page,
             rss_idle,
             timed,
+            starts,
+            flood,
         };
         report.print(self.generations);
         let missed = report.missed();
-        drop(easel);
-        drop(double);
         if self.check && missed > 0 {
             bail!("{missed} target(s) missed");
         }
@@ -190,6 +208,27 @@ fn page_assets(html: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// Spawn to the first healthy `/healthz`, restart after restart on the same gallery (as when
+/// ECS replaces a task), polled every 2 ms. The double's model list answers after a second, as a
+/// far region might: health must not wait for it.
+fn start_to_healthy(binaries: &Binaries, work: &Path) -> Result<Latencies> {
+    let double = processes::start_double(
+        &binaries.double,
+        &["--all-live", "--control-plane-after-ms", SLOW_MODEL_LIST_MS],
+    )?;
+    let storage = work.join("restarts-gallery");
+    let env = processes::offline_env(double.url(), &storage);
+    let mut samples = Vec::new();
+    for _ in 0..STARTS {
+        let address = processes::free_loopback_address()?;
+        let started = Instant::now();
+        let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::null())?;
+        samples.push(started.elapsed());
+        drop(easel);
+    }
+    Ok(Latencies::new(samples))
 }
 
 /// Timed generations through Easel, and timed calls straight to the double for comparison.
@@ -340,6 +379,8 @@ struct Report {
     page: Vec<Transfer>,
     rss_idle: u64,
     timed: Timed,
+    starts: Latencies,
+    flood: flood::Flood,
 }
 
 /// One line of the comparison with the design's targets; smaller is better.
@@ -358,6 +399,7 @@ impl Row {
 
 impl Report {
     fn rows(&self) -> Vec<Row> {
+        let flood = &self.flood;
         let page_bytes: u64 = self.page.iter().map(Transfer::bytes).sum();
         let overhead = ms(self.timed.app.median()) - ms(self.timed.double.median());
         vec![
@@ -384,6 +426,38 @@ impl Report {
                 measured: self.timed.rss_after_100 as f64 / MB,
                 target: 40.0,
                 unit: "MB",
+            },
+            Row {
+                what: "start to healthy /healthz, median",
+                measured: ms(self.starts.median()),
+                target: 100.0,
+                unit: "ms",
+            },
+            Row {
+                what: "flood: RSS peak",
+                measured: flood.peak_rss as f64 / MB,
+                target: 200.0,
+                unit: "MB",
+            },
+            Row {
+                what: "flood: neither picture nor busy",
+                measured: flood.unexpected_count as f64,
+                target: 0.0,
+                unit: "",
+            },
+            Row {
+                what: "flood: broken or missing entries",
+                measured: (flood.store.half_written
+                    + flood.images_shown.abs_diff(flood.store.whole))
+                    as f64,
+                target: 0.0,
+                unit: "",
+            },
+            Row {
+                what: "flood: Easel down afterwards",
+                measured: f64::from(u8::from(!flood.alive_after)),
+                target: 0.0,
+                unit: "",
             },
         ]
     }
@@ -436,18 +510,34 @@ impl Report {
         );
         println!();
         println!(
+            "Restarts: {STARTS} starts on the same gallery, spawn to the first healthy /healthz, the model list answering after {SLOW_MODEL_LIST_MS} ms:"
+        );
+        println!(
+            "  median {:>7.2} ms   slowest {:>7.2} ms",
+            ms(self.starts.median()),
+            ms(self.starts.percentile(100.0))
+        );
+        self.flood.print();
+        println!();
+        println!(
             "{:<40} {:>10} {:>10} {:>7}  verdict",
             "measure", "measured", "target", "ratio"
         );
         for row in self.rows() {
+            // A count whose target is zero has no ratio.
+            let ratio = if row.target > 0.0 {
+                format!("{:.2}", row.measured / row.target)
+            } else {
+                "-".to_owned()
+            };
             println!(
-                "{:<40} {:>7.2} {:<2} {:>7} {:<2} {:>7.2}  {}",
+                "{:<40} {:>7.2} {:<2} {:>7} {:<2} {:>7}  {}",
                 row.what,
                 row.measured,
                 row.unit,
                 format!("≤ {}", row.target),
                 row.unit,
-                row.measured / row.target,
+                ratio,
                 if row.passes() { "PASS" } else { "FAIL" },
             );
         }

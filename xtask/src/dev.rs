@@ -21,7 +21,8 @@ impl flags::Dev {
         })?;
 
         let binaries = processes::build(sh, Profile::Debug)?;
-        let mut double = processes::start_double(&binaries.double, self.all_live)?;
+        let options: &[&str] = if self.all_live { &["--all-live"] } else { &[] };
+        let mut double = processes::start_double(&binaries.double, options)?;
         let storage = sh.current_dir().join("easel-data");
         let env = processes::offline_env(double.url(), &storage);
         let mut easel = processes::start_easel(

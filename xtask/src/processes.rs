@@ -105,18 +105,29 @@ impl Running {
         self.name
     }
 
-    /// Resident memory, as the kernel reports it in `/proc/PID/status` (`VmRSS`).
+    /// Resident memory now, as the kernel reports it in `/proc/PID/status` (`VmRSS`).
     pub fn rss_bytes(&self) -> Result<u64> {
+        self.memory("VmRSS")
+    }
+
+    /// The most resident memory the process ever had (`VmHWM`, the high-water mark).
+    pub fn peak_rss_bytes(&self) -> Result<u64> {
+        self.memory("VmHWM")
+    }
+
+    fn memory(&self, field: &str) -> Result<u64> {
         let path = format!("/proc/{}/status", self.child.id());
         let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        vm_rss_bytes(&status).with_context(|| format!("no VmRSS line in {path}"))
+        status_bytes(&status, field).with_context(|| format!("no {field} line in {path}"))
     }
 }
 
-fn vm_rss_bytes(status: &str) -> Option<u64> {
-    let line = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?;
+/// A `Field:   N kB` line of `/proc/PID/status`, in bytes.
+fn status_bytes(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find_map(|line| {
+        line.strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix(':'))
+    })?;
     let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
     Some(kib * 1024)
 }
@@ -166,13 +177,13 @@ impl Double {
     }
 }
 
-/// Starts the double and waits for the line with its address. The rest of its output is passed on.
-pub fn start_double(binary: &Path, all_live: bool) -> Result<Double> {
+/// Starts the double on loopback with `options` (see `bedrock-double --help`) and waits for the
+/// line with its address. The rest of its output is passed on.
+pub fn start_double(binary: &Path, options: &[&str]) -> Result<Double> {
     let mut command = Command::new(binary);
-    command.args(["--host", "127.0.0.1", "--port", "0"]);
-    if all_live {
-        command.arg("--all-live");
-    }
+    command
+        .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(options);
     command.stdin(Stdio::null()).stdout(Stdio::piped());
     let mut process = Running::spawn("the Bedrock double", command)?;
     let stdout = process.child.stdout.take().context("the double's output")?;
@@ -247,7 +258,7 @@ fn wait_until_healthy(easel: &mut Running, address: SocketAddr) -> Result<()> {
         if Instant::now() > deadline {
             bail!("Easel did not answer {url} within {START_TIMEOUT:?}");
         }
-        thread::sleep(Duration::from_millis(25));
+        thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -318,7 +329,8 @@ mod tests {
     #[test]
     fn resident_memory_is_read_from_proc_status() {
         let status = "Name:\teasel\nVmHWM:\t   20000 kB\nVmRSS:\t   12345 kB\nRssAnon:\t 1 kB\n";
-        assert_eq!(vm_rss_bytes(status), Some(12345 * 1024));
-        assert_eq!(vm_rss_bytes("Name:\teasel\n"), None);
+        assert_eq!(status_bytes(status, "VmRSS"), Some(12345 * 1024));
+        assert_eq!(status_bytes(status, "VmHWM"), Some(20000 * 1024));
+        assert_eq!(status_bytes("Name:\teasel\n", "VmRSS"), None);
     }
 }

@@ -9,8 +9,10 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready for traffic: config is loaded (or we would not be running) and the store takes writes.
+/// Ready for traffic: config is loaded (or we would not be running), the first check of the live
+/// model list has answered (or its wait at start is over) and the store takes writes.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    state.models.first_check().await;
     // An unreachable S3 endpoint is retried for minutes; a probe needs its answer sooner.
     let check = tokio::time::timeout(Duration::from_secs(5), state.gallery.check_writable()).await;
     match check {

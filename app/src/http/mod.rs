@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRef},
+    extract::{DefaultBodyLimit, FromRef, State},
     http::{HeaderName, HeaderValue, Request, header},
+    middleware::{self, Next},
+    response::Response,
     routing::{get, post},
 };
 use axum_extra::extract::cookie::Key;
@@ -63,12 +65,18 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let pages = Router::new()
         .route("/", get(pages::index))
         .route("/generate", post(generate::generate))
         .route("/form-fields", get(pages::form_fields))
         .route("/gallery", get(pages::gallery))
         .route("/images/{id}", get(pages::permalink))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            after_first_model_check,
+        ));
+    Router::new()
+        .merge(pages)
         .route("/images/{id}/image.png", get(images::inline))
         .route("/images/{id}/download", get(images::download))
         .route("/images/{id}/delete", post(images::delete))
@@ -109,4 +117,16 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// What the model select offers depends on the live model list, so the pages that show it (and
+/// a generation, which may need an inference profile) wait for its first check; health checks,
+/// pictures and assets never do.
+async fn after_first_model_check(
+    State(state): State<AppState>,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    state.models.first_check().await;
+    next.run(request).await
 }

@@ -14,7 +14,7 @@ const US_PROFILE_REGIONS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
 /// The control plane's fault, if one is switched on.
 pub(crate) fn fault(mode: ControlPlaneMode, operation: &str) -> Option<ResponseTemplate> {
     match mode {
-        ControlPlaneMode::Normal => None,
+        ControlPlaneMode::Normal | ControlPlaneMode::AnswerAfter(_) => None,
         ControlPlaneMode::Refuse => Some(aws_error::control_plane(
             403,
             "AccessDeniedException",

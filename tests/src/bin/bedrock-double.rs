@@ -1,27 +1,38 @@
-//! `bedrock-double [--port N] [--host ADDR] [--all-live]`: the Bedrock test double as a
+//! `bedrock-double [--port N] [--host ADDR] [--all-live] [--answer-after-ms N]
+//! [--control-plane-after-ms N]`: the Bedrock test double as a
 //! server of its own, for `cargo xtask dev` and container smoke tests.
 //!
 //! Listens on `0.0.0.0` (all interfaces, so a container can reach it) and the given port
 //! (also `BEDROCK_DOUBLE_PORT`; default 0, any free port), prints one line
 //! `bedrock double listening on http://ADDR:PORT` and serves until SIGTERM or Ctrl-C.
 //! With `--all-live` every model it knows is active; without it, models stand where they
-//! stand on AWS today.
+//! stand on AWS today. With `--answer-after-ms` every model call, and with
+//! `--control-plane-after-ms` every model-list call, is answered that late (the bench's slow
+//! Bedrock).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use easel_tests::bedrock_double::BedrockDouble;
 
-const USAGE: &str = "usage: bedrock-double [--port N] [--host ADDR] [--all-live]
+const USAGE: &str =
+    "usage: bedrock-double [--port N] [--host ADDR] [--all-live] [--answer-after-ms N]
+                      [--control-plane-after-ms N]
 
-  --port N      port to listen on (env BEDROCK_DOUBLE_PORT; default 0 = any free port)
-  --host ADDR   address to listen on (env BEDROCK_DOUBLE_HOST; default 0.0.0.0)
-  --all-live    make every model active (the Titan family too)";
+  --port N             port to listen on (env BEDROCK_DOUBLE_PORT; default 0 = any free port)
+  --host ADDR          address to listen on (env BEDROCK_DOUBLE_HOST; default 0.0.0.0)
+  --all-live           make every model active (the Titan family too)
+  --answer-after-ms N  answer every model call N milliseconds late
+  --control-plane-after-ms N
+                       answer every model-list call N milliseconds late";
 
 #[derive(Debug, PartialEq)]
 struct Options {
     address: SocketAddr,
     all_live: bool,
+    answer_after: Option<Duration>,
+    control_plane_after: Option<Duration>,
 }
 
 fn parse(
@@ -31,20 +42,23 @@ fn parse(
     let mut host = env("BEDROCK_DOUBLE_HOST");
     let mut port = env("BEDROCK_DOUBLE_PORT");
     let mut all_live = false;
+    let mut answer_after = None;
+    let mut control_plane_after = None;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
             None => (arg, None),
         };
         match flag.as_str() {
-            "--port" | "--host" => {
+            "--port" | "--host" | "--answer-after-ms" | "--control-plane-after-ms" => {
                 let value = inline
                     .or_else(|| args.next())
                     .ok_or_else(|| format!("{flag} needs a value"))?;
-                if flag == "--port" {
-                    port = Some(value);
-                } else {
-                    host = Some(value);
+                match flag.as_str() {
+                    "--port" => port = Some(value),
+                    "--host" => host = Some(value),
+                    "--answer-after-ms" => answer_after = Some(millis(&flag, &value)?),
+                    _ => control_plane_after = Some(millis(&flag, &value)?),
                 }
             }
             "--all-live" if inline.is_none() => all_live = true,
@@ -67,7 +81,17 @@ fn parse(
     Ok(Options {
         address: SocketAddr::new(host, port),
         all_live,
+        answer_after,
+        control_plane_after,
     })
+}
+
+fn millis(flag: &str, value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{flag} must be a number of milliseconds, got {value:?}"))
 }
 
 #[tokio::main]
@@ -96,6 +120,12 @@ async fn main() -> ExitCode {
     let double = BedrockDouble::start_on(listener).await;
     if options.all_live {
         double.set_all_live();
+    }
+    if let Some(delay) = options.answer_after {
+        double.will_answer_after(delay);
+    }
+    if let Some(delay) = options.control_plane_after {
+        double.will_answer_control_plane_after(delay);
     }
     println!("bedrock double listening on http://{}", double.address());
 
@@ -142,6 +172,8 @@ mod tests {
         let options = parse_args(&[], &[]).unwrap();
         assert_eq!(options.address, "0.0.0.0:0".parse().unwrap());
         assert!(!options.all_live);
+        assert_eq!(options.answer_after, None);
+        assert_eq!(options.control_plane_after, None);
     }
 
     #[test]
@@ -153,6 +185,13 @@ mod tests {
         assert!(options.all_live);
         let options = parse_args(&["--port=4200", "--host=127.0.0.1"], &env).unwrap();
         assert_eq!(options.address, "127.0.0.1:4200".parse().unwrap());
+        let options = parse_args(&["--answer-after-ms", "10000"], &env).unwrap();
+        assert_eq!(options.answer_after, Some(Duration::from_secs(10)));
+        let options = parse_args(&["--control-plane-after-ms=500"], &env).unwrap();
+        assert_eq!(
+            options.control_plane_after,
+            Some(Duration::from_millis(500))
+        );
     }
 
     #[test]
@@ -166,6 +205,11 @@ mod tests {
             parse_args(&["--port"], &[])
                 .unwrap_err()
                 .contains("needs a value")
+        );
+        assert!(
+            parse_args(&["--answer-after-ms", "soon"], &[])
+                .unwrap_err()
+                .contains("milliseconds")
         );
         assert!(
             parse_args(&["--colour"], &[])
