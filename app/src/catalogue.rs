@@ -1,7 +1,7 @@
 //! The models Easel offers and the rules each one enforces. This is data (`models.toml`, or the
 //! file named by `EASEL_MODELS`), checked once at start so the rest of the app can trust it.
 
-use std::{fmt, sync::Arc};
+use std::{collections::BTreeSet, fmt, sync::Arc};
 
 use serde::Deserialize;
 
@@ -52,6 +52,11 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
+    /// The Bedrock region this model is called (and checked) in.
+    pub fn region<'a>(&'a self, default_region: &'a str) -> &'a str {
+        self.region.as_deref().unwrap_or(default_region)
+    }
+
     pub fn default_shape(&self) -> String {
         match &self.shapes {
             Shapes::Sizes(sizes) => sizes[0].to_string(),
@@ -129,6 +134,15 @@ impl Catalogue {
 
     pub fn models(&self) -> &[ModelSpec] {
         &self.models
+    }
+
+    /// Every region a model is called in: the default and each override, once.
+    pub fn regions(&self, default_region: &str) -> BTreeSet<String> {
+        self.models
+            .iter()
+            .map(|m| m.region(default_region).to_owned())
+            .chain([default_region.to_owned()])
+            .collect()
     }
 
     pub fn get(&self, id: &str) -> Option<&ModelSpec> {

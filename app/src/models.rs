@@ -1,5 +1,5 @@
-//! Which of the configured models Bedrock serves right now. Asked of the Bedrock control plane at
-//! start and every few minutes after; a 404 "end of its life" or "Legacy" from a generation marks a
+//! Which of the configured models Bedrock serves right now. Asked of the Bedrock control plane (in
+//! each region a model is called in) at start and every few minutes after; a 404 "end of its life" or "Legacy" from a generation marks a
 //! model at once. When Bedrock cannot be asked, every model is offered and the page says so.
 
 use std::{
@@ -71,6 +71,33 @@ struct State {
     /// The inference profile to call instead of the model id, where one is needed.
     profiles: HashMap<String, String>,
     check_failed: Option<String>,
+}
+
+/// The Bedrock control plane in every region the catalogue calls a model in.
+#[derive(Clone)]
+pub struct ControlPlane {
+    clients: HashMap<String, Client>,
+    default_region: String,
+}
+
+impl ControlPlane {
+    /// Credentials, retries and endpoint overrides come from `sdk`, as for the runtime.
+    pub fn new(sdk: &aws_config::SdkConfig, default_region: &str, catalogue: &Catalogue) -> Self {
+        let clients = catalogue
+            .regions(default_region)
+            .into_iter()
+            .map(|region| {
+                let config = aws_sdk_bedrock::config::Builder::from(sdk)
+                    .region(aws_sdk_bedrock::config::Region::new(region.clone()))
+                    .build();
+                (region, Client::from_conf(config))
+            })
+            .collect();
+        Self {
+            clients,
+            default_region: default_region.to_owned(),
+        }
+    }
 }
 
 /// How long after start a page may wait for the first check of the live model list.
@@ -171,8 +198,8 @@ impl ModelStatus {
 
     /// Asks the Bedrock control plane which models are live; on failure keeps offering
     /// everything and records why.
-    pub async fn refresh(&self, client: &Client) {
-        match self.check(client).await {
+    pub async fn refresh(&self, control_plane: &ControlPlane) {
+        match self.check(control_plane).await {
             Ok(mut fresh) => {
                 let mut state = self.write();
                 // The control plane lists a Legacy model for everyone; only a call tells that
@@ -196,7 +223,31 @@ impl ModelStatus {
         self.checked.send_replace(true);
     }
 
-    async fn check(&self, client: &Client) -> Result<State, String> {
+    async fn check(&self, control_plane: &ControlPlane) -> Result<State, String> {
+        let mut state = State::default();
+        for (region, client) in &control_plane.clients {
+            let models: Vec<&ModelSpec> = self
+                .catalogue
+                .models()
+                .iter()
+                .filter(|m| m.region(&control_plane.default_region) == region)
+                .collect();
+            if !models.is_empty() {
+                self.check_region(client, &models, &mut state)
+                    .await
+                    .map_err(|reason| format!("in {region}: {reason}"))?;
+            }
+        }
+        Ok(state)
+    }
+
+    /// Adds what one region's control plane says of `models` (those called there) to `state`.
+    async fn check_region(
+        &self,
+        client: &Client,
+        models: &[&ModelSpec],
+        state: &mut State,
+    ) -> Result<(), String> {
         use aws_sdk_bedrock::error::DisplayErrorContext;
         let listed = client
             .list_foundation_models()
@@ -205,9 +256,8 @@ impl ModelStatus {
             .await
             .map_err(|e| DisplayErrorContext(e).to_string())?;
         let summaries = listed.model_summaries();
-        let mut state = State::default();
         let mut needs_profile = Vec::new();
-        for model in self.catalogue.models() {
+        for model in models {
             let availability = match summaries.iter().find(|s| s.model_id() == model.id) {
                 Some(summary) => {
                     if !summary.inference_types_supported().is_empty()
@@ -234,7 +284,7 @@ impl ModelStatus {
                 .send()
                 .await
                 .map_err(|e| DisplayErrorContext(e).to_string())?;
-            for model in self.catalogue.models() {
+            for model in models {
                 let arn_suffix = format!("foundation-model/{}", model.id);
                 if !needs_profile.iter().any(|arn| arn.ends_with(&arn_suffix)) {
                     continue;
@@ -258,7 +308,7 @@ impl ModelStatus {
                 }
             }
         }
-        Ok(state)
+        Ok(())
     }
 
     async fn legacy(&self, client: &Client, model_id: &str) -> Availability {

@@ -12,7 +12,7 @@ use crate::{
     gallery::{Gallery, GalleryError},
     guard::{ModelQueues, RateLimit},
     http::{self, AppState},
-    models::ModelStatus,
+    models::{ControlPlane, ModelStatus},
 };
 
 pub struct Application {
@@ -42,13 +42,7 @@ impl Application {
         };
         let catalogue = config.catalogue.clone();
         let models = ModelStatus::new(catalogue.clone());
-        let control_plane = aws_sdk_bedrock::Client::from_conf(
-            aws_sdk_bedrock::config::Builder::from(aws)
-                .region(aws_sdk_bedrock::config::Region::new(
-                    config.bedrock_region.clone(),
-                ))
-                .build(),
-        );
+        let control_plane = ControlPlane::new(aws, &config.bedrock_region, &catalogue);
         tokio::spawn(keep_model_list_fresh(
             models.clone(),
             control_plane,
@@ -127,10 +121,10 @@ impl Application {
 /// Checks the live model list now, then every `interval` (a zero interval: only now).
 async fn keep_model_list_fresh(
     models: ModelStatus,
-    client: aws_sdk_bedrock::Client,
+    control_plane: ControlPlane,
     interval: Duration,
 ) {
-    models.refresh(&client).await;
+    models.refresh(&control_plane).await;
     if interval.is_zero() {
         return;
     }
@@ -138,7 +132,7 @@ async fn keep_model_list_fresh(
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        models.refresh(&client).await;
+        models.refresh(&control_plane).await;
     }
 }
 

@@ -106,6 +106,8 @@ enum ControlPlaneMode {
 
 struct State {
     lifecycles: HashMap<&'static str, Lifecycle>,
+    /// Per region, lifecycles that differ from `lifecycles` there.
+    regional: HashMap<String, HashMap<&'static str, Lifecycle>>,
     mode: Mode,
     control_plane: ControlPlaneMode,
     received: Vec<Invocation>,
@@ -125,14 +127,35 @@ impl State {
                     (model.id, lifecycle)
                 })
                 .collect(),
+            regional: HashMap::new(),
             mode: Mode::Normal,
             control_plane: ControlPlaneMode::Normal,
             received: Vec::new(),
         }
     }
 
+    /// The state as a call signed for `request`'s region sees it.
+    fn seen_from<'a>(&'a self, request: &Request) -> InRegion<'a> {
+        InRegion {
+            state: self,
+            region: signed_region(request),
+        }
+    }
+}
+
+/// The models' lifecycles as one region reports them.
+struct InRegion<'a> {
+    state: &'a State,
+    region: String,
+}
+
+impl InRegion<'_> {
     fn lifecycle(&self, model: &Model) -> &Lifecycle {
-        &self.lifecycles[model.id]
+        self.state
+            .regional
+            .get(&self.region)
+            .and_then(|lifecycles| lifecycles.get(model.id))
+            .unwrap_or(&self.state.lifecycles[model.id])
     }
 
     /// The model whose system-defined inference profile has this id.
@@ -142,6 +165,34 @@ impl State {
                 Lifecycle::NeedsInferenceProfile { profile_id } if profile_id == profile)
         })
     }
+}
+
+/// The region a SigV4-signed call was signed for (`Credential=KEY/DATE/REGION/SERVICE/...`);
+/// the double's own region when the call is not signed.
+fn signed_region(request: &Request) -> String {
+    request
+        .headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once("Credential=")?.1.split('/').nth(2))
+        .unwrap_or(models::REGION)
+        .to_owned()
+}
+
+/// # Panics
+/// If the double does not know the model, or a Legacy end of life is not `YYYY-MM-DD`.
+fn known_model(model_id: &str, lifecycle: &Lifecycle) -> &'static Model {
+    let Some(model) = models::find(model_id) else {
+        let known: Vec<&str> = MODELS.iter().map(|model| model.id).collect();
+        panic!("the Bedrock double does not know {model_id}; it knows {known:?}");
+    };
+    if let Lifecycle::Legacy { end_of_life } = lifecycle {
+        assert!(
+            Date::parse(end_of_life).is_some(),
+            "end_of_life must be YYYY-MM-DD, got {end_of_life:?}"
+        );
+    }
+    model
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -315,22 +366,25 @@ impl BedrockDouble {
     /// # Panics
     /// If the double does not know the model, or a Legacy end of life is not `YYYY-MM-DD`.
     pub fn set_lifecycle(&self, model_id: &str, lifecycle: Lifecycle) {
-        let Some(model) = models::find(model_id) else {
-            let known: Vec<&str> = MODELS.iter().map(|model| model.id).collect();
-            panic!("the Bedrock double does not know {model_id}; it knows {known:?}");
-        };
-        if let Lifecycle::Legacy { end_of_life } = &lifecycle {
-            assert!(
-                Date::parse(end_of_life).is_some(),
-                "end_of_life must be YYYY-MM-DD, got {end_of_life:?}"
-            );
-        }
+        let model = known_model(model_id, &lifecycle);
         lock(&self.state).lifecycles.insert(model.id, lifecycle);
     }
 
-    /// Makes every known model active (what `start_all_live()` starts with).
+    /// Like [`set_lifecycle`](Self::set_lifecycle), for calls signed for `region` only (say,
+    /// a model offered in us-east-1 but not in the double's own us-west-2).
+    pub fn set_lifecycle_in(&self, region: &str, model_id: &str, lifecycle: Lifecycle) {
+        let model = known_model(model_id, &lifecycle);
+        lock(&self.state)
+            .regional
+            .entry(region.to_owned())
+            .or_default()
+            .insert(model.id, lifecycle);
+    }
+
+    /// Makes every known model active in every region (what `start_all_live()` starts with).
     pub fn set_all_live(&self) {
         let mut state = lock(&self.state);
+        state.regional.clear();
         for lifecycle in state.lifecycles.values_mut() {
             *lifecycle = Lifecycle::Active;
         }
@@ -359,17 +413,21 @@ impl Respond for Bedrock {
             ("POST", ["model", model_id, "invoke"]) => {
                 runtime::invoke(&self.state, request, model_id)
             }
-            ("GET", ["foundation-models"]) => self.control_plane("ListFoundationModels", |state| {
-                control_plane::list_foundation_models(state, request)
-            }),
-            ("GET", ["foundation-models", model_id]) => self
-                .control_plane("GetFoundationModel", |state| {
+            ("GET", ["foundation-models"]) => {
+                self.control_plane("ListFoundationModels", request, |state| {
+                    control_plane::list_foundation_models(state, request)
+                })
+            }
+            ("GET", ["foundation-models", model_id]) => {
+                self.control_plane("GetFoundationModel", request, |state| {
                     control_plane::get_foundation_model(state, model_id)
-                }),
-            ("GET", ["inference-profiles"]) => self
-                .control_plane("ListInferenceProfiles", |state| {
+                })
+            }
+            ("GET", ["inference-profiles"]) => {
+                self.control_plane("ListInferenceProfiles", request, |state| {
                     control_plane::list_inference_profiles(state, request)
-                }),
+                })
+            }
             _ => aws_error::control_plane(
                 404,
                 "UnknownOperationException",
@@ -387,12 +445,14 @@ impl Bedrock {
     fn control_plane(
         &self,
         operation: &str,
-        answer: impl FnOnce(&State) -> ResponseTemplate,
+        request: &Request,
+        answer: impl FnOnce(&InRegion) -> ResponseTemplate,
     ) -> ResponseTemplate {
         let state = lock(&self.state);
+        let seen = state.seen_from(request);
         match state.control_plane {
-            ControlPlaneMode::AnswerAfter(delay) => answer(&state).set_delay(delay),
-            mode => control_plane::fault(mode, operation).unwrap_or_else(|| answer(&state)),
+            ControlPlaneMode::AnswerAfter(delay) => answer(&seen).set_delay(delay),
+            mode => control_plane::fault(mode, operation).unwrap_or_else(|| answer(&seen)),
         }
     }
 }

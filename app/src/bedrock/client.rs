@@ -23,12 +23,9 @@ impl Bedrock {
         catalogue: &Catalogue,
         timeout: Duration,
     ) -> Self {
-        let regions = catalogue
-            .models()
-            .iter()
-            .filter_map(|m| m.region.clone())
-            .chain([default_region.to_owned()]);
-        let clients = regions
+        let clients = catalogue
+            .regions(default_region)
+            .into_iter()
             .map(|region| {
                 let config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
                     .region(Region::new(region.clone()))
@@ -49,8 +46,7 @@ impl Bedrock {
         call_id: &str,
         body: serde_json::Value,
     ) -> Result<Bytes, BedrockError> {
-        let region = model.region.as_deref().unwrap_or(&self.default_region);
-        let client = &self.clients[region];
+        let client = &self.clients[model.region(&self.default_region)];
         let call = client
             .invoke_model()
             .model_id(call_id)

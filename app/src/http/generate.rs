@@ -86,7 +86,9 @@ fn usable(state: &AppState, request: GenerationRequest) -> Result<GenerationRequ
     if availability.is_usable() {
         return Ok(request);
     }
-    let reason = availability.note(&state.bedrock_region).unwrap_or_default();
+    let reason = availability
+        .note(request.model.region(&state.bedrock_region))
+        .unwrap_or_default();
     let instead = state
         .catalogue
         .get(state.models.preferred())
@@ -172,7 +174,7 @@ async fn run(
         .map(|m| m.name.as_str());
     let mut messages: Vec<String> = Vec::new();
     for failure in &generation.failures {
-        let sentence = explain(failure, model, &state.bedrock_region, instead);
+        let sentence = explain(failure, model, model.region(&state.bedrock_region), instead);
         if !messages.contains(&sentence) {
             messages.push(sentence);
         }

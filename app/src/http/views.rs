@@ -70,7 +70,7 @@ impl FormView {
                     name: m.name.clone(),
                     selected: m.id == chosen.id,
                     disabled: !availability.is_usable(),
-                    note: availability.note(&state.bedrock_region),
+                    note: availability.note(m.region(&state.bedrock_region)),
                 }
             })
             .collect();

@@ -6,7 +6,7 @@ use wiremock::{Request, ResponseTemplate};
 
 use super::aws_error::{self, END_OF_LIFE, json_answer};
 use super::models::{self, ACCOUNT_ID, Date, MODELS, Model, REGION};
-use super::{ControlPlaneMode, Lifecycle, State};
+use super::{ControlPlaneMode, InRegion, Lifecycle};
 
 /// The regions a `us.` system inference profile routes to.
 const US_PROFILE_REGIONS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
@@ -32,7 +32,7 @@ pub(crate) fn fault(mode: ControlPlaneMode, operation: &str) -> Option<ResponseT
     }
 }
 
-pub(crate) fn list_foundation_models(state: &State, request: &Request) -> ResponseTemplate {
+pub(crate) fn list_foundation_models(state: &InRegion, request: &Request) -> ResponseTemplate {
     let query = Query::of(request);
     let output_modality = match query.one_of("byOutputModality", &["TEXT", "IMAGE", "EMBEDDING"]) {
         Ok(value) => value,
@@ -71,7 +71,7 @@ pub(crate) fn list_foundation_models(state: &State, request: &Request) -> Respon
     ok(json!({ "modelSummaries": summaries }))
 }
 
-pub(crate) fn get_foundation_model(state: &State, raw_identifier: &str) -> ResponseTemplate {
+pub(crate) fn get_foundation_model(state: &InRegion, raw_identifier: &str) -> ResponseTemplate {
     let identifier = percent_encoding::percent_decode_str(raw_identifier)
         .decode_utf8_lossy()
         .into_owned();
@@ -93,7 +93,7 @@ pub(crate) fn get_foundation_model(state: &State, raw_identifier: &str) -> Respo
     }
 }
 
-pub(crate) fn list_inference_profiles(state: &State, request: &Request) -> ResponseTemplate {
+pub(crate) fn list_inference_profiles(state: &InRegion, request: &Request) -> ResponseTemplate {
     let query = Query::of(request);
     let profile_type = match query.one_of("type", &["SYSTEM_DEFINED", "APPLICATION"]) {
         Ok(value) => value,

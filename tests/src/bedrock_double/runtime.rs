@@ -8,7 +8,9 @@ use wiremock::{Request, ResponseTemplate};
 
 use super::aws_error::{self, json_answer};
 use super::models::{self, Family, Model, StabilityVariant, TitanVariant};
-use super::{Invocation, Lifecycle, Mode, State, lock, placeholder_png, stability, titan};
+use super::{
+    InRegion, Invocation, Lifecycle, Mode, State, lock, placeholder_png, stability, titan,
+};
 
 /// What happens to one invocation, decided from the mode when it arrives.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,7 +58,7 @@ pub(crate) fn invoke(
         let call_number = state.received.len();
         (
             next_fault(&mut state.mode, call_number),
-            resolve(&state, &model_id),
+            resolve(&state.seen_from(request), &model_id),
         )
     };
 
@@ -137,7 +139,7 @@ impl Unreachable {
 }
 
 /// The model behind an id (or ARN, or inference profile id), if it may be called.
-fn resolve(state: &State, model_id: &str) -> Result<&'static Model, Unreachable> {
+fn resolve(state: &InRegion, model_id: &str) -> Result<&'static Model, Unreachable> {
     let id = strip_inference_profile_arn(models::strip_foundation_model_arn(model_id));
     if let Some(model) = models::find(id) {
         return match state.lifecycle(model) {

@@ -1,6 +1,7 @@
 //! The model list knows what Bedrock serves today, and says so in the page.
 
-use easel_tests::{BedrockDouble, bedrock_double::Lifecycle, spawn_app};
+use easel::catalogue::Catalogue;
+use easel_tests::{BedrockDouble, bedrock_double::Lifecycle, spawn_app, spawn_app_with};
 
 use crate::{CORE, NOVA, TITAN_V1, ULTRA};
 
@@ -177,4 +178,51 @@ async fn a_withdrawn_legacy_model_stays_withdrawn_across_background_checks() {
     let options = app.home().await.model_options();
     let ultra = options.iter().find(|o| o.0 == ULTRA).unwrap();
     assert!(ultra.2, "still disabled: {}", ultra.1);
+}
+
+#[tokio::test]
+async fn a_model_called_in_another_region_is_checked_in_that_region() {
+    let bedrock = BedrockDouble::start().await;
+    // Ultra is offered in us-east-1 but not in the default region; SD3.5 not in eu-west-1.
+    bedrock.set_lifecycle_in("us-west-2", ULTRA, Lifecycle::NotInRegion);
+    bedrock.set_lifecycle_in("eu-west-1", SD35, Lifecycle::NotInRegion);
+    let app = spawn_app_with(&bedrock, |config| {
+        config.catalogue = Catalogue::parse(&format!(
+            "{}{}{}",
+            stability_model(CORE, "Stable Image Core", None),
+            stability_model(ULTRA, "Stable Image Ultra", Some("us-east-1")),
+            stability_model(SD35, "Stable Diffusion 3.5 Large", Some("eu-west-1")),
+        ))
+        .expect("a valid catalogue");
+    })
+    .await;
+
+    let options = app.home().await.model_options();
+    let option = |id: &str| options.iter().find(|o| o.0 == id).expect("listed").clone();
+    let (_, label, disabled, _) = option(ULTRA);
+    assert!(!disabled, "Ultra is live where Easel calls it: {label}");
+    let (_, label, disabled, _) = option(SD35);
+    assert!(disabled, "SD3.5 cannot be chosen");
+    assert!(
+        label.contains("unavailable: not offered in eu-west-1"),
+        "{label}"
+    );
+
+    let page = app
+        .generate_with(&[("model", ULTRA), ("prompt", "a fox")])
+        .await;
+    assert_eq!(page.status, 200, "{:?}", page.messages());
+    assert_eq!(page.images_in_result().len(), 1);
+}
+
+const SD35: &str = "stability.sd3-5-large-v1:0";
+
+/// One Stability entry of a catalogue file, called in `region` (else the default region).
+fn stability_model(id: &str, name: &str, region: Option<&str>) -> String {
+    let region = region.map_or(String::new(), |r| format!("region = \"{r}\"\n"));
+    format!(
+        "[[model]]\nid = \"{id}\"\nname = \"{name}\"\nfamily = \"stability\"\n\
+         price_per_image = 0.04\nmax_prompt_chars = 10000\nnegative_prompt = true\n\
+         aspect_ratios = [\"1:1\", \"16:9\"]\nseed_max = 4294967294\n{region}\n"
+    )
 }
