@@ -22,7 +22,7 @@ use reqwest::{
     blocking::{Client, Response},
     header::{self, HeaderMap, HeaderValue},
 };
-use xshell::Shell;
+use xshell::{Shell, cmd};
 
 use crate::{
     flags,
@@ -39,6 +39,7 @@ const RSS_AFTER_GENERATIONS: u32 = 100;
 /// Restarts timed from spawn to the first healthy `/healthz`.
 const STARTS: u32 = 20;
 const SLOW_MODEL_LIST_MS: &str = "1000";
+const CONTAINER_STARTS: u32 = 10;
 
 const KB: f64 = 1_000.0;
 const MB: f64 = 1_000_000.0;
@@ -72,6 +73,10 @@ impl flags::Bench {
         .measure(self.generations)?;
         drop(easel);
 
+        let container_starts = match &self.image {
+            Some(image) => Some(container_start_to_healthy(sh, image, double.url())?),
+            None => None,
+        };
         drop(double);
         let starts = start_to_healthy(&binaries, work.path())?;
         println!(
@@ -85,6 +90,7 @@ impl flags::Bench {
             rss_idle,
             timed,
             starts,
+            container_starts,
             flood,
         };
         report.print(self.generations);
@@ -227,6 +233,42 @@ fn start_to_healthy(binaries: &Binaries, work: &Path) -> Result<Latencies> {
         let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::null())?;
         samples.push(started.elapsed());
         drop(easel);
+    }
+    Ok(Latencies::new(samples))
+}
+
+/// `docker start` to the first healthy `/healthz` of the app image, on the host network beside
+/// the double. Creating and removing each container is not timed.
+fn container_start_to_healthy(sh: &Shell, image: &str, double_url: &str) -> Result<Latencies> {
+    let mut samples = Vec::new();
+    for _ in 0..CONTAINER_STARTS {
+        let address = processes::free_loopback_address()?;
+        let name = format!("easel-bench-{}", address.port());
+        let env: Vec<String> = processes::offline_env(double_url, Path::new("/data"))
+            .into_iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .chain([format!("EASEL_LISTEN={address}")])
+            .collect();
+        let env = env.iter().flat_map(|pair| ["--env", pair]);
+        cmd!(sh, "docker create --name {name} --network host {env...} {image}")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("docker create of {image}"))?;
+        let started = Instant::now();
+        let healthy = cmd!(sh, "docker start {name}")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .map_err(anyhow::Error::from)
+            .and_then(|()| processes::wait_for_healthz(address, || Ok(())));
+        let took = started.elapsed();
+        let _ = cmd!(sh, "docker rm --force {name}")
+            .quiet()
+            .ignore_stdout()
+            .run();
+        healthy.with_context(|| format!("starting a container of {image}"))?;
+        samples.push(took);
     }
     Ok(Latencies::new(samples))
 }
@@ -380,6 +422,7 @@ struct Report {
     rss_idle: u64,
     timed: Timed,
     starts: Latencies,
+    container_starts: Option<Latencies>,
     flood: flood::Flood,
 }
 
@@ -402,7 +445,7 @@ impl Report {
         let flood = &self.flood;
         let page_bytes: u64 = self.page.iter().map(Transfer::bytes).sum();
         let overhead = ms(self.timed.app.median()) - ms(self.timed.double.median());
-        vec![
+        let mut rows = vec![
             Row {
                 what: "first page load (HTML+CSS+JS)",
                 measured: page_bytes as f64 / KB,
@@ -459,7 +502,17 @@ impl Report {
                 target: 0.0,
                 unit: "",
             },
-        ]
+        ];
+        // Timed only with --image.
+        if let Some(starts) = &self.container_starts {
+            rows.push(Row {
+                what: "container start to healthy, median",
+                measured: ms(starts.median()),
+                target: 100.0,
+                unit: "ms",
+            });
+        }
+        rows
     }
 
     fn missed(&self) -> usize {
@@ -517,6 +570,16 @@ impl Report {
             ms(self.starts.median()),
             ms(self.starts.percentile(100.0))
         );
+        if let Some(starts) = &self.container_starts {
+            println!(
+                "Container: {CONTAINER_STARTS} starts of the app image, `docker start` to the first healthy /healthz:"
+            );
+            println!(
+                "  median {:>7.2} ms   slowest {:>7.2} ms",
+                ms(starts.median()),
+                ms(starts.percentile(100.0))
+            );
+        }
         self.flood.print();
         println!();
         println!(

@@ -58,6 +58,10 @@ pub struct Bench {
     /// Timed generations (and as many direct calls to the double).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(100..=10_000))]
     pub generations: u32,
+    /// Also time this app image's container start (needs a Docker engine), e.g. the `easel:TAG`
+    /// that `cargo xtask image` prints.
+    #[arg(long)]
+    pub image: Option<String>,
 }
 
 #[derive(Args)]

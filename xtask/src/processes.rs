@@ -232,11 +232,21 @@ pub fn start_easel(
         .stdin(Stdio::null())
         .stdout(stdout);
     let mut easel = Running::spawn("Easel", command)?;
-    wait_until_healthy(&mut easel, address)?;
+    wait_for_healthz(address, || match easel.exited()? {
+        Some(status) => {
+            bail!("Easel stopped before it answered /healthz ({status}); see its output above")
+        }
+        None => Ok(()),
+    })?;
     Ok(easel)
 }
 
-fn wait_until_healthy(easel: &mut Running, address: SocketAddr) -> Result<()> {
+/// Polls `http://{address}/healthz` every 2 ms until it answers 200. `still_running` fails when
+/// the server is known to have stopped.
+pub fn wait_for_healthz(
+    address: SocketAddr,
+    mut still_running: impl FnMut() -> Result<()>,
+) -> Result<()> {
     let client = reqwest::blocking::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(2))
@@ -245,9 +255,7 @@ fn wait_until_healthy(easel: &mut Running, address: SocketAddr) -> Result<()> {
     let url = format!("http://{address}/healthz");
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
-        if let Some(status) = easel.exited()? {
-            bail!("Easel stopped before it answered {url} ({status}); see its output above");
-        }
+        still_running()?;
         if client
             .get(&url)
             .send()
