@@ -250,11 +250,14 @@ fn container_start_to_healthy(sh: &Shell, image: &str, double_url: &str) -> Resu
             .chain([format!("EASEL_LISTEN={address}")])
             .collect();
         let env = env.iter().flat_map(|pair| ["--env", pair]);
-        cmd!(sh, "docker create --name {name} --network host {env...} {image}")
-            .quiet()
-            .ignore_stdout()
-            .run()
-            .with_context(|| format!("docker create of {image}"))?;
+        cmd!(
+            sh,
+            "docker create --name {name} --network host {env...} {image}"
+        )
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("docker create of {image}"))?;
         let started = Instant::now();
         let healthy = cmd!(sh, "docker start {name}")
             .quiet()
