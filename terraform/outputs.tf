@@ -33,6 +33,11 @@ output "task_definition_arn" {
   value       = try(aws_ecs_task_definition.app.arn, null)
 }
 
+output "bedrock_models" {
+  description = "Bedrock model (or inference profile) ids the task role may invoke, in bedrock_region."
+  value       = var.bedrock_models
+}
+
 output "gallery_bucket" {
   description = "Name of the S3 bucket holding the gallery (user images)."
   value       = try(aws_s3_bucket.gallery.id, null)

@@ -8,6 +8,8 @@
 //! image built first. Without `EASEL_IMAGE` it fails, it never skips.
 
 use std::{
+    collections::BTreeSet,
+    io::Write,
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
@@ -69,10 +71,15 @@ impl LocalAws {
     }
 
     /// An output of the local Terraform state.
-    fn output(&self, name: &str) -> String {
+    fn output_value(&self, name: &str) -> Value {
         let text = std::fs::read_to_string(self.dir.join("terraform.tfstate")).unwrap();
         let state: Value = serde_json::from_str(&text).unwrap();
-        state["outputs"][name]["value"]
+        state["outputs"][name]["value"].clone()
+    }
+
+    /// A string output of the local Terraform state.
+    fn output(&self, name: &str) -> String {
+        self.output_value(name)
             .as_str()
             .unwrap_or_else(|| panic!("no output {name}"))
             .to_owned()
@@ -115,7 +122,6 @@ fn images() -> (String, String) {
         .stdin(Stdio::piped())
         .spawn()
         .expect("docker runs");
-    use std::io::Write;
     write!(
         build.stdin.take().unwrap(),
         "FROM easel:{tag}\nENV EASEL_LISTEN=bad\n"
@@ -181,12 +187,8 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         .send()
         .await
         .unwrap();
-    let image = task_definition
-        .task_definition()
-        .unwrap()
-        .container_definitions()[0]
-        .image()
-        .unwrap();
+    let definition = task_definition.task_definition().unwrap();
+    let image = definition.container_definitions()[0].image().unwrap();
     assert_eq!(
         image,
         format!("{}/easel:{tag}", local.registry()),
@@ -214,6 +216,52 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
             .iter()
             .any(|t| t == tag.as_str()),
         "the image is in the registry: {tags}"
+    );
+
+    // Least privilege as deployed: what IAM holds, checked against what the stack configures.
+    let iam = aws_sdk_iam::Client::new(&aws);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws);
+    let task_role = role_name(definition.task_role_arn().expect("the task has a role"));
+    let execution_role = role_name(
+        definition
+            .execution_role_arn()
+            .expect("the task has an execution role"),
+    );
+    let log_group = local.output("log_group");
+    let bedrock_region = definition.container_definitions()[0]
+        .environment()
+        .iter()
+        .find(|v| v.name() == Some("EASEL_BEDROCK_REGION"))
+        .and_then(|v| v.value())
+        .expect("the task definition sets EASEL_BEDROCK_REGION");
+    let models = strings(&local.output_value("bedrock_models"));
+    assert_task_role_least_privilege(
+        &role_grants(&iam, &task_role).await,
+        &models,
+        bedrock_region,
+        &local.output("gallery_bucket"),
+    );
+    let repositories = ecr
+        .describe_repositories()
+        .repository_names(repository_name(&local.output("ecr_repository_url")))
+        .send()
+        .await
+        .unwrap();
+    let log_groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&log_group)
+        .send()
+        .await
+        .unwrap();
+    let group = log_groups
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(log_group.as_str()))
+        .expect("the log group exists");
+    assert_execution_role_least_privilege(
+        &role_grants(&iam, &execution_role).await,
+        repositories.repositories()[0].repository_arn().unwrap(),
+        group.log_group_arn().unwrap(),
     );
 
     // Nothing changed: nothing changes.
@@ -286,6 +334,24 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         repositories.repositories().is_empty(),
         "the ECR repository is gone"
     );
+    for role in [&task_role, &execution_role] {
+        let Err(error) = iam.get_role().role_name(role).send().await else {
+            panic!("the role {role} is still there");
+        };
+        assert!(
+            error
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()),
+            "the role {role} is gone: {error:?}"
+        );
+    }
+    let log_groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&log_group)
+        .send()
+        .await
+        .unwrap();
+    assert!(log_groups.log_groups().is_empty(), "the log group is gone");
     assert!(
         bucket.starts_with("easel-gallery-"),
         "the kept bucket is named: {bucket}"
@@ -341,6 +407,177 @@ async fn bucket_exists(local: &LocalAws, bucket: &str) -> bool {
         .await
         .unwrap();
     answer.status() != 404
+}
+
+/// An Allow statement of an IAM policy.
+struct Grant {
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+/// What a role may do: the Allow statements of its inline policies, as IAM holds them. It has
+/// no managed policies, whose grants these would not show.
+async fn role_grants(iam: &aws_sdk_iam::Client, role: &str) -> Vec<Grant> {
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached.attached_policies().is_empty(),
+        "{role} has managed policies: {:?}",
+        attached.attached_policies()
+    );
+    let names = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    let mut grants = vec![];
+    for name in names.policy_names() {
+        let policy = iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .unwrap();
+        // IAM answers the document URL-encoded, and the SDK leaves it so.
+        let document = percent_encoding::percent_decode_str(policy.policy_document())
+            .decode_utf8()
+            .unwrap();
+        let document: Value = serde_json::from_str(&document)
+            .unwrap_or_else(|e| panic!("{role}'s policy {name} is not JSON ({e}): {document}"));
+        let statements = match &document["Statement"] {
+            Value::Array(statements) => statements.clone(),
+            statement => vec![statement.clone()],
+        };
+        for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
+            assert!(
+                statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
+                "{role}'s policy {name} allows all but what it names: {statement}"
+            );
+            grants.push(Grant {
+                actions: strings(&statement["Action"]),
+                resources: strings(&statement["Resource"]),
+            });
+        }
+    }
+    assert!(!grants.is_empty(), "{role} may do nothing");
+    grants
+}
+
+/// The resources the grants allow an action that `is_action` picks on.
+fn resources_where(grants: &[Grant], is_action: impl Fn(&str) -> bool) -> BTreeSet<String> {
+    grants
+        .iter()
+        .filter(|g| g.actions.iter().any(|a| is_action(a)))
+        .flat_map(|g| g.resources.iter().cloned())
+        .collect()
+}
+
+/// Whether an IAM action pattern covers `action` (IAM actions ignore case; a pattern may end
+/// in `*`, as `bedrock:*` or `*` do).
+fn covers(pattern: &str, action: &str) -> bool {
+    let (pattern, action) = (pattern.to_lowercase(), action.to_lowercase());
+    match pattern.strip_suffix('*') {
+        Some(prefix) => action.starts_with(prefix),
+        None => pattern == action,
+    }
+}
+
+/// Whether an IAM action pattern names an action of `service` (`*` names them all).
+fn of_service(pattern: &str, service: &str) -> bool {
+    pattern == "*"
+        || pattern
+            .split_once(':')
+            .is_some_and(|(s, _)| s.eq_ignore_ascii_case(service))
+}
+
+/// The app may invoke exactly the configured models (taken as foundation model ids, as the
+/// defaults are), in the region it calls Bedrock in, and use only its gallery bucket.
+fn assert_task_role_least_privilege(
+    grants: &[Grant],
+    models: &[String],
+    bedrock_region: &str,
+    bucket: &str,
+) {
+    let invoke = resources_where(grants, |a| covers(a, "bedrock:InvokeModel"));
+    for resource in &invoke {
+        assert!(
+            !resource.contains('*'),
+            "the task role may invoke the wildcard {resource}"
+        );
+        assert!(
+            resource.starts_with(&format!("arn:aws:bedrock:{bedrock_region}:")),
+            "the task role may invoke {resource}, outside the Bedrock region {bedrock_region}"
+        );
+    }
+    let configured: BTreeSet<String> = models
+        .iter()
+        .map(|m| format!("arn:aws:bedrock:{bedrock_region}::foundation-model/{m}"))
+        .collect();
+    assert_eq!(
+        invoke, configured,
+        "the task role may invoke exactly the configured models"
+    );
+
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let s3 = resources_where(grants, |a| of_service(a, "s3"));
+    assert!(!s3.is_empty(), "the task role may use its gallery bucket");
+    for resource in &s3 {
+        assert!(
+            *resource == bucket_arn || resource.starts_with(&format!("{bucket_arn}/")),
+            "the task role may use {resource}, beyond the gallery bucket {bucket} and its objects"
+        );
+    }
+}
+
+/// ECS may pull only from the stack's repository (the login token has no resource) and write
+/// only to the stack's log group.
+fn assert_execution_role_least_privilege(
+    grants: &[Grant],
+    repository_arn: &str,
+    log_group_arn: &str,
+) {
+    let pull = resources_where(grants, |a| {
+        of_service(a, "ecr") && !a.eq_ignore_ascii_case("ecr:GetAuthorizationToken")
+    });
+    assert_eq!(
+        pull,
+        BTreeSet::from([repository_arn.to_owned()]),
+        "the execution role may use only the stack's repository"
+    );
+    let logs = resources_where(grants, |a| of_service(a, "logs"));
+    assert_eq!(
+        logs,
+        BTreeSet::from([format!("{log_group_arn}:*")]),
+        "the execution role may write only to the stack's log group (its streams)"
+    );
+}
+
+/// A policy element that is one string or a list of them.
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().expect("a list of strings").to_owned())
+            .collect(),
+        _ => panic!("a string or a list of strings: {value}"),
+    }
+}
+
+/// A role's name, from its ARN (`arn:aws:iam::ACCOUNT:role/PATH/NAME`).
+fn role_name(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap().to_owned()
+}
+
+/// A repository's name, from its URL (`HOST/NAME`).
+fn repository_name(url: &str) -> &str {
+    url.split_once('/').expect("a repository URL").1
 }
 
 /// The bucket destroy says it kept.
