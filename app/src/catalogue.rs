@@ -1,7 +1,11 @@
 //! The models Easel offers and the rules each one enforces. This is data (`models.toml`, or the
 //! file named by `EASEL_MODELS`), checked once at start so the rest of the app can trust it.
 
-use std::{collections::BTreeSet, fmt, sync::Arc};
+use std::{
+    collections::{BTreeSet, HashMap},
+    fmt,
+    sync::Arc,
+};
 
 use serde::Deserialize;
 
@@ -136,12 +140,22 @@ impl Catalogue {
         &self.models
     }
 
-    /// Every region a model is called in: the default and each override, once.
-    pub fn regions(&self, default_region: &str) -> BTreeSet<String> {
-        self.models
+    /// One client (made by `client`) for every region a model is called in: the default and
+    /// each override.
+    pub fn per_region<C>(
+        &self,
+        default_region: &str,
+        client: impl Fn(&str) -> C,
+    ) -> HashMap<String, C> {
+        let regions: BTreeSet<&str> = self
+            .models
             .iter()
-            .map(|m| m.region(default_region).to_owned())
-            .chain([default_region.to_owned()])
+            .map(|m| m.region(default_region))
+            .chain([default_region])
+            .collect();
+        regions
+            .into_iter()
+            .map(|region| (region.to_owned(), client(region)))
             .collect()
     }
 

@@ -83,16 +83,12 @@ pub struct ControlPlane {
 impl ControlPlane {
     /// Credentials, retries and endpoint overrides come from `sdk`, as for the runtime.
     pub fn new(sdk: &aws_config::SdkConfig, default_region: &str, catalogue: &Catalogue) -> Self {
-        let clients = catalogue
-            .regions(default_region)
-            .into_iter()
-            .map(|region| {
-                let config = aws_sdk_bedrock::config::Builder::from(sdk)
-                    .region(aws_sdk_bedrock::config::Region::new(region.clone()))
-                    .build();
-                (region, Client::from_conf(config))
-            })
-            .collect();
+        let clients = catalogue.per_region(default_region, |region| {
+            let config = aws_sdk_bedrock::config::Builder::from(sdk)
+                .region(aws_sdk_bedrock::config::Region::new(region.to_owned()))
+                .build();
+            Client::from_conf(config)
+        });
         Self {
             clients,
             default_region: default_region.to_owned(),

@@ -23,16 +23,12 @@ impl Bedrock {
         catalogue: &Catalogue,
         timeout: Duration,
     ) -> Self {
-        let clients = catalogue
-            .regions(default_region)
-            .into_iter()
-            .map(|region| {
-                let config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-                    .region(Region::new(region.clone()))
-                    .build();
-                (region, Client::from_conf(config))
-            })
-            .collect();
+        let clients = catalogue.per_region(default_region, |region| {
+            let config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+                .region(Region::new(region.to_owned()))
+                .build();
+            Client::from_conf(config)
+        });
         Self {
             clients,
             default_region: default_region.to_owned(),
