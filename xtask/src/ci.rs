@@ -36,11 +36,12 @@ fn steps() -> Vec<Step> {
             },
         },
         // Some tests start the real binaries (`easel`, `bedrock-double`), which `cargo test`
-        // alone does not build.
+        // alone does not build. Building every target at once gives the binaries the same
+        // dependency features as the tests, so the dependencies are compiled once.
         Step {
             name: "build",
             run: |sh| {
-                cmd!(sh, "cargo build --workspace --bins")
+                cmd!(sh, "cargo build --workspace --all-targets")
                     .run()
                     .map_err(Into::into)
             },
