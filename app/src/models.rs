@@ -73,6 +73,28 @@ struct State {
     check_failed: Option<String>,
 }
 
+impl State {
+    /// What this state knows of `models` alone.
+    fn only(&self, models: &[&ModelSpec]) -> State {
+        let known = |id: &String| models.iter().any(|m| m.id == *id);
+        State {
+            models: self
+                .models
+                .iter()
+                .filter(|(id, _)| known(id))
+                .map(|(id, a)| (id.clone(), a.clone()))
+                .collect(),
+            profiles: self
+                .profiles
+                .iter()
+                .filter(|(id, _)| known(id))
+                .map(|(id, p)| (id.clone(), p.clone()))
+                .collect(),
+            check_failed: None,
+        }
+    }
+}
+
 /// The Bedrock control plane in every region the catalogue calls a model in.
 #[derive(Clone)]
 pub struct ControlPlane {
@@ -95,6 +117,10 @@ impl ControlPlane {
         }
     }
 }
+
+/// How long one region's check may take: the SDK's control-plane calls have no overall
+/// timeout, and a check that never ends would hold up every later one.
+const REGION_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long after start a page may wait for the first check of the live model list.
 const FIRST_CHECK_WAIT: Duration = Duration::from_secs(3);
@@ -122,6 +148,9 @@ impl ModelStatus {
     /// Resolves once the first check has answered, or when the bounded wait after start is over.
     pub async fn first_check(&self) {
         let mut checked = self.checked.subscribe();
+        if *checked.borrow() || Instant::now() >= self.first_check_deadline {
+            return;
+        }
         let answered = checked.wait_for(|done| *done);
         if tokio::time::timeout_at(self.first_check_deadline, answered)
             .await
@@ -192,35 +221,34 @@ impl ModelStatus {
             .insert(model_id.to_owned(), availability);
     }
 
-    /// Asks the Bedrock control plane which models are live; on failure keeps offering
-    /// everything and records why.
+    /// Asks the Bedrock control plane of each region which models are live. Where a region
+    /// cannot be asked, what was known of its models stays, and the failure is recorded.
     pub async fn refresh(&self, control_plane: &ControlPlane) {
-        match self.check(control_plane).await {
-            Ok(mut fresh) => {
-                let mut state = self.write();
-                // The control plane lists a Legacy model for everyone; only a call tells that
-                // this account may no longer use it, so that lesson outlives the refresh.
-                for (id, old) in &state.models {
-                    if *old == Availability::LegacyWithdrawn
-                        && matches!(fresh.models.get(id), Some(Availability::Legacy { .. }))
-                    {
-                        fresh
-                            .models
-                            .insert(id.clone(), Availability::LegacyWithdrawn);
-                    }
-                }
-                *state = fresh;
-            }
-            Err(reason) => {
-                tracing::warn!(%reason, "could not check which models Bedrock serves");
-                self.write().check_failed = Some(reason);
+        let mut fresh = self.check(control_plane).await;
+        if let Some(reason) = &fresh.check_failed {
+            tracing::warn!(%reason, "could not check which models Bedrock serves");
+        }
+        let mut state = self.write();
+        // The control plane lists a Legacy model for everyone; only a call tells that
+        // this account may no longer use it, so that lesson outlives the refresh.
+        for (id, old) in &state.models {
+            if *old == Availability::LegacyWithdrawn
+                && matches!(fresh.models.get(id), Some(Availability::Legacy { .. }))
+            {
+                fresh
+                    .models
+                    .insert(id.clone(), Availability::LegacyWithdrawn);
             }
         }
+        *state = fresh;
+        drop(state);
         self.checked.send_replace(true);
     }
 
-    async fn check(&self, control_plane: &ControlPlane) -> Result<State, String> {
+    async fn check(&self, control_plane: &ControlPlane) -> State {
+        let previous = self.read().clone();
         let mut state = State::default();
+        let mut failures = Vec::new();
         for (region, client) in &control_plane.clients {
             let models: Vec<&ModelSpec> = self
                 .catalogue
@@ -228,13 +256,25 @@ impl ModelStatus {
                 .iter()
                 .filter(|m| m.region(&control_plane.default_region) == region)
                 .collect();
-            if !models.is_empty() {
-                self.check_region(client, &models, &mut state)
-                    .await
-                    .map_err(|reason| format!("in {region}: {reason}"))?;
+            if models.is_empty() {
+                continue;
             }
+            let mut regional = State::default();
+            let checked = tokio::time::timeout(
+                REGION_CHECK_TIMEOUT,
+                self.check_region(client, &models, &mut regional),
+            )
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {REGION_CHECK_TIMEOUT:?}")));
+            if let Err(reason) = checked {
+                failures.push(format!("in {region}: {reason}"));
+                regional = previous.only(&models);
+            }
+            state.models.extend(regional.models);
+            state.profiles.extend(regional.profiles);
         }
-        Ok(state)
+        state.check_failed = (!failures.is_empty()).then(|| failures.join("; "));
+        state
     }
 
     /// Adds what one region's control plane says of `models` (those called there) to `state`.

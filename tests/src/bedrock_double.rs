@@ -108,6 +108,8 @@ struct State {
     lifecycles: HashMap<&'static str, Lifecycle>,
     /// Per region, lifecycles that differ from `lifecycles` there.
     regional: HashMap<String, HashMap<&'static str, Lifecycle>>,
+    /// Regions whose control plane refuses every call.
+    refusing_regions: Vec<String>,
     mode: Mode,
     control_plane: ControlPlaneMode,
     received: Vec<Invocation>,
@@ -128,6 +130,7 @@ impl State {
                 })
                 .collect(),
             regional: HashMap::new(),
+            refusing_regions: Vec::new(),
             mode: Mode::Normal,
             control_plane: ControlPlaneMode::Normal,
             received: Vec::new(),
@@ -349,6 +352,11 @@ impl BedrockDouble {
         lock(&self.state).control_plane = ControlPlaneMode::Fail;
     }
 
+    /// Every control-plane call signed for `region`: 403 AccessDeniedException.
+    pub fn will_refuse_control_plane_in(&self, region: &str) {
+        lock(&self.state).refusing_regions.push(region.to_owned());
+    }
+
     /// Normal control-plane answers, each sent after `delay` (a far or busy region).
     pub fn will_answer_control_plane_after(&self, delay: Duration) {
         lock(&self.state).control_plane = ControlPlaneMode::AnswerAfter(delay);
@@ -450,7 +458,12 @@ impl Bedrock {
     ) -> ResponseTemplate {
         let state = lock(&self.state);
         let seen = state.seen_from(request);
-        match state.control_plane {
+        let mode = if state.refusing_regions.contains(&seen.region) {
+            ControlPlaneMode::Refuse
+        } else {
+            state.control_plane
+        };
+        match mode {
             ControlPlaneMode::AnswerAfter(delay) => answer(&seen).set_delay(delay),
             mode => control_plane::fault(mode, operation).unwrap_or_else(|| answer(&seen)),
         }

@@ -31,7 +31,7 @@ pub async fn wait_until_up(url: &str) {
     panic!("{url} did not come up");
 }
 
-/// The `easel` binary cargo built beside the running test (`cargo build --workspace --bins`).
+/// The `easel` binary cargo built beside the running test (`cargo build --workspace --all-targets`).
 pub fn easel_binary() -> PathBuf {
     let test = std::env::current_exe().expect("the test's own path");
     let binary = test
@@ -41,7 +41,7 @@ pub fn easel_binary() -> PathBuf {
         .join("easel");
     assert!(
         binary.exists(),
-        "{} is missing: build it first (cargo build --workspace --bins)",
+        "{} is missing: build it first (cargo build --workspace --all-targets)",
         binary.display()
     );
     binary

@@ -507,6 +507,12 @@ impl Report {
                 unit: "MB",
             },
             Row {
+                what: "flood: pictures short of the slots",
+                measured: flood::EXPECTED_PICTURES.saturating_sub(flood.with_images) as f64,
+                target: 0.0,
+                unit: "",
+            },
+            Row {
                 what: "flood: neither picture nor busy",
                 measured: flood.unexpected_count as f64,
                 target: 0.0,

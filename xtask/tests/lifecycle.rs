@@ -351,7 +351,13 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         .send()
         .await
         .unwrap();
-    assert!(log_groups.log_groups().is_empty(), "the log group is gone");
+    assert!(
+        log_groups
+            .log_groups()
+            .iter()
+            .all(|g| g.log_group_name() != Some(log_group.as_str())),
+        "the log group is gone"
+    );
     assert!(
         bucket.starts_with("easel-gallery-"),
         "the kept bucket is named: {bucket}"
@@ -504,6 +510,21 @@ fn assert_task_role_least_privilege(
     bedrock_region: &str,
     bucket: &str,
 ) {
+    assert_actions(
+        grants,
+        &[
+            "bedrock:InvokeModel",
+            "bedrock:ListFoundationModels",
+            "bedrock:ListInferenceProfiles",
+            "bedrock:GetFoundationModel",
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+        ],
+    );
     let invoke = resources_where(grants, |a| covers(a, "bedrock:InvokeModel"));
     for resource in &invoke {
         assert!(
@@ -542,6 +563,17 @@ fn assert_execution_role_least_privilege(
     repository_arn: &str,
     log_group_arn: &str,
 ) {
+    assert_actions(
+        grants,
+        &[
+            "ecr:GetAuthorizationToken",
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        ],
+    );
     let pull = resources_where(grants, |a| {
         of_service(a, "ecr") && !a.eq_ignore_ascii_case("ecr:GetAuthorizationToken")
     });
@@ -555,6 +587,19 @@ fn assert_execution_role_least_privilege(
         logs,
         BTreeSet::from([format!("{log_group_arn}:*")]),
         "the execution role may write only to the stack's log group (its streams)"
+    );
+}
+
+/// The role may do exactly these actions, named one by one (no wildcard, nothing else).
+fn assert_actions(grants: &[Grant], expected: &[&str]) {
+    let granted: BTreeSet<&str> = grants
+        .iter()
+        .flat_map(|g| g.actions.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        granted,
+        expected.iter().copied().collect(),
+        "the role may do exactly what the app or ECS needs"
     );
 }
 

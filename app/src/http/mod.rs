@@ -70,13 +70,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/generate", post(generate::generate))
         .route("/form-fields", get(pages::form_fields))
         .route("/gallery", get(pages::gallery))
-        .route("/images/{id}", get(pages::permalink))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             after_first_model_check,
         ));
     Router::new()
         .merge(pages)
+        .route("/images/{id}", get(pages::permalink))
         .route("/images/{id}/image.png", get(images::inline))
         .route("/images/{id}/download", get(images::download))
         .route("/images/{id}/delete", post(images::delete))

@@ -215,6 +215,38 @@ async fn a_model_called_in_another_region_is_checked_in_that_region() {
     assert_eq!(page.images_in_result().len(), 1);
 }
 
+#[tokio::test]
+async fn a_region_that_cannot_be_asked_leaves_the_others_checked() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.set_lifecycle(SD35, Lifecycle::EndOfLife);
+    bedrock.will_refuse_control_plane_in("us-east-1");
+    let app = spawn_app_with(&bedrock, |config| {
+        config.catalogue = Catalogue::parse(&format!(
+            "{}{}{}",
+            stability_model(CORE, "Stable Image Core", None),
+            stability_model(SD35, "Stable Diffusion 3.5 Large", None),
+            stability_model(ULTRA, "Stable Image Ultra", Some("us-east-1")),
+        ))
+        .expect("a valid catalogue");
+    })
+    .await;
+
+    let home = app.home().await;
+    let options = home.model_options();
+    let option = |id: &str| options.iter().find(|o| o.0 == id).expect("listed").clone();
+    let (_, label, disabled, _) = option(SD35);
+    assert!(
+        disabled && label.contains("past its end of life"),
+        "the default region was still checked: {label}"
+    );
+    let (_, label, disabled, _) = option(ULTRA);
+    assert!(!disabled, "an unchecked model is offered: {label}");
+    assert!(
+        home.text()
+            .contains("could not check which models Bedrock serves")
+    );
+}
+
 const SD35: &str = "stability.sd3-5-large-v1:0";
 
 /// One Stability entry of a catalogue file, called in `region` (else the default region).

@@ -17,6 +17,11 @@ use super::{MODEL, PROMPT};
 use crate::processes::{self, Binaries};
 
 pub const REQUESTS: usize = 1_000;
+/// Easel's defaults, set here so that the expected count of pictures is known: every slot and
+/// every place in the waiting line should end with a picture, and only the rest be "busy".
+const SLOTS: usize = 4;
+const WAITING: usize = 32;
+pub const EXPECTED_PICTURES: usize = SLOTS + WAITING;
 const DOUBLE_DELAY_MS: &str = "10000";
 /// Longer than Easel's own bound on a request, so Easel always answers first.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -43,7 +48,9 @@ pub fn run(binaries: &Binaries, work: &Path) -> Result<Flood> {
     )?;
     let address = processes::free_loopback_address()?;
     let storage = work.join("flood-gallery");
-    let env = processes::offline_env(double.url(), &storage);
+    let mut env = processes::offline_env(double.url(), &storage);
+    env.push(("EASEL_MODEL_CONCURRENCY", SLOTS.to_string()));
+    env.push(("EASEL_QUEUE_LENGTH", WAITING.to_string()));
     let log = File::create(work.join("flood.log")).context("creating the flood's log file")?;
     let mut easel = processes::start_easel(&binaries.easel, address, &env, Stdio::from(log))?;
 
