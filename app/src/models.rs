@@ -77,21 +77,11 @@ impl State {
     /// What this state knows of `models` alone.
     fn only(&self, models: &[&ModelSpec]) -> State {
         let known = |id: &String| models.iter().any(|m| m.id == *id);
-        State {
-            models: self
-                .models
-                .iter()
-                .filter(|(id, _)| known(id))
-                .map(|(id, a)| (id.clone(), a.clone()))
-                .collect(),
-            profiles: self
-                .profiles
-                .iter()
-                .filter(|(id, _)| known(id))
-                .map(|(id, p)| (id.clone(), p.clone()))
-                .collect(),
-            check_failed: None,
-        }
+        let mut kept = self.clone();
+        kept.models.retain(|id, _| known(id));
+        kept.profiles.retain(|id, _| known(id));
+        kept.check_failed = None;
+        kept
     }
 }
 
@@ -246,7 +236,6 @@ impl ModelStatus {
     }
 
     async fn check(&self, control_plane: &ControlPlane) -> State {
-        let previous = self.read().clone();
         let mut state = State::default();
         let mut failures = Vec::new();
         for (region, client) in &control_plane.clients {
@@ -268,7 +257,7 @@ impl ModelStatus {
             .unwrap_or_else(|_| Err(format!("no answer within {REGION_CHECK_TIMEOUT:?}")));
             if let Err(reason) = checked {
                 failures.push(format!("in {region}: {reason}"));
-                regional = previous.only(&models);
+                regional = self.read().only(&models);
             }
             state.models.extend(regional.models);
             state.profiles.extend(regional.profiles);

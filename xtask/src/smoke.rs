@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use reqwest::blocking::Client;
+use reqwest::{StatusCode, blocking::Client};
 use scraper::{Html, Selector};
 
 use crate::flags;
@@ -50,13 +50,7 @@ pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
     );
     println!("ok   {url}/ has the generate form, #result and #gallery");
 
-    let refused = client
-        .post(format!("{url}/generate"))
-        .header("HX-Request", "true")
-        .form(&[("prompt", "")])
-        .send()?;
-    let status = refused.status();
-    let fragment = Html::parse_document(&refused.text()?);
+    let (status, fragment) = post_generate(&client, url, "")?;
     let message: String = fragment
         .select(&selector("#prompt-error"))
         .flat_map(|e| e.text())
@@ -93,13 +87,8 @@ fn reach(client: &Client, url: &str, patience: Duration) -> Result<reqwest::bloc
 
 /// One real generation with the default model; the image must download as a PNG.
 fn generate_one(client: &Client, url: &str) -> Result<()> {
-    let answer = client
-        .post(format!("{url}/generate"))
-        .header("HX-Request", "true")
-        .form(&[("prompt", "a lighthouse on a cliff at dawn, watercolour")])
-        .send()?;
-    let status = answer.status();
-    let fragment = Html::parse_document(&answer.text()?);
+    let (status, fragment) =
+        post_generate(client, url, "a lighthouse on a cliff at dawn, watercolour")?;
     let sources: Vec<String> = fragment
         .select(&selector("img"))
         .filter_map(|img| img.value().attr("src").map(str::to_owned))
@@ -119,6 +108,17 @@ fn generate_one(client: &Client, url: &str) -> Result<()> {
     );
     println!("ok   generated one image ({} bytes): {source}", bytes.len());
     Ok(())
+}
+
+/// POST /generate as the page's htmx form sends it: the status and the fragment that came back.
+fn post_generate(client: &Client, url: &str, prompt: &str) -> Result<(StatusCode, Html)> {
+    let answer = client
+        .post(format!("{url}/generate"))
+        .header("HX-Request", "true")
+        .form(&[("prompt", prompt)])
+        .send()?;
+    let status = answer.status();
+    Ok((status, Html::parse_document(&answer.text()?)))
 }
 
 /// What the page contract needs and `html` lacks.
