@@ -14,17 +14,44 @@ resource "aws_ecs_cluster" "this" {
   tags = { Name = var.name }
 }
 
+# Both Fargate capacity providers are available to the cluster; the service
+# picks one (use_fargate_spot).
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  cluster_name       = aws_ecs_cluster.this.name
+  capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+
+  default_capacity_provider_strategy {
+    capacity_provider = local.capacity_provider
+    weight            = 1
+  }
+}
+
 locals {
+  capacity_provider = var.use_fargate_spot ? "FARGATE_SPOT" : "FARGATE"
+
+  # ECS sends SIGTERM, then SIGKILL after stop_timeout seconds (120 is Fargate's
+  # maximum, and the warning a Spot interruption gives). Easel stops taking jobs
+  # and lets running Bedrock calls finish within the grace, which leaves time to
+  # close the store and flush the logs.
+  stop_timeout_secs   = 120
+  shutdown_grace_secs = 100
+
   # The stack's own settings win over var.environment. Behind HTTPS the cookie is sent
-  # over HTTPS only.
+  # over HTTPS only. Nothing outside the task reaches the metrics port: no ALB
+  # listener forwards to it, and the tasks' security group admits only the ALB,
+  # on the app port (network.tf).
   container_environment = merge(
     var.environment,
     local.https ? { EASEL_SECURE_COOKIE = "true" } : {},
     {
-      EASEL_LISTEN         = "0.0.0.0:${local.container_port}"
-      EASEL_STORAGE        = "s3://${aws_s3_bucket.gallery.id}/${local.gallery_prefix}"
-      EASEL_BEDROCK_REGION = var.bedrock_region
-      AWS_REGION           = local.region
+      EASEL_LISTEN              = "0.0.0.0:${local.container_port}"
+      EASEL_STORAGE             = "s3://${aws_s3_bucket.gallery.id}/${local.gallery_prefix}"
+      EASEL_BEDROCK_REGION      = var.bedrock_region
+      EASEL_BUDGET_DAILY_USD    = tostring(var.budget_daily_usd)
+      EASEL_BUDGET_MONTHLY_USD  = tostring(var.budget_monthly_usd)
+      EASEL_METRICS_LISTEN      = "0.0.0.0:${local.metrics_port}"
+      EASEL_SHUTDOWN_GRACE_SECS = tostring(local.shutdown_grace_secs)
+      AWS_REGION                = local.region
     },
   )
 }
@@ -70,8 +97,8 @@ resource "aws_ecs_task_definition" "app" {
 
     # Images go to S3, so the container writes nothing to its filesystem.
     readonlyRootFilesystem = true
-    # SIGTERM first; in-flight generations get EASEL_SHUTDOWN_GRACE_SECS (30 s by default).
-    stopTimeout = 40
+    # SIGTERM first; running Bedrock calls get EASEL_SHUTDOWN_GRACE_SECS, then SIGKILL.
+    stopTimeout = local.stop_timeout_secs
 
     logConfiguration = {
       logDriver = "awslogs"
@@ -92,9 +119,25 @@ resource "aws_ecs_service" "app" {
   cluster               = aws_ecs_cluster.this.id
   task_definition       = aws_ecs_task_definition.app.arn
   desired_count         = var.desired_count
-  launch_type           = "FARGATE"
   platform_version      = "LATEST"
   wait_for_steady_state = var.wait_for_steady_state
+
+  # Fargate Spot or regular Fargate through a capacity provider strategy, not a
+  # launch type. Switching use_fargate_spot then rolls the tasks over to the
+  # other provider in place (Terraform updates a strategy in place only with
+  # force_new_deployment; a change between a launch type and a strategy would
+  # replace the service). The FARGATE launch type is only for emulators that do
+  # not keep a service's strategy (use_capacity_providers = false).
+  launch_type = var.use_capacity_providers ? null : "FARGATE"
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.use_capacity_providers ? [local.capacity_provider] : []
+    content {
+      capacity_provider = capacity_provider_strategy.value
+      weight            = 1
+    }
+  }
+  force_new_deployment = true
 
   # No health check grace period: the app answers /healthz as soon as it listens.
   deployment_minimum_healthy_percent = 100
@@ -127,7 +170,8 @@ resource "aws_ecs_service" "app" {
   }
 
   # The target group must be attached to the ALB before the service uses it.
-  depends_on = [aws_lb_listener.http, aws_lb_listener.https]
+  # The capacity providers must be on the cluster before the service uses one.
+  depends_on = [aws_lb_listener.http, aws_lb_listener.https, aws_ecs_cluster_capacity_providers.this]
 
   tags = { Name = var.name }
 }

@@ -65,7 +65,8 @@ resource "aws_iam_role_policy" "execution" {
 # - bedrock:InvokeModel on the configured models (or inference profiles) only,
 #   in the Bedrock region;
 # - read the Bedrock model catalogue;
-# - read and write its own gallery prefix in its own bucket.
+# - read and write its own gallery prefix in its own bucket: the gallery, the
+#   job records and the budget ledger all live in that store (EASEL_STORAGE).
 ################################################################################
 
 locals {
@@ -135,6 +136,8 @@ data "aws_iam_policy_document" "task" {
     resources = ["arn:${local.partition}:bedrock:${var.bedrock_region}::foundation-model/*"]
   }
 
+  # ListBucket also makes S3 answer 404, not 403, for a missing key under the
+  # prefix, which the store needs to tell "no such job yet" from a failure.
   statement {
     sid       = "ListGallery"
     actions   = ["s3:ListBucket"]
@@ -147,6 +150,8 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
+  # Conditional writes (PutObject with If-None-Match or If-Match), which claim
+  # jobs and update the ledger, need PutObject and nothing more.
   statement {
     sid = "ReadWriteGallery"
     actions = [

@@ -23,6 +23,7 @@ locals {
 
   container_name = "easel"
   container_port = 8080
+  metrics_port   = 9090 # Prometheus metrics; not published through the ALB
 
   repository_url = coalesce(var.image_repository_url, aws_ecr_repository.app.repository_url)
   image          = "${local.repository_url}:${var.image_tag}"

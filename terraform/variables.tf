@@ -128,7 +128,7 @@ variable "desired_count" {
 }
 
 variable "enable_autoscaling" {
-  description = "Scale the service between min_count and max_count on CPU. false keeps desired_count tasks (and suits emulators without the Application Auto Scaling tagging API)."
+  description = "Scale the service between min_count and max_count on the requests each task receives. false keeps desired_count tasks (and suits emulators without the Application Auto Scaling tagging API)."
   type        = bool
   default     = true
   nullable    = false
@@ -158,20 +158,34 @@ variable "max_count" {
   }
 }
 
-variable "cpu_target_percent" {
-  description = "Average service CPU utilisation that target tracking keeps the service at."
+variable "requests_per_task_per_minute" {
+  description = "Requests per task per minute (ALBRequestCountPerTarget) that target tracking keeps the service at. Tasks mostly wait on Bedrock, so requests, not CPU, show the load."
   type        = number
-  default     = 60
+  default     = 300
   nullable    = false
 
   validation {
-    condition     = var.cpu_target_percent >= 10 && var.cpu_target_percent <= 90
-    error_message = "cpu_target_percent must be between 10 and 90."
+    condition     = var.requests_per_task_per_minute >= 10 && var.requests_per_task_per_minute <= 100000
+    error_message = "requests_per_task_per_minute must be between 10 and 100000."
   }
 }
 
+variable "use_fargate_spot" {
+  description = "Run the tasks on Fargate Spot (about 70% cheaper; a task may be stopped with a two-minute warning). false runs them on regular Fargate, for example when Spot capacity is short."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "use_capacity_providers" {
+  description = "Place the tasks through a capacity provider strategy (FARGATE_SPOT or FARGATE, as use_fargate_spot says). false uses the FARGATE launch type and ignores use_fargate_spot: only for emulators that do not keep a service's capacity provider strategy (moto)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "environment" {
-  description = "Extra environment variables for the container (for example EASEL_* limits). The stack's own variables (EASEL_LISTEN, EASEL_STORAGE, EASEL_BEDROCK_REGION, AWS_REGION) win over these."
+  description = "Extra environment variables for the container (for example EASEL_* limits). The stack's own variables (EASEL_LISTEN, EASEL_STORAGE, EASEL_BEDROCK_REGION, EASEL_BUDGET_DAILY_USD, EASEL_BUDGET_MONTHLY_USD, EASEL_METRICS_LISTEN, EASEL_SHUTDOWN_GRACE_SECS, AWS_REGION) win over these."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -277,6 +291,34 @@ variable "bedrock_models" {
   validation {
     condition     = length(var.bedrock_models) >= 1 && alltrue([for m in var.bedrock_models : can(regex("^[a-z0-9-]+\\.[A-Za-z0-9.:-]+$", m))])
     error_message = "bedrock_models must hold at least one model id like provider.model-v1:0 (no ARNs, no wildcards)."
+  }
+}
+
+################################################################################
+# Jobs
+################################################################################
+
+variable "budget_daily_usd" {
+  description = "Most USD one browser may spend on Bedrock per UTC day (EASEL_BUDGET_DAILY_USD). 0 means no daily cap."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = var.budget_daily_usd >= 0
+    error_message = "budget_daily_usd must be >= 0 (0 means no daily cap)."
+  }
+}
+
+variable "budget_monthly_usd" {
+  description = "Most USD the whole deployment may spend on Bedrock per calendar month, across all tasks (EASEL_BUDGET_MONTHLY_USD). 0 means no monthly cap."
+  type        = number
+  default     = 50
+  nullable    = false
+
+  validation {
+    condition     = var.budget_monthly_usd >= 0
+    error_message = "budget_monthly_usd must be >= 0 (0 means no monthly cap)."
   }
 }
 

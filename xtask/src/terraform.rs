@@ -40,11 +40,13 @@ impl Terraform {
         let (mut env, state) = match local {
             None => (vec![], None),
             Some(local) => {
-                // moto runs no tasks (the service never becomes stable) and lacks the tagging
-                // API of Application Auto Scaling; the image comes from the local registry.
+                // moto runs no tasks (the service never becomes stable), lacks the tagging
+                // API of Application Auto Scaling and drops a service's capacity provider
+                // strategy; the image comes from the local registry.
                 vars.extend([
                     "wait_for_steady_state=false".to_owned(),
                     "enable_autoscaling=false".to_owned(),
+                    "use_capacity_providers=false".to_owned(),
                     format!(
                         "image_repository_url={}/{}",
                         local.registry(),
