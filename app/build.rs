@@ -1,34 +1,52 @@
-//! Takes htmx from its npm registry package at build time, so no third-party file lives in the
-//! repo. `EASEL_HTMX_JS` may name an already fetched `htmx.min.js` (offline or Docker builds).
+//! Takes htmx and its SSE extension from their npm registry packages at build time, so no
+//! third-party file lives in the repo. `EASEL_HTMX_JS` and `EASEL_HTMX_SSE_JS` may name already
+//! fetched files (offline or Docker builds).
 
-use std::{env, fs, path::PathBuf, process::Command};
+use std::{env, fs, path::Path, process::Command};
 
-const HTMX_PACKAGE: &str = "htmx.org@2.0.11";
+/// (package, file inside it, name in OUT_DIR, variable naming a fetched copy)
+const SCRIPTS: [(&str, &str, &str, &str); 2] = [
+    (
+        "htmx.org@2.0.11",
+        "package/dist/htmx.min.js",
+        "htmx.min.js",
+        "EASEL_HTMX_JS",
+    ),
+    (
+        "htmx-ext-sse@2.2.4",
+        "package/dist/sse.min.js",
+        "sse.min.js",
+        "EASEL_HTMX_SSE_JS",
+    ),
+];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=EASEL_HTMX_JS");
-    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let target = out_dir.join("htmx.min.js");
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    for (package, file, name, variable) in SCRIPTS {
+        fetch(Path::new(&out_dir), package, file, name, variable);
+    }
+}
 
-    if let Ok(given) = env::var("EASEL_HTMX_JS") {
+fn fetch(out_dir: &Path, package: &str, file: &str, name: &str, variable: &str) {
+    println!("cargo::rerun-if-env-changed={variable}");
+    let target = out_dir.join(name);
+    if let Ok(given) = env::var(variable) {
         println!("cargo::rerun-if-changed={given}");
-        fs::copy(&given, &target).unwrap_or_else(|e| panic!("EASEL_HTMX_JS={given}: {e}"));
+        fs::copy(&given, &target).unwrap_or_else(|e| panic!("{variable}={given}: {e}"));
         return;
     }
     if target.exists() {
         return;
     }
     let packed = Command::new("npm")
-        .args(["pack", HTMX_PACKAGE, "--silent", "--pack-destination"])
-        .arg(&out_dir)
+        .args(["pack", package, "--silent", "--pack-destination"])
+        .arg(out_dir)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("running `npm pack {HTMX_PACKAGE}` (is Node.js installed?): {e}")
-        });
+        .unwrap_or_else(|e| panic!("running `npm pack {package}` (is Node.js installed?): {e}"));
     assert!(
         packed.status.success(),
-        "`npm pack {HTMX_PACKAGE}` failed: {}",
+        "`npm pack {package}` failed: {}",
         String::from_utf8_lossy(&packed.stderr)
     );
     let tarball = String::from_utf8_lossy(&packed.stdout)
@@ -41,10 +59,10 @@ fn main() {
         .arg("-xzf")
         .arg(out_dir.join(&tarball))
         .arg("-C")
-        .arg(&out_dir)
-        .arg("package/dist/htmx.min.js")
+        .arg(out_dir)
+        .arg(file)
         .status()
         .expect("running tar");
     assert!(status.success(), "could not unpack {tarball}");
-    fs::rename(out_dir.join("package/dist/htmx.min.js"), &target).expect("moving htmx.min.js");
+    fs::rename(out_dir.join(file), &target).unwrap_or_else(|e| panic!("moving {name}: {e}"));
 }

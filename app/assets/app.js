@@ -1,5 +1,5 @@
 // Small touches on top of htmx: a live character count, the price of the request, and the
-// seconds spent waiting. The page works without any of it.
+// seconds a running job has taken. The page works without any of it.
 (function () {
   "use strict";
 
@@ -28,17 +28,12 @@
     }
   });
 
-  var timer = null;
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.target.id !== "generate-form") return;
-    var started = Date.now();
-    var elapsed = document.getElementById("elapsed");
-    if (elapsed) elapsed.textContent = "0";
-    timer = setInterval(function () {
-      if (elapsed) elapsed.textContent = Math.floor((Date.now() - started) / 1000);
-    }, 250);
-  });
-  document.addEventListener("htmx:afterRequest", function () {
-    clearInterval(timer);
-  });
+  // A running job's card counts its seconds between the server's updates.
+  var shownAt = new WeakMap();
+  setInterval(function () {
+    document.querySelectorAll(".job[data-state=running] .elapsed").forEach(function (span) {
+      if (!shownAt.has(span)) shownAt.set(span, Date.now() - Number(span.dataset.elapsed) * 1000);
+      span.textContent = Math.floor((Date.now() - shownAt.get(span)) / 1000) + " s";
+    });
+  }, 500);
 })();

@@ -6,7 +6,12 @@ use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf, time::Duration};
 
 use clap::Args;
 
-use crate::{catalogue::Catalogue, gallery::StorageLocation};
+use crate::{
+    catalogue::Catalogue,
+    gallery::StorageLocation,
+    guard::{Caps, Usd},
+    studio::JobSettings,
+};
 
 /// The flags and variables exactly as given.
 #[derive(Debug, Clone, Args)]
@@ -35,11 +40,11 @@ pub struct RawConfig {
     /// Send the cookie over HTTPS only.
     #[arg(long, env = "EASEL_SECURE_COOKIE", default_value = "false")]
     pub secure_cookie: String,
-    /// Model calls that may run at once, per model.
+    /// Jobs of one model that one process runs at once.
     #[arg(long, env = "EASEL_MODEL_CONCURRENCY", default_value = "4")]
     pub model_concurrency: String,
-    /// Calls that may wait for a free slot, per model, before "busy, try again".
-    #[arg(long, env = "EASEL_QUEUE_LENGTH", default_value = "32")]
+    /// Jobs of one model that may wait for a free slot in one process before new ones are refused.
+    #[arg(long, env = "EASEL_QUEUE_LENGTH", default_value = "100")]
     pub queue_length: String,
     /// Generations one browser may start per minute.
     #[arg(long, env = "EASEL_RATE_LIMIT", default_value = "30")]
@@ -47,6 +52,34 @@ pub struct RawConfig {
     /// Seconds between checks of which models Bedrock still serves.
     #[arg(long, env = "EASEL_MODEL_CHECK_SECS", default_value = "300")]
     pub model_check_secs: String,
+
+    /// What one browser may spend per UTC day, in USD (0: no cap).
+    #[arg(long, env = "EASEL_BUDGET_DAILY_USD", default_value = "2")]
+    pub budget_daily_usd: String,
+
+    /// What the whole deployment may spend per calendar month, in USD (0: no cap).
+    #[arg(long, env = "EASEL_BUDGET_MONTHLY_USD", default_value = "50")]
+    pub budget_monthly_usd: String,
+
+    /// Jobs one browser may have queued or running at once.
+    #[arg(long, env = "EASEL_JOBS_PER_BROWSER", default_value = "8")]
+    pub jobs_per_browser: String,
+
+    /// Seconds a process that stopped answering keeps its jobs before another takes them over.
+    #[arg(long, env = "EASEL_JOB_LEASE_SECS", default_value = "30")]
+    pub job_lease_secs: String,
+
+    /// Seconds between looks for jobs that a stopped or dead process left behind.
+    #[arg(long, env = "EASEL_JOB_SCAN_SECS", default_value = "5")]
+    pub job_scan_secs: String,
+
+    /// Seconds a job throttled by Bedrock keeps retrying before it fails.
+    #[arg(long, env = "EASEL_THROTTLE_PATIENCE_SECS", default_value = "60")]
+    pub throttle_patience_secs: String,
+
+    /// Address for Prometheus metrics (/metrics), apart from the public one; empty: none.
+    #[arg(long, env = "EASEL_METRICS_LISTEN", default_value = "")]
+    pub metrics_listen: String,
 }
 
 #[derive(Debug, Clone)]
@@ -59,11 +92,12 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub cookie_key: Option<CookieKey>,
     pub secure_cookie: bool,
-    pub model_concurrency: usize,
-    pub queue_length: usize,
     pub rate_limit: u32,
     pub model_check_interval: Duration,
     pub gallery_page_size: usize,
+    pub jobs: JobSettings,
+    pub budget: Caps,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The cookie-signing key; never printed.
@@ -97,6 +131,21 @@ fn seconds(raw: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{raw:?} is not a whole number of seconds"))
 }
 
+fn dollars(raw: &str) -> Result<Option<Usd>, String> {
+    match raw.parse::<f64>() {
+        Ok(d) if d == 0.0 => Ok(None),
+        Ok(d) if d.is_finite() && d > 0.0 => Ok(Some(Usd::from_dollars(d))),
+        _ => Err(format!(
+            "{raw:?} is not an amount of dollars like 2 or 0.50 (0: no cap)"
+        )),
+    }
+}
+
+fn address(raw: &str) -> Result<SocketAddr, String> {
+    raw.parse()
+        .map_err(|_| format!("{raw:?} is not an address like 0.0.0.0:8080"))
+}
+
 fn positive(raw: &str) -> Result<NonZeroU32, String> {
     raw.parse()
         .map_err(|_| format!("{raw:?} is not a whole number of 1 or more"))
@@ -106,10 +155,7 @@ impl RawConfig {
     pub fn parse(self) -> Result<Config, ConfigError> {
         use base64::Engine;
         Ok(Config {
-            listen: parse("EASEL_LISTEN", &self.listen, |s| {
-                s.parse()
-                    .map_err(|_| format!("{s:?} is not an address like 0.0.0.0:8080"))
-            })?,
+            listen: parse("EASEL_LISTEN", &self.listen, address)?,
             storage: parse("EASEL_STORAGE", &self.storage, |s| s.parse())?,
             catalogue: match &self.models {
                 None => Catalogue::built_in(),
@@ -159,12 +205,49 @@ impl RawConfig {
             secure_cookie: parse("EASEL_SECURE_COOKIE", &self.secure_cookie, |s| {
                 s.parse().map_err(|_| format!("{s:?} is not true or false"))
             })?,
-            model_concurrency: parse("EASEL_MODEL_CONCURRENCY", &self.model_concurrency, positive)?
-                .get() as usize,
-            queue_length: parse("EASEL_QUEUE_LENGTH", &self.queue_length, |s| {
-                s.parse()
-                    .map_err(|_| format!("{s:?} is not a whole number"))
-            })?,
+            jobs: JobSettings {
+                concurrency: parse("EASEL_MODEL_CONCURRENCY", &self.model_concurrency, positive)?
+                    .get() as usize,
+                queue_length: parse("EASEL_QUEUE_LENGTH", &self.queue_length, |s| {
+                    s.parse()
+                        .map_err(|_| format!("{s:?} is not a whole number"))
+                })?,
+                per_browser: parse("EASEL_JOBS_PER_BROWSER", &self.jobs_per_browser, positive)?
+                    .get() as usize,
+                lease: parse("EASEL_JOB_LEASE_SECS", &self.job_lease_secs, |s| {
+                    seconds(s).and_then(|d| {
+                        if d.is_zero() {
+                            Err("the lease must be 1 second or more".to_owned())
+                        } else {
+                            Ok(d)
+                        }
+                    })
+                })?,
+                scan_interval: parse("EASEL_JOB_SCAN_SECS", &self.job_scan_secs, |s| {
+                    seconds(s).map(|d| d.max(Duration::from_millis(200)))
+                })?,
+                throttle_patience: parse(
+                    "EASEL_THROTTLE_PATIENCE_SECS",
+                    &self.throttle_patience_secs,
+                    seconds,
+                )?,
+            },
+            budget: Caps {
+                daily_per_browser: parse(
+                    "EASEL_BUDGET_DAILY_USD",
+                    &self.budget_daily_usd,
+                    dollars,
+                )?,
+                monthly: parse(
+                    "EASEL_BUDGET_MONTHLY_USD",
+                    &self.budget_monthly_usd,
+                    dollars,
+                )?,
+            },
+            metrics_listen: match self.metrics_listen.trim() {
+                "" => None,
+                raw => Some(parse("EASEL_METRICS_LISTEN", raw, address)?),
+            },
             rate_limit: parse("EASEL_RATE_LIMIT", &self.rate_limit, positive)?.get(),
             model_check_interval: parse("EASEL_MODEL_CHECK_SECS", &self.model_check_secs, seconds)?,
             gallery_page_size: 12,

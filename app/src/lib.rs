@@ -7,9 +7,12 @@ pub mod domain;
 pub mod gallery;
 pub mod guard;
 pub mod http;
+pub mod metrics;
 pub mod models;
 pub mod probe;
 pub mod startup;
+pub mod storage;
+pub mod studio;
 pub mod telemetry;
 
 pub use config::Config;

@@ -10,14 +10,19 @@ use crate::{
     bedrock::Bedrock,
     config::Config,
     gallery::{Gallery, GalleryError},
-    guard::{ModelQueues, RateLimit},
+    guard::{Budget, RateLimit},
     http::{self, AppState},
+    metrics::Metrics,
     models::{ControlPlane, ModelStatus},
+    storage::Storage,
+    studio::{Parts, Studio},
 };
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    metrics: Option<(TcpListener, Router)>,
+    studio: Studio,
     shutdown_grace: Duration,
 }
 
@@ -30,12 +35,13 @@ pub enum StartupError {
 }
 
 impl Application {
-    /// Opens the store, binds the listener (port 0 picks a free one) and starts checking which
-    /// models are live, in the background: health checks answer at once, pages wait briefly
-    /// for the first check. `aws` carries credentials, retries and endpoint overrides; the
-    /// Bedrock region is Easel's own setting.
+    /// Opens the store, binds the listeners (port 0 picks a free one) and starts the studio's
+    /// background work and the check of which models are live: health checks answer at once,
+    /// pages wait briefly for the first check. `aws` carries credentials, retries and endpoint
+    /// overrides; the Bedrock region is Easel's own setting.
     pub async fn build(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, StartupError> {
-        let gallery = Gallery::open(&config.storage)?;
+        let storage = Storage::open(&config.storage).map_err(GalleryError::from)?;
+        let gallery = Gallery::new(&storage);
         let cookie_key = match &config.cookie_key {
             Some(key) => Key::from(&key.0),
             None => Key::from(&gallery.secret("cookie-key", 64).await?),
@@ -48,20 +54,25 @@ impl Application {
             control_plane,
             config.model_check_interval,
         ));
-        let state = AppState {
+        let studio = Studio::new(Parts {
             bedrock: Bedrock::new(
                 aws,
                 &config.bedrock_region,
                 &catalogue,
                 config.bedrock_timeout,
             ),
-            queues: ModelQueues::new(
-                catalogue.models().iter().map(|m| m.id.as_str()),
-                config.model_concurrency,
-                config.queue_length,
-                config.bedrock_timeout,
-            ),
+            budget: Budget::new(storage.clone(), config.budget),
             rate_limit: RateLimit::new(config.rate_limit),
+            metrics: Metrics::default(),
+            settings: config.jobs.clone(),
+            catalogue: catalogue.clone(),
+            models: models.clone(),
+            gallery: gallery.clone(),
+            storage,
+        });
+        studio.start();
+        let state = AppState {
+            studio: studio.clone(),
             models,
             catalogue,
             gallery,
@@ -70,52 +81,77 @@ impl Application {
             page_size: config.gallery_page_size,
             bedrock_region: config.bedrock_region.clone(),
         };
-        // A generation may wait for a slot and then for the model: bound the whole request.
-        let request_timeout = config.bedrock_timeout * 2 + Duration::from_secs(10);
-        let router = http::router(state, request_timeout);
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| StartupError::Listen(config.listen, e))?;
+        let router = http::router(state, REQUEST_TIMEOUT);
+        let listener = bind(config.listen).await?;
+        let metrics = match config.metrics_listen {
+            Some(address) => Some((bind(address).await?, http::metrics_router(studio.clone()))),
+            None => None,
+        };
         Ok(Self {
             listener,
             router,
+            metrics,
+            studio,
             shutdown_grace: config.shutdown_grace,
         })
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        local_address(&self.listener)
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish for up to the grace
-    /// period.
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .map(|(listener, _)| local_address(listener))
+    }
+
+    /// Serves until `shutdown` resolves. Then it takes no new jobs and starts none, lets running
+    /// jobs finish for up to the grace period, and leaves queued ones stored for the next
+    /// process.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        if let Some((listener, router)) = self.metrics {
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel();
+        let studio = self.studio.clone();
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;
-            tracing::info!("shutting down: finishing requests in flight");
+            tracing::info!("shutting down: finishing running jobs");
+            studio.stop_streams();
             let _ = stopping_tx.send(());
         });
-        let grace = self.shutdown_grace;
-        tokio::select! {
-            served = serve.into_future() => served,
-            () = async move {
-                if stopping_rx.await.is_ok() {
-                    tokio::time::sleep(grace).await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            } => {
-                tracing::warn!(?grace, "the grace period ran out with requests still in flight");
-                Ok(())
-            }
+        let serving = tokio::spawn(serve.into_future());
+        if stopping_rx.await.is_err() {
+            // The server stopped by itself.
+            return serving.await.unwrap_or(Ok(()));
+        }
+        self.studio.drain(self.shutdown_grace).await;
+        // Page requests are short: give the last ones a moment.
+        match tokio::time::timeout(Duration::from_secs(1), serving).await {
+            Ok(served) => served.unwrap_or(Ok(())),
+            Err(_) => Ok(()),
         }
     }
+}
+
+/// No request waits on Bedrock any more: every one answers quickly or streams.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| StartupError::Listen(address, e))
+}
+
+fn local_address(listener: &TcpListener) -> SocketAddr {
+    listener
+        .local_addr()
+        .expect("a bound listener has an address")
 }
 
 /// Checks the live model list now, then every `interval` (a zero interval: only now).

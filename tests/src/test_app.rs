@@ -215,33 +215,94 @@ impl Browser {
         self.get("/").await
     }
 
-    /// Generate with htmx, as the page's JavaScript does: the answer is the result fragment.
+    /// A person opens the page before posting anything: that is when Easel gives the browser
+    /// its identity.
+    async fn visit_once(&self) {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.address.parse().expect("a URL");
+        if self.jar.cookies(&url).is_none() {
+            self.home().await;
+        }
+    }
+
+    /// Generate with htmx and wait until every job it started has ended: the answer is the
+    /// ended job cards, as the page shows them once the pushed updates have arrived. A request
+    /// that was not accepted comes back as it was answered.
     pub async fn generate(&self, prompt: &str) -> Page {
         self.generate_with(&[("prompt", prompt)]).await
     }
 
     pub async fn generate_with(&self, fields: &[(&str, &str)]) -> Page {
-        let response = self
-            .client
-            .post(self.url("/generate"))
-            .header("HX-Request", "true")
-            .form(fields)
-            .send()
-            .await
-            .expect("POST /generate");
-        Page::from(response).await
+        let accepted = self.submit(fields).await;
+        if accepted.status != StatusCode::ACCEPTED {
+            return accepted;
+        }
+        let mut cards = accepted.refusals_html();
+        for id in accepted.job_ids() {
+            cards.push_str(&self.wait_for_job(&id).await.result_html());
+        }
+        Page {
+            status: StatusCode::OK,
+            headers: accepted.headers,
+            html: format!("<div id=\"result\">{cards}</div>"),
+        }
     }
 
-    /// Generate by a plain form post, as a browser without JavaScript does.
+    /// Press Generate with htmx: the answer is the new job cards, at once.
+    pub async fn submit(&self, fields: &[(&str, &str)]) -> Page {
+        self.visit_once().await;
+        self.post("/generate", fields, true).await
+    }
+
+    /// Generate by a plain form post, as a browser without JavaScript does: it lands on the
+    /// job's own page.
     pub async fn generate_without_js(&self, fields: &[(&str, &str)]) -> Page {
-        let response = self
+        self.visit_once().await;
+        self.post("/generate", fields, false).await
+    }
+
+    /// A POST as the page makes it (same origin), with or without htmx.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)], htmx: bool) -> Page {
+        let mut request = self
             .client
-            .post(self.url("/generate"))
-            .form(fields)
-            .send()
+            .post(self.url(path))
+            .header("Origin", &self.address)
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(fields);
+        if htmx {
+            request = request.header("HX-Request", "true");
+        }
+        Page::from(request.send().await.expect("POST")).await
+    }
+
+    /// The job's own page, once the job has ended (30 s at most).
+    pub async fn wait_for_job(&self, id: &str) -> Page {
+        self.wait_for_job_state(id, |state| matches!(state, "done" | "failed" | "cancelled"))
             .await
-            .expect("POST /generate");
-        Page::from(response).await
+    }
+
+    /// The job's own page, once its state passes `wanted` (30 s at most).
+    pub async fn wait_for_job_state(&self, id: &str, wanted: impl Fn(&str) -> bool) -> Page {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let page = self.get(&format!("/jobs/{id}")).await;
+            let state = page.job_states().into_iter().next().unwrap_or_default();
+            if wanted(&state) {
+                return page;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job {id} is still {state:?}: {}",
+                page.text()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Press a job's Cancel button (htmx): the answer is its card.
+    pub async fn cancel(&self, job_id: &str) -> Page {
+        self.post(&format!("/jobs/{job_id}/cancel"), &[("cancel", "1")], true)
+            .await
     }
 
     pub async fn gallery(&self) -> Page {
@@ -249,13 +310,8 @@ impl Browser {
     }
 
     pub async fn delete(&self, image_id: &str) -> Page {
-        let response = self
-            .client
-            .post(self.url(&format!("/images/{image_id}/delete")))
-            .send()
+        self.post(&format!("/images/{image_id}/delete"), &[], false)
             .await
-            .expect("POST delete");
-        Page::from(response).await
     }
 }
 
@@ -313,6 +369,47 @@ impl Page {
             .iter()
             .filter_map(|t| t.strip_prefix("Seed ")?.parse().ok())
             .collect()
+    }
+
+    /// Ids of the jobs whose cards this answer shows, in order.
+    pub fn job_ids(&self) -> Vec<String> {
+        self.attrs("article.job", "id")
+            .into_iter()
+            .filter_map(|id| id.strip_prefix("job-").map(str::to_owned))
+            .collect()
+    }
+
+    /// The `data-state` of each job card, in order.
+    pub fn job_states(&self) -> Vec<String> {
+        self.attrs("article.job", "data-state")
+    }
+
+    /// The status line of each job card ("Queued: 2 ahead of you", "Done", …).
+    pub fn job_statuses(&self) -> Vec<String> {
+        self.texts("article.job .state")
+    }
+
+    /// The notes on the job cards ("Finished while you were away.", a Compare's shape, …).
+    pub fn job_notes(&self) -> Vec<String> {
+        self.texts("article.job .note")
+    }
+
+    /// What each job card says it costs ("Cost $0.04", "Up to $0.12").
+    pub fn job_costs(&self) -> Vec<String> {
+        self.texts("article.job .cost")
+    }
+
+    /// The inside of `#result`.
+    fn result_html(&self) -> String {
+        self.each("#result", |e| Some(e.inner_html()))
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    }
+
+    /// Sentences for requests that were not accepted, as markup.
+    fn refusals_html(&self) -> String {
+        self.each("body > p.message", |e| Some(e.html())).concat()
     }
 
     /// The plain sentences shown in the result (what went wrong).

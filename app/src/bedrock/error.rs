@@ -1,10 +1,8 @@
 use aws_sdk_bedrockruntime::{error::SdkError, operation::invoke_model::InvokeModelError};
 
-use crate::guard::Busy;
-
 /// Why a model call made no picture. Built in one place from the SDK's error or the decoded
 /// answer; `http::error` alone decides what the user reads for each.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum BedrockError {
     #[error("the prompt was blocked by the content filter")]
     InputFiltered,
@@ -12,8 +10,6 @@ pub enum BedrockError {
     OutputFiltered,
     #[error("Bedrock throttled the request, even after retries")]
     Throttled,
-    #[error("every slot for this model is taken")]
-    Busy,
     #[error("access to the model is denied")]
     AccessDenied,
     #[error("the model has reached the end of its life")]
@@ -45,12 +41,6 @@ impl BedrockError {
             self,
             BedrockError::Retired | BedrockError::Legacy | BedrockError::NotOffered
         )
-    }
-}
-
-impl From<Busy> for BedrockError {
-    fn from(_: Busy) -> Self {
-        BedrockError::Busy
     }
 }
 

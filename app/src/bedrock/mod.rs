@@ -6,12 +6,11 @@ mod stability;
 mod titan;
 
 use bytes::Bytes;
-use futures::future::join_all;
 
 pub use client::Bedrock;
 pub use error::BedrockError;
 
-use crate::{catalogue::Family, domain::GenerationRequest, guard::ModelQueues};
+use crate::{catalogue::Family, domain::GenerationRequest};
 
 /// One picture as the model made it.
 #[derive(Debug, Clone)]
@@ -28,55 +27,63 @@ pub struct Generation {
     pub failures: Vec<BedrockError>,
 }
 
+/// One model call of a request, and which of its pictures it makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// The index (from 0) of its first picture within the request.
+    pub first: u8,
+    pub pictures: u8,
+}
+
+/// How a request is split into calls. Stability makes one picture per call: N pictures are N
+/// calls, each with its own seed; Titan makes them all in one.
+pub fn calls(request: &GenerationRequest) -> Vec<Call> {
+    let count = request.count.get();
+    match request.model.family {
+        Family::Titan => vec![Call {
+            first: 0,
+            pictures: count,
+        }],
+        Family::Stability => (0..count)
+            .map(|first| Call { first, pictures: 1 })
+            .collect(),
+    }
+}
+
 impl Bedrock {
-    /// Runs a request through its model's family, waiting for a free slot of that model first.
-    /// `call_id` is the model id, or the inference profile that serves it.
-    pub async fn generate(
-        &self,
-        request: &GenerationRequest,
-        call_id: &str,
-        queues: &ModelQueues,
-    ) -> Generation {
-        match request.model.family {
+    /// Makes the pictures of one call. `call_id` is the model id, or the inference profile
+    /// that serves it.
+    pub async fn make(&self, request: &GenerationRequest, call_id: &str, call: Call) -> Generation {
+        let model = &request.model;
+        let result = match model.family {
             Family::Titan => {
-                let result = async {
-                    let _slot = queues.slot(&request.model.id).await?;
-                    let answer = self
-                        .invoke(&request.model, call_id, titan::body(request))
-                        .await?;
+                async {
+                    let answer = self.invoke(model, call_id, titan::body(request)).await?;
                     titan::decode(&answer, request.seed.value())
                 }
-                .await;
-                match result {
-                    Ok(generation) => generation,
-                    Err(failure) => Generation {
-                        images: Vec::new(),
-                        failures: vec![failure],
-                    },
-                }
+                .await
             }
-            // Stability makes one picture per call: N pictures are N calls with N seeds, and
-            // whatever came back is kept even when some of the calls failed.
             Family::Stability => {
-                let model = &request.model;
-                let calls = (0..u64::from(request.count.get())).map(|n| async move {
-                    let seed = request.seed.nth(n, model.seed_min, model.seed_max);
-                    let _slot = queues.slot(&model.id).await?;
+                async {
+                    let seed =
+                        request
+                            .seed
+                            .nth(u64::from(call.first), model.seed_min, model.seed_max);
                     let answer = self
                         .invoke(model, call_id, stability::body(request, seed))
                         .await?;
-                    stability::decode(&answer, seed.value())
-                });
-                let mut generation = Generation::default();
-                for result in join_all(calls).await {
-                    match result {
-                        Ok(image) => generation.images.push(image),
-                        Err(failure) => generation.failures.push(failure),
-                    }
+                    stability::decode(&answer, seed.value()).map(|image| Generation {
+                        images: vec![image],
+                        failures: Vec::new(),
+                    })
                 }
-                generation
+                .await
             }
-        }
+        };
+        result.unwrap_or_else(|failure| Generation {
+            images: Vec::new(),
+            failures: vec![failure],
+        })
     }
 }
 

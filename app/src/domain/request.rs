@@ -4,7 +4,7 @@ use super::{Prompt, Quality, Seed, Shape};
 use crate::catalogue::{Catalogue, ModelSpec, Shapes};
 
 /// The generate form exactly as the browser sent it: text only, nothing trusted yet.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct GenerateForm {
     pub model: String,
@@ -17,6 +17,9 @@ pub struct GenerateForm {
     /// "random" (Easel draws a seed) or "fixed" (use `seed`).
     pub seed_mode: String,
     pub seed: String,
+    /// Up to two more models to run the same prompt on, side by side.
+    pub compare_a: String,
+    pub compare_b: String,
 }
 
 /// A form field, named as in the page, so a message can stand next to its field.
@@ -30,6 +33,7 @@ pub enum Field {
     CfgScale,
     Quality,
     Seed,
+    Compare,
 }
 
 impl Field {
@@ -43,6 +47,7 @@ impl Field {
             Field::CfgScale => "cfg_scale",
             Field::Quality => "quality",
             Field::Seed => "seed",
+            Field::Compare => "compare",
         }
     }
 }
@@ -187,9 +192,106 @@ impl GenerationRequest {
         }
     }
 
+    /// The form that asks for exactly this request again, its seed fixed: what a job keeps,
+    /// so any process can run it the same way.
+    pub fn to_form(&self) -> GenerateForm {
+        GenerateForm {
+            model: self.model.id.clone(),
+            prompt: self.prompt.to_string(),
+            negative_prompt: self
+                .negative_prompt
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            size: self.shape.to_string(),
+            count: self.count.get().to_string(),
+            cfg_scale: self.cfg_scale.map(|c| c.to_string()).unwrap_or_default(),
+            quality: self
+                .quality
+                .map(|q| q.as_str().to_owned())
+                .unwrap_or_default(),
+            seed_mode: "fixed".to_owned(),
+            seed: self.seed.value().to_string(),
+            ..GenerateForm::default()
+        }
+    }
+
+    /// The same request on another model, for a side-by-side comparison: the nearest shape that
+    /// model makes, at most as many pictures as it makes, its own defaults for settings it alone
+    /// has. The note says what had to change.
+    pub fn for_model(
+        &self,
+        other: &str,
+        catalogue: &Catalogue,
+    ) -> Result<(GenerationRequest, Option<String>), FieldErrors> {
+        let Some(model) = catalogue.get(other) else {
+            return Err(FieldErrors::single(
+                Field::Compare,
+                "Choose one of the listed models to compare with.",
+            ));
+        };
+        let shape = nearest_shape(self.shape, &model.shapes);
+        let mut form = self.to_form();
+        form.model = model.id.clone();
+        form.size = shape.to_string();
+        form.count = self.count.get().min(model.max_images).to_string();
+        form.cfg_scale.clear();
+        form.quality.clear();
+        if !model.negative_prompt {
+            form.negative_prompt.clear();
+        }
+        form.seed = self
+            .seed
+            .value()
+            .clamp(model.seed_min, model.seed_max)
+            .to_string();
+        let request = GenerationRequest::parse(&form, catalogue).map_err(|errors| {
+            let why: Vec<&str> = errors.iter().map(|(_, m)| m).collect();
+            FieldErrors::single(Field::Compare, why.join(" "))
+        })?;
+        let note = (shape.to_string() != self.shape.to_string()).then(|| {
+            format!(
+                "{} at {shape}, the nearest {} makes to {}.",
+                model.name,
+                shape_word(shape),
+                self.shape
+            )
+        });
+        Ok((request, note))
+    }
+
     /// The price of this request in USD, as shown next to Generate and stored in each recipe.
     pub fn price_usd(&self) -> f64 {
         self.model.price_per_image * f64::from(self.count.get())
+    }
+}
+
+/// The model's option whose width-to-height ratio is closest to `shape`'s.
+fn nearest_shape(shape: Shape, shapes: &Shapes) -> Shape {
+    let ratio = |(w, h): (u32, u32)| (f64::from(w) / f64::from(h)).ln();
+    let wanted = ratio(shape_ratio(shape));
+    let distance = |s: &Shape| (ratio(shape_ratio(*s)) - wanted).abs();
+    let options: Vec<Shape> = match shapes {
+        Shapes::Sizes(sizes) => sizes.iter().copied().map(Shape::Size).collect(),
+        Shapes::AspectRatios(ratios) => ratios.iter().copied().map(Shape::Aspect).collect(),
+    };
+    options
+        .into_iter()
+        .min_by(|a, b| distance(a).total_cmp(&distance(b)))
+        .unwrap_or(shape)
+}
+
+fn shape_ratio(shape: Shape) -> (u32, u32) {
+    match shape {
+        Shape::Size(size) => (size.width, size.height),
+        Shape::Aspect(ratio) => (ratio.width, ratio.height),
+    }
+}
+
+fn shape_word(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Size(_) => "size",
+        Shape::Aspect(_) => "aspect ratio",
     }
 }
 
@@ -326,6 +428,39 @@ mod tests {
         let errors = GenerationRequest::parse(&form("gpt-image", "a fox"), &Catalogue::built_in())
             .unwrap_err();
         assert!(errors.get("model").is_some());
+    }
+
+    #[test]
+    fn a_request_survives_the_trip_through_its_form() {
+        let mut f = form(TITAN, "a fox");
+        f.negative_prompt = "fog".into();
+        f.count = "2".into();
+        let request = GenerationRequest::parse(&f, &Catalogue::built_in()).unwrap();
+        let again = GenerationRequest::parse(&request.to_form(), &Catalogue::built_in()).unwrap();
+        assert_eq!(again.to_form(), request.to_form());
+        assert_eq!(again.seed, request.seed);
+    }
+
+    #[test]
+    fn a_comparison_takes_the_nearest_shape_the_other_model_makes() {
+        let mut f = form(CORE, "a fox");
+        f.size = "16:9".into();
+        f.count = "5".into();
+        let request = GenerationRequest::parse(&f, &Catalogue::built_in()).unwrap();
+        let (titan, note) = request.for_model(TITAN, &Catalogue::built_in()).unwrap();
+        let (w, h) = match titan.shape {
+            Shape::Size(size) => (size.width, size.height),
+            Shape::Aspect(_) => panic!("Titan takes sizes"),
+        };
+        assert!(
+            (f64::from(w) / f64::from(h) - 16.0 / 9.0).abs() < 0.1,
+            "{w}x{h}"
+        );
+        assert!(note.unwrap().contains("nearest size"));
+        assert_eq!(titan.count.get(), 5);
+        assert_eq!(titan.seed.value(), request.seed.value().min(2_147_483_646));
+        let (same, note) = request.for_model(CORE, &Catalogue::built_in()).unwrap();
+        assert_eq!((same.shape, note), (request.shape, None));
     }
 
     #[test]

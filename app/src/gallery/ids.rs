@@ -10,8 +10,23 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The anonymous identity of one browser: 128 random bits as 32 lowercase hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct OwnerId(String);
+
+impl TryFrom<String> for OwnerId {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s).ok_or_else(|| format!("not an owner id: {s:?}"))
+    }
+}
+
+impl From<OwnerId> for String {
+    fn from(id: OwnerId) -> Self {
+        id.0
+    }
+}
 
 impl OwnerId {
     pub fn new_random() -> Self {
@@ -53,6 +68,13 @@ impl ImageId {
         let millis = now.unix_timestamp_nanos() / 1_000_000;
         let countdown = (COUNTDOWN_FROM - millis).clamp(0, COUNTDOWN_FROM);
         Self(format!("{countdown:013}{}", random_hex()))
+    }
+
+    /// The `n`th id made from this one: the same time, and the same random part but for its
+    /// last byte. A job's pictures get these, so running a job again reuses its pictures' ids.
+    pub fn nth(&self, n: u8) -> Self {
+        let kept = &self.0[..self.0.len() - 2];
+        Self(format!("{kept}{n:02x}"))
     }
 
     pub fn parse(s: &str) -> Option<Self> {

@@ -18,6 +18,17 @@ pub use png_text::read_text_chunks;
 pub use record::{ImageRecord, Recipe};
 pub use store::{Gallery, GalleryPage, StorageLocation};
 
+impl From<crate::storage::StorageError> for GalleryError {
+    fn from(error: crate::storage::StorageError) -> Self {
+        use crate::storage::StorageError;
+        match error {
+            StorageError::Store(e) => Self::Storage(e),
+            StorageError::Corrupt { path, reason } => Self::Corrupt { path, reason },
+            StorageError::CreateFolder { path, source } => Self::CreateFolder { path, source },
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GalleryError {
     #[error("gallery storage failed: {0}")]

@@ -8,16 +8,15 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+
+use crate::storage::Storage;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use tracing::warn;
 
@@ -84,26 +83,14 @@ impl Gallery {
     /// Opens the store. No request is made: use [`Gallery::check_writable`]
     /// to find out whether it actually works.
     pub fn open(location: &StorageLocation) -> Result<Self, GalleryError> {
-        let store: Arc<dyn ObjectStore> = match location {
-            StorageLocation::Folder(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| GalleryError::CreateFolder {
-                    path: dir.clone(),
-                    source,
-                })?;
-                // Without fsync, a power cut could persist the record but
-                // not the bytes of the PNG written just before it.
-                Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true))
-            }
-            StorageLocation::S3 { bucket, prefix } => {
-                let s3 = s3_builder(bucket).build()?;
-                if prefix.is_empty() {
-                    Arc::new(s3)
-                } else {
-                    Arc::new(PrefixStore::new(s3, prefix.as_str()))
-                }
-            }
-        };
-        Ok(Self { store })
+        Ok(Self::new(&Storage::open(location)?))
+    }
+
+    /// The gallery inside a store shared with the rest of Easel.
+    pub fn new(storage: &Storage) -> Self {
+        Self {
+            store: storage.store.clone(),
+        }
     }
 
     /// A gallery that lives and dies with the process.
@@ -122,6 +109,21 @@ impl Gallery {
         png: Bytes,
     ) -> Result<ImageRecord, GalleryError> {
         let id = ImageId::new(recipe.created_at);
+        self.save_as(owner, id, recipe, png).await
+    }
+
+    /// Stores a picture under an id chosen by the caller. Saving the same id again keeps the
+    /// first entry, so a job that is run again after a crash never adds a picture twice.
+    pub async fn save_as(
+        &self,
+        owner: &OwnerId,
+        id: ImageId,
+        recipe: Recipe,
+        png: Bytes,
+    ) -> Result<ImageRecord, GalleryError> {
+        if let Some(existing) = self.read_record(owner, &id).await? {
+            return Ok(existing);
+        }
         let text = recipe.png_text();
         let png = insert_text_chunks(&png, text.iter().map(|(key, value)| (*key, value.as_str())))?;
         let record = ImageRecord {
@@ -334,21 +336,6 @@ impl Gallery {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-/// `AWS_*` settings come from the environment, as for the rest of the app.
-fn s3_builder(bucket: &str) -> AmazonS3Builder {
-    let builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-    let endpoint = builder
-        .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
-        .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
-    // Local S3 stand-ins (MinIO, LocalStack) usually speak plain HTTP,
-    // which the client refuses unless told otherwise.
-    if endpoint.is_some_and(|url| url.starts_with("http://")) {
-        builder.with_allow_http(true)
-    } else {
-        builder
     }
 }
 

@@ -1,13 +1,15 @@
-//! Limits that keep one client, or one burst, from taking the service down: a per-client rate
-//! limit and a bounded queue per model. Both answer "busy, try again" rather than pile up.
+//! What keeps one client, one burst or one other site from taking the service, or the bill,
+//! over: the same-site check, a per-browser rate limit and the budget ledger.
 
-mod queue;
+mod budget;
 mod rate;
+mod same_site;
 
-pub use queue::ModelQueues;
+pub use budget::{Budget, BudgetError, Caps, OverBudget, Reservation, Spending, Usd};
 pub use rate::RateLimit;
+pub use same_site::{CrossSite, check_same_site};
 
-/// Every slot is taken and the waiting line is full (or the wait ran out).
+/// Too many requests from one client in the last minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("busy, try again")]
 pub struct Busy;

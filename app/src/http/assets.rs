@@ -6,14 +6,16 @@ use axum::{
 
 use super::AppError;
 
-// htmx comes from its registry package at build time (see build.rs), never from the repo.
+// htmx and its SSE extension come from their registry packages at build time (see build.rs), never from the repo.
 const HTMX: &str = include_str!(concat!(env!("OUT_DIR"), "/htmx.min.js"));
+const HTMX_SSE: &str = include_str!(concat!(env!("OUT_DIR"), "/sse.min.js"));
 const APP_JS: &str = include_str!("../../assets/app.js");
 const APP_CSS: &str = include_str!("../../assets/app.css");
 
 pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
     let (body, content_type) = match file.as_str() {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
+        "sse.js" => (HTMX_SSE, "text/javascript; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         _ => return Err(AppError::NotFound),

@@ -7,7 +7,16 @@ use axum::{
 };
 
 use super::views::ErrorPage;
-use crate::{bedrock::BedrockError, catalogue::ModelSpec, gallery::GalleryError};
+use time::OffsetDateTime;
+
+use crate::{
+    bedrock::BedrockError,
+    catalogue::ModelSpec,
+    gallery::GalleryError,
+    guard::{CrossSite, OverBudget},
+    storage::StorageError,
+    studio::{Problem, Refusal},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -15,14 +24,39 @@ pub enum AppError {
     NotFound,
     #[error("image store: {0}")]
     Storage(#[from] GalleryError),
+    #[error(transparent)]
+    CrossSite(#[from] CrossSite),
+    /// A state-changing request from a browser that has no identity yet: identities are only
+    /// made on a page load, never by a post (which another site could send).
+    #[error("no identity cookie")]
+    NoIdentity,
+}
+
+impl From<StorageError> for AppError {
+    fn from(error: StorageError) -> Self {
+        AppError::Storage(error.into())
+    }
 }
 
 /// Seconds a "busy, try again" answer asks the browser to wait.
-pub const RETRY_AFTER_SECS: &str = "5";
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, title, message) = match &self {
+            AppError::CrossSite(e) => {
+                tracing::warn!(reason = %e, "refused a cross-site request");
+                (
+                    StatusCode::FORBIDDEN,
+                    "Refused: this request came from another site",
+                    "Another web site tried to act in Easel on your behalf. Nothing was done and nothing was spent. To use Easel, open it directly.",
+                )
+            }
+            AppError::NoIdentity => (
+                StatusCode::FORBIDDEN,
+                "Reload the page first",
+                "This browser has not opened Easel yet (or its cookie is gone), so nothing was done. Open the studio page and try again.",
+            ),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Not found",
@@ -55,24 +89,91 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-/// The status of a generation in which no picture was made.
-pub fn generation_status(error: &BedrockError) -> StatusCode {
-    match error {
-        BedrockError::InputFiltered
-        | BedrockError::OutputFiltered
-        | BedrockError::Rejected(_)
-        | BedrockError::Retired
-        | BedrockError::Legacy
-        | BedrockError::NotOffered
-        | BedrockError::NeedsProfile => StatusCode::UNPROCESSABLE_ENTITY,
-        BedrockError::Throttled | BedrockError::Busy | BedrockError::Unavailable => {
-            StatusCode::SERVICE_UNAVAILABLE
+/// The status and sentence for a request the studio did not accept, and how many seconds to
+/// wait before trying again where waiting helps.
+pub fn refusal(refused: &Refusal) -> (StatusCode, String, Option<u64>) {
+    match refused {
+        Refusal::ShuttingDown => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Easel is restarting. Nothing was queued or charged; try again in a few seconds.".into(),
+            Some(5),
+        ),
+        Refusal::RateLimited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "You have started a lot of generations in the last minute. Wait a moment and try again.".into(),
+            Some(RETRY_AFTER_SECS),
+        ),
+        Refusal::TooManyJobs { limit } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("You already have {limit} jobs queued or running, the most one browser may have. Wait for one to finish, or cancel one."),
+            Some(RETRY_AFTER_SECS),
+        ),
+        Refusal::QueueFull { model, waiting, wait_secs } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("The queue for {model} is full: {waiting} jobs are waiting. Nothing was charged. Try again in about {}.", in_words(*wait_secs)),
+            Some((*wait_secs).max(1)),
+        ),
+        Refusal::OverBudget(over) => (StatusCode::PAYMENT_REQUIRED, over_budget(over), None),
+        Refusal::Storage(e) => {
+            tracing::error!(error = %e, "could not store a job");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Easel could not reach its store, so the job was not accepted and nothing was charged. Try again in a moment.".into(),
+                Some(RETRY_AFTER_SECS),
+            )
         }
-        BedrockError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        BedrockError::AccessDenied
-        | BedrockError::ModelFailed(_)
-        | BedrockError::Malformed(_)
-        | BedrockError::Unreachable(_) => StatusCode::BAD_GATEWAY,
+    }
+}
+
+fn over_budget(over: &OverBudget) -> String {
+    let now = OffsetDateTime::now_utc();
+    match over {
+        OverBudget::Daily {
+            committed,
+            cap,
+            asked,
+            resets_at,
+        } => format!(
+            "This would go over this browser's daily budget of {cap}: {committed} is already spent or held by running jobs today, and this request may cost up to {asked}. The budget resets at midnight UTC, in {}.",
+            in_words((*resets_at - now).whole_seconds().max(0) as u64)
+        ),
+        OverBudget::Monthly {
+            committed,
+            cap,
+            asked,
+            resets_at,
+        } => format!(
+            "This would go over this Easel's monthly budget of {cap}: {committed} is already spent or held by running jobs this month, and this request may cost up to {asked}. The budget resets on {} {} (UTC), in {}.",
+            resets_at.day(),
+            resets_at.month(),
+            in_words((*resets_at - now).whole_seconds().max(0) as u64)
+        ),
+    }
+}
+
+/// "45 seconds", "3 minutes", "5 hours", "2 days".
+fn in_words(secs: u64) -> String {
+    let (n, unit) = match secs {
+        0..=89 => (secs.max(1), "second"),
+        90..=5399 => (secs.div_ceil(60), "minute"),
+        5400..=172_799 => (secs.div_ceil(3600), "hour"),
+        _ => (secs.div_ceil(86_400), "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A plain sentence for each reason a job made fewer pictures than asked.
+pub fn explain_problem(
+    problem: &Problem,
+    model: &ModelSpec,
+    region: &str,
+    instead: Option<&str>,
+) -> String {
+    match problem {
+        Problem::Bedrock(error) => explain(error, model, region, instead),
+        Problem::NotSaved(n) => format!("{n} picture(s) were made but could not be saved to the gallery. Try again in a moment."),
+        Problem::Interrupted => "Easel stopped twice while this job was running (a restart or a crash), so it was not tried a third time. Pictures that were saved are kept; start it again to make the rest.".into(),
+        Problem::NoLongerValid(why) => format!("This job can no longer run as asked: {why}"),
     }
 }
 
@@ -93,7 +194,6 @@ pub fn explain(
         BedrockError::InputFiltered => "Bedrock's content filter blocked this prompt. Rephrase it and try again.".into(),
         BedrockError::OutputFiltered => "Bedrock's content filter blocked the picture the model made. Try another prompt or seed.".into(),
         BedrockError::Throttled => format!("Bedrock is getting too many requests for {name} right now and asked Easel to slow down. Wait a moment and try again."),
-        BedrockError::Busy => "Easel is busy: every slot for this model is taken. Try again in a few seconds.".into(),
         BedrockError::AccessDenied => format!("This AWS account may not use {name}. Enable access to it in the Bedrock console (Model access, region {region}), then try again."),
         BedrockError::Retired => format!("{name} has reached the end of its life on Bedrock and no longer makes pictures.{pick}"),
         BedrockError::Legacy => format!("{name} is a Legacy model that this AWS account may no longer use.{pick}"),

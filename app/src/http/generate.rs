@@ -2,86 +2,131 @@ use axum::{
     Form,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::SignedCookieJar;
-use futures::future::join_all;
-use time::OffsetDateTime;
 
 use super::{
-    AppState,
-    error::{RETRY_AFTER_SECS, explain, generation_status, render},
+    AppError, AppState,
+    error::{refusal, render},
     identity,
-    views::{
-        FormFragment, FormView, GalleryView, ImageView, IndexPage, ResultFragment, ResultView,
-    },
+    pages::index_page,
+    views::{FormFragment, FormView, JobFragment, JobView, RefusalFragment, ResultView},
 };
 use crate::{
-    bedrock::GeneratedImage,
     domain::{Field, FieldErrors, GenerateForm, GenerationRequest},
-    gallery::{OwnerId, Recipe},
+    gallery::OwnerId,
+    studio::{JobStatus, Refusal},
 };
 
-/// `POST /generate`: from htmx, answers with the result fragment (and the gallery out of band);
-/// from a plain form post, with the whole page.
+/// `POST /generate`: accepts the request as a job (or, with models to compare, one job per
+/// model) and answers at once. htmx gets the job cards to put on top of `#result`; a plain
+/// form post is sent to the job's own page.
 pub async fn generate(
     State(state): State<AppState>,
     headers: HeaderMap,
     jar: SignedCookieJar,
     Form(mut form): Form<GenerateForm>,
-) -> Response {
-    let (jar, owner) = identity::owner_or_new(jar, state.secure_cookie);
+) -> Result<Response, AppError> {
+    let owner = identity::required_owner(&jar, state.secure_cookie)?;
     if form.model.trim().is_empty() {
         form.model = state.models.preferred().to_owned();
     }
     let htmx = headers.contains_key("hx-request");
-    let request = GenerationRequest::parse(&form, &state.catalogue).and_then(|r| usable(&state, r));
-    let request = match request {
-        Ok(request) => request,
-        Err(errors) => {
-            return (jar, invalid_form(&state, &owner, form, errors, htmx).await).into_response();
-        }
+    let requests = match parse(&state, &form) {
+        Ok(requests) => requests,
+        Err(errors) => return Ok(invalid_form(&state, &owner, form, errors, htmx).await),
     };
 
-    let (status, result) = match state.rate_limit.check(&owner.to_string()) {
-        Err(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            ResultView {
-                messages: vec!["You have started a lot of generations in the last minute. Wait a moment and try again.".into()],
-                ..ResultView::default()
-            },
-        ),
-        Ok(()) => run(&state, &owner, &request).await,
-    };
-
-    let gallery = match state.gallery.page(&owner, 1, state.page_size).await {
-        Ok(page) => GalleryView::from(&page),
-        Err(e) => {
-            tracing::error!(error = ?e, "could not list the gallery");
-            GalleryView::empty()
+    let mut accepted = Vec::new();
+    let mut refused: Vec<(StatusCode, String, Option<u64>)> = Vec::new();
+    let mut group = None;
+    for (request, note) in requests {
+        match state
+            .studio
+            .submit(&owner, &request, group.clone(), note)
+            .await
+        {
+            Ok(job) => {
+                group.get_or_insert_with(|| job.id.clone());
+                accepted.push(job);
+            }
+            Err(refusal_) => refused.push(refusal(&refusal_)),
         }
-    };
-    let mut response = if htmx {
-        render(status, &ResultFragment { result, gallery })
-    } else {
-        let page = IndexPage {
-            form: FormView::new(&state, form, FieldErrors::default()),
-            result,
-            gallery,
-        };
-        render(status, &page)
-    };
-    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(RETRY_AFTER_SECS),
-        );
     }
-    (jar, response).into_response()
+
+    let messages: Vec<String> = refused.iter().map(|(_, m, _)| m.clone()).collect();
+    let Some(first) = accepted.first() else {
+        let (status, _, retry_after) = refused
+            .first()
+            .cloned()
+            .unwrap_or_else(|| refusal(&Refusal::ShuttingDown));
+        let mut response = if htmx {
+            render(status, &RefusalFragment { messages })
+        } else {
+            let result = ResultView {
+                messages,
+                ..ResultView::default()
+            };
+            index_page(&state, &owner, form, FieldErrors::default(), result, status).await?
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        return Ok(response);
+    };
+    if !htmx {
+        return Ok(Redirect::to(&format!("/jobs/{}", first.id)).into_response());
+    }
+    let mut html = RefusalFragment { messages }.to_string();
+    for job in accepted {
+        let status = match state.studio.status(&owner, &job.id).await? {
+            Some(status) => status,
+            None => JobStatus {
+                job,
+                ahead: None,
+                ended_while_away: false,
+            },
+        };
+        let card = JobFragment {
+            job: JobView::new(&state, &status),
+        };
+        html.push_str(&card.to_string());
+    }
+    Ok((StatusCode::ACCEPTED, axum::response::Html(html)).into_response())
+}
+
+/// The request, and the same request on each model to compare with, each with its note.
+fn parse(
+    state: &AppState,
+    form: &GenerateForm,
+) -> Result<Vec<(GenerationRequest, Option<String>)>, FieldErrors> {
+    let request = GenerationRequest::parse(form, &state.catalogue)
+        .and_then(|r| usable(state, r, Field::Model))?;
+    let mut others: Vec<&str> = Vec::new();
+    for other in [form.compare_a.trim(), form.compare_b.trim()] {
+        if !other.is_empty() && other != request.model.id && !others.contains(&other) {
+            others.push(other);
+        }
+    }
+    let mut requests = Vec::new();
+    for other in others {
+        let (compared, note) = request.for_model(other, &state.catalogue)?;
+        let compared = usable(state, compared, Field::Compare)?;
+        requests.push((compared, note));
+    }
+    requests.insert(0, (request, None));
+    Ok(requests)
 }
 
 /// A model the live list knows to be gone is refused before any call is made.
-fn usable(state: &AppState, request: GenerationRequest) -> Result<GenerationRequest, FieldErrors> {
+fn usable(
+    state: &AppState,
+    request: GenerationRequest,
+    field: Field,
+) -> Result<GenerationRequest, FieldErrors> {
     let availability = state.models.availability(&request.model.id);
     if availability.is_usable() {
         return Ok(request);
@@ -99,7 +144,7 @@ fn usable(state: &AppState, request: GenerationRequest) -> Result<GenerationRequ
         }
         _ => format!("{} is {reason}.", request.model.name),
     };
-    Err(FieldErrors::single(Field::Model, message))
+    Err(FieldErrors::single(field, message))
 }
 
 async fn invalid_form(
@@ -109,119 +154,23 @@ async fn invalid_form(
     errors: FieldErrors,
     htmx: bool,
 ) -> Response {
-    let form = FormView::new(state, form, errors);
     if htmx {
         // The messages belong next to their fields, so the form itself is swapped, not #result.
+        let form = FormView::new(state, form, errors);
         let mut response = render(StatusCode::UNPROCESSABLE_ENTITY, &FormFragment { form });
         let headers = response.headers_mut();
         headers.insert("hx-retarget", HeaderValue::from_static("#generate-form"));
         headers.insert("hx-reswap", HeaderValue::from_static("outerHTML"));
         return response;
     }
-    let gallery = state
-        .gallery
-        .page(owner, 1, state.page_size)
-        .await
-        .map(|p| GalleryView::from(&p))
-        .unwrap_or_else(|_| GalleryView::empty());
-    let page = IndexPage {
+    index_page(
+        state,
+        owner,
         form,
-        result: ResultView::default(),
-        gallery,
-    };
-    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-}
-
-/// Calls the model, keeps every picture that came back, and explains the rest.
-async fn run(
-    state: &AppState,
-    owner: &OwnerId,
-    request: &GenerationRequest,
-) -> (StatusCode, ResultView) {
-    let model = &request.model;
-    tracing::info!(model = %model.id, count = request.count.get(), "generating");
-    tracing::debug!(prompt = %request.prompt, "prompt");
-    let call_id = state.models.call_id(&model.id);
-    let generation = state
-        .bedrock
-        .generate(request, &call_id, &state.queues)
-        .await;
-    for failure in &generation.failures {
-        tracing::warn!(model = %model.id, error = %failure, "a model call failed");
-        state.models.learn_from(&model.id, failure);
-    }
-
-    let saves = generation
-        .images
-        .into_iter()
-        .map(|image| save(state, owner, request, image));
-    let mut images = Vec::new();
-    let mut storage_failed = 0;
-    for saved in join_all(saves).await {
-        match saved {
-            Ok(view) => images.push(view),
-            Err(e) => {
-                tracing::error!(error = ?e, "could not store a picture");
-                storage_failed += 1;
-            }
-        }
-    }
-
-    let instead = state
-        .catalogue
-        .get(state.models.preferred())
-        .filter(|m| m.id != model.id)
-        .map(|m| m.name.as_str());
-    let mut messages: Vec<String> = Vec::new();
-    for failure in &generation.failures {
-        let sentence = explain(failure, model, model.region(&state.bedrock_region), instead);
-        if !messages.contains(&sentence) {
-            messages.push(sentence);
-        }
-    }
-    if storage_failed > 0 {
-        messages.push(format!(
-            "{storage_failed} picture(s) could not be saved to the gallery. Try again in a moment."
-        ));
-    }
-    let asked = usize::from(request.count.get());
-    if !images.is_empty() && images.len() < asked {
-        messages.insert(
-            0,
-            format!("{} of {asked} pictures were made.", images.len()),
-        );
-    }
-    let status = match (images.is_empty(), generation.failures.first()) {
-        (false, _) => StatusCode::OK,
-        (true, Some(failure)) => generation_status(failure),
-        (true, None) => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    let result = ResultView {
-        price: Some(format!("${:.3}", request.price_usd())),
-        images,
-        messages,
-    };
-    (status, result)
-}
-
-async fn save(
-    state: &AppState,
-    owner: &OwnerId,
-    request: &GenerationRequest,
-    image: GeneratedImage,
-) -> Result<ImageView, crate::gallery::GalleryError> {
-    let recipe = Recipe {
-        model_id: request.model.id.clone(),
-        model_name: request.model.name.clone(),
-        prompt: request.prompt.to_string(),
-        negative_prompt: request.negative_prompt.as_ref().map(ToString::to_string),
-        size: request.shape.to_string(),
-        cfg_scale: request.cfg_scale,
-        quality: request.quality.map(|q| q.as_str().to_owned()),
-        seed: image.seed,
-        price_usd: request.model.price_per_image,
-        created_at: OffsetDateTime::now_utc(),
-    };
-    let record = state.gallery.save(owner, recipe, image.png).await?;
-    Ok(ImageView::from(&record))
+        errors,
+        ResultView::default(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+    .unwrap_or_else(IntoResponse::into_response)
 }

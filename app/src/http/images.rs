@@ -13,7 +13,7 @@ pub async fn inline(
     jar: SignedCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&jar, &id)?;
+    let (owner, id) = owned(&state, &jar, &id)?;
     let png = state
         .gallery
         .png(&owner, &id)
@@ -39,7 +39,7 @@ pub async fn download(
     jar: SignedCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&jar, &id)?;
+    let (owner, id) = owned(&state, &jar, &id)?;
     let record = state
         .gallery
         .record(&owner, &id)
@@ -70,7 +70,7 @@ pub async fn delete(
     jar: SignedCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&jar, &id)?;
+    let (owner, id) = owned(&state, &jar, &id)?;
     if !state.gallery.delete(&owner, &id).await? {
         return Err(AppError::NotFound);
     }

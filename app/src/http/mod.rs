@@ -6,6 +6,7 @@ mod generate;
 mod health;
 mod identity;
 mod images;
+mod jobs;
 mod pages;
 mod views;
 
@@ -16,7 +17,7 @@ use axum::{
     extract::{DefaultBodyLimit, FromRef, State},
     http::{HeaderName, HeaderValue, Request, header},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use axum_extra::extract::cookie::Key;
@@ -30,11 +31,8 @@ use tower_http::{
 };
 
 use crate::{
-    bedrock::Bedrock,
-    catalogue::Catalogue,
-    gallery::Gallery,
-    guard::{ModelQueues, RateLimit},
-    models::ModelStatus,
+    catalogue::Catalogue, gallery::Gallery, guard::check_same_site, models::ModelStatus,
+    studio::Studio,
 };
 
 pub use error::AppError;
@@ -42,12 +40,10 @@ pub use error::AppError;
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    pub studio: Studio,
     pub catalogue: Catalogue,
     pub models: ModelStatus,
-    pub bedrock: Bedrock,
     pub gallery: Gallery,
-    pub queues: ModelQueues,
-    pub rate_limit: RateLimit,
     pub cookie_key: Key,
     pub secure_cookie: bool,
     pub page_size: usize,
@@ -80,11 +76,15 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/images/{id}/image.png", get(images::inline))
         .route("/images/{id}/download", get(images::download))
         .route("/images/{id}/delete", post(images::delete))
+        .route("/jobs/{id}", get(jobs::page))
+        .route("/jobs/{id}/events", get(jobs::events))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{file}", get(assets::asset))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(same_site_only))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -117,6 +117,33 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// Every state-changing request must come from Easel's own pages.
+async fn same_site_only(request: Request<axum::body::Body>, next: Next) -> Response {
+    match check_same_site(request.method(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => AppError::from(refused).into_response(),
+    }
+}
+
+/// `/metrics` alone, for the operators' listen address.
+pub fn metrics_router(studio: Studio) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(studio): State<Studio>| async move {
+                let gauges = studio.gauges().await;
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    studio.metrics().render(&gauges),
+                )
+            }),
+        )
+        .with_state(studio)
 }
 
 /// What the model select offers depends on the live model list, so the pages that show it (and

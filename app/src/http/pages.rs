@@ -11,8 +11,8 @@ use super::{
     error::render,
     identity,
     views::{
-        FormFragment, FormView, GalleryFragment, GalleryView, ImageView, IndexPage, PermalinkPage,
-        ResultView,
+        FormFragment, FormView, GalleryFragment, GalleryView, ImageView, IndexPage, JobView,
+        PermalinkPage, ResultView, SpendView,
     },
 };
 use crate::{
@@ -47,16 +47,73 @@ pub async fn index(
             ..GenerateForm::default()
         },
     };
-    let page = state
-        .gallery
-        .page(&owner, query.page.unwrap_or(1).max(1), state.page_size)
-        .await?;
-    let page = IndexPage {
-        form: FormView::new(&state, values, FieldErrors::default()),
-        result: ResultView::default(),
-        gallery: GalleryView::from(&page),
+    let jobs = state.studio.recent(&owner).await?;
+    let result = ResultView {
+        jobs: jobs.iter().map(|j| JobView::new(&state, j)).collect(),
+        messages: Vec::new(),
     };
-    Ok((jar, render(StatusCode::OK, &page)))
+    let page = query.page.unwrap_or(1).max(1);
+    let response = index_page_at(
+        &state,
+        &owner,
+        values,
+        FieldErrors::default(),
+        result,
+        StatusCode::OK,
+        page,
+    )
+    .await?;
+    Ok((jar, response))
+}
+
+/// The whole studio page: the form as given, `result` in `#result`, the gallery's first page
+/// and what the browser has spent today.
+pub async fn index_page(
+    state: &AppState,
+    owner: &OwnerId,
+    values: GenerateForm,
+    errors: FieldErrors,
+    result: ResultView,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    index_page_at(state, owner, values, errors, result, status, 1).await
+}
+
+async fn index_page_at(
+    state: &AppState,
+    owner: &OwnerId,
+    values: GenerateForm,
+    errors: FieldErrors,
+    result: ResultView,
+    status: StatusCode,
+    gallery_page: usize,
+) -> Result<Response, AppError> {
+    let (gallery, spent) = futures::try_join!(
+        async {
+            Ok::<_, AppError>(
+                state
+                    .gallery
+                    .page(owner, gallery_page, state.page_size)
+                    .await?,
+            )
+        },
+        async { Ok(state.studio.spent_today(owner).await?) },
+    )?;
+    let page = IndexPage {
+        form: FormView::new(state, values, errors),
+        result,
+        gallery: GalleryView::from(&gallery),
+        spend: Some(SpendView {
+            spent: spent.committed.to_string(),
+            cap: state
+                .studio
+                .budget()
+                .caps()
+                .daily_per_browser
+                .map(|cap| cap.to_string()),
+        }),
+    };
+    Ok(render(status, &page))
 }
 
 /// The form filled in as `record` was made, with its seed fixed so it can be made again.
@@ -72,6 +129,7 @@ fn form_from(record: &ImageRecord) -> GenerateForm {
         quality: recipe.quality.clone().unwrap_or_default(),
         seed_mode: "fixed".into(),
         seed: recipe.seed.to_string(),
+        ..GenerateForm::default()
     }
 }
 
@@ -108,7 +166,7 @@ pub async fn gallery(
     Query(query): Query<GalleryQuery>,
 ) -> Result<Response, AppError> {
     let page_number = query.page.unwrap_or(1).max(1);
-    let gallery = match identity::owner(&jar) {
+    let gallery = match identity::owner(&jar, state.secure_cookie) {
         Some(owner) => GalleryView::from(
             &state
                 .gallery
@@ -124,6 +182,7 @@ pub async fn gallery(
         form: FormView::new(&state, GenerateForm::default(), FieldErrors::default()),
         result: ResultView::default(),
         gallery,
+        spend: None,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -134,7 +193,7 @@ pub async fn permalink(
     jar: SignedCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&jar, &id)?;
+    let (owner, id) = owned(&state, &jar, &id)?;
     let record = state
         .gallery
         .record(&owner, &id)
@@ -153,8 +212,12 @@ pub async fn not_found() -> AppError {
 
 /// The browser's owner id and a well-formed image id, or "not found" (never "forbidden", which
 /// would tell a stranger the image exists).
-pub fn owned(jar: &SignedCookieJar, id: &str) -> Result<(OwnerId, ImageId), AppError> {
-    let owner = identity::owner(jar).ok_or(AppError::NotFound)?;
+pub fn owned(
+    state: &AppState,
+    jar: &SignedCookieJar,
+    id: &str,
+) -> Result<(OwnerId, ImageId), AppError> {
+    let owner = identity::owner(jar, state.secure_cookie).ok_or(AppError::NotFound)?;
     let id = ImageId::parse(id).ok_or(AppError::NotFound)?;
     Ok((owner, id))
 }

@@ -3,11 +3,12 @@
 
 use askama::Template;
 
-use super::AppState;
+use super::{AppState, error::explain_problem};
 use crate::{
     catalogue::{ModelSpec, Shapes},
     domain::{FieldErrors, GenerateForm},
     gallery::{GalleryPage, ImageRecord},
+    studio::{JobState, JobStatus},
 };
 
 pub struct ModelOption {
@@ -43,6 +44,8 @@ pub struct FormView {
     pub price_each: String,
     pub price_total: String,
     pub check_notice: Option<String>,
+    /// Usable models other than the chosen one, to compare with.
+    pub compare_options: Vec<ModelOption>,
 }
 
 impl FormView {
@@ -73,6 +76,17 @@ impl FormView {
                     note: availability.note(m.region(&state.bedrock_region)),
                 }
             })
+            .collect::<Vec<ModelOption>>();
+        let compare_options = models
+            .iter()
+            .filter(|m: &&ModelOption| !m.disabled && m.id != chosen.id)
+            .map(|m| ModelOption {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                selected: false,
+                disabled: false,
+                note: None,
+            })
             .collect();
         let size = if values.size.trim().is_empty() {
             chosen.default_shape()
@@ -98,11 +112,20 @@ impl FormView {
                 "Easel could not check which models Bedrock serves right now, so every configured model is offered.".to_owned()
             }),
             models,
+            compare_options,
             shape_label,
             shape_groups,
             model: chosen,
             values,
             errors,
+        }
+    }
+
+    /// The model picked in one of the compare selects.
+    pub fn values_compare(&self, name: &str) -> &str {
+        match name {
+            "compare_a" => &self.values.compare_a,
+            _ => &self.values.compare_b,
         }
     }
 
@@ -182,12 +205,116 @@ impl From<&ImageRecord> for ImageView {
     }
 }
 
-/// What one press of Generate gave: pictures, and plain sentences for what went wrong.
+/// One picture of a job, as its card shows it.
+pub struct JobPicture {
+    pub id: String,
+    pub seed: u64,
+}
+
+/// One job's card: what was asked, where it stands, what it made and cost.
+pub struct JobView {
+    pub id: String,
+    pub prompt: String,
+    pub model_name: String,
+    pub state: &'static str,
+    /// "Queued: 2 ahead of you", "Running", "Done", …
+    pub status: String,
+    /// "1 of 4 pictures done", while it runs.
+    pub progress: Option<String>,
+    pub elapsed_secs: i64,
+    pub running: bool,
+    pub live: bool,
+    pub cancellable: bool,
+    pub pictures: Vec<JobPicture>,
+    pub messages: Vec<String>,
+    pub notes: Vec<String>,
+    /// "Up to $0.16" while it may still cost that, "Cost $0.08" once it has ended.
+    pub cost: String,
+}
+
+impl JobView {
+    pub fn new(state: &AppState, status: &JobStatus) -> Self {
+        let job = &status.job;
+        let now = time::OffsetDateTime::now_utc();
+        let status_line = match job.state {
+            JobState::Queued => match status.ahead {
+                Some(0) => "Queued: next in line".to_owned(),
+                Some(ahead) => format!("Queued: {ahead} ahead of you"),
+                None => "Queued".to_owned(),
+            },
+            JobState::Running if job.retrying => "Bedrock is busy, retrying".to_owned(),
+            JobState::Running => "Running".to_owned(),
+            JobState::Done => "Done".to_owned(),
+            JobState::Failed => "Failed".to_owned(),
+            JobState::Cancelled => "Cancelled".to_owned(),
+        };
+        let mut notes: Vec<String> = job.note.iter().cloned().collect();
+        if status.ended_while_away {
+            notes.insert(0, "Finished while you were away.".to_owned());
+        }
+        let made = job.pictures.len();
+        let asked = usize::from(job.count);
+        if job.state.is_final() && made > 0 && made < asked {
+            notes.push(format!("{made} of {asked} pictures were made."));
+        }
+        let messages = match state.catalogue.get(&job.model_id) {
+            Some(model) => {
+                let instead = state
+                    .catalogue
+                    .get(state.models.preferred())
+                    .filter(|m| m.id != model.id)
+                    .map(|m| m.name.as_str());
+                let region = model.region(&state.bedrock_region);
+                let mut messages: Vec<String> = Vec::new();
+                for problem in &job.problems {
+                    let sentence = explain_problem(problem, model, region, instead);
+                    if !messages.contains(&sentence) {
+                        messages.push(sentence);
+                    }
+                }
+                messages
+            }
+            None => job
+                .problems
+                .iter()
+                .map(|_| "This model is no longer offered here.".to_owned())
+                .collect(),
+        };
+        Self {
+            id: job.id.to_string(),
+            prompt: job.form.prompt.clone(),
+            model_name: job.model_name.clone(),
+            state: job.state.as_str(),
+            status: status_line,
+            progress: (job.state == JobState::Running)
+                .then(|| format!("{made} of {asked} pictures done")),
+            elapsed_secs: job.elapsed_secs(now),
+            running: job.state == JobState::Running,
+            live: !job.state.is_final(),
+            cancellable: !job.state.is_final(),
+            pictures: job
+                .pictures
+                .iter()
+                .map(|p| JobPicture {
+                    id: p.image.to_string(),
+                    seed: p.seed,
+                })
+                .collect(),
+            messages,
+            notes,
+            cost: match job.cost {
+                Some(cost) => format!("Cost {cost}"),
+                None => format!("Up to {}", job.reservation.amount),
+            },
+        }
+    }
+}
+
+/// The jobs listed in `#result`, newest first, with any sentence for a request just refused.
 #[derive(Default)]
 pub struct ResultView {
-    pub images: Vec<ImageView>,
+    pub jobs: Vec<JobView>,
     pub messages: Vec<String>,
-    pub price: Option<String>,
 }
 
 pub struct GalleryView {
@@ -219,12 +346,51 @@ impl GalleryView {
     }
 }
 
+/// What this browser has spent today, against its cap.
+pub struct SpendView {
+    pub spent: String,
+    pub cap: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "index.html")]
 pub struct IndexPage {
     pub form: FormView,
     pub result: ResultView,
     pub gallery: GalleryView,
+    pub spend: Option<SpendView>,
+}
+
+/// One job's card, live while it has not ended.
+#[derive(Template)]
+#[template(path = "job_fragment.html")]
+pub struct JobFragment {
+    pub job: JobView,
+}
+
+/// A job's card as pushed to the page, with the gallery once the job has ended.
+#[derive(Template)]
+#[template(path = "job_update.html")]
+pub struct JobUpdate {
+    pub job: JobView,
+    pub gallery: Option<GalleryView>,
+}
+
+/// Sentences for a request that was not accepted, put on top of `#result`.
+#[derive(Template)]
+#[template(
+    source = "{% for m in messages %}<p class=\"error message\" role=\"alert\">{{ m }}</p>{% endfor %}",
+    ext = "html"
+)]
+pub struct RefusalFragment {
+    pub messages: Vec<String>,
+}
+
+/// A job's own page: where a browser without JavaScript is sent, refreshing until it ends.
+#[derive(Template)]
+#[template(path = "job_page.html")]
+pub struct JobPage {
+    pub job: JobView,
 }
 
 /// The generate form alone: swapped in when the model changes or a field is wrong.
@@ -232,14 +398,6 @@ pub struct IndexPage {
 #[template(path = "form.html")]
 pub struct FormFragment {
     pub form: FormView,
-}
-
-/// The result of a generation, with the refreshed gallery swapped in out of band.
-#[derive(Template)]
-#[template(path = "result.html")]
-pub struct ResultFragment {
-    pub result: ResultView,
-    pub gallery: GalleryView,
 }
 
 #[derive(Template)]

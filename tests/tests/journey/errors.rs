@@ -183,7 +183,7 @@ async fn a_failing_model_and_an_unavailable_service_have_their_own_messages() {
 #[tokio::test]
 async fn one_failed_call_of_three_keeps_the_other_two_pictures() {
     let bedrock = BedrockDouble::start().await;
-    let app = spawn_app_with(&bedrock, |c| c.model_concurrency = 1).await;
+    let app = spawn_app_with(&bedrock, |c| c.jobs.concurrency = 1).await;
     bedrock.will_fail_call_number(2);
 
     let page = app

@@ -53,8 +53,8 @@ async fn a_generation_in_flight_finishes_during_a_graceful_shutdown() {
 async fn a_burst_beyond_the_queue_is_told_to_try_again() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app_with(&bedrock, |c| {
-        c.model_concurrency = 1;
-        c.queue_length = 0;
+        c.jobs.concurrency = 1;
+        c.jobs.queue_length = 0;
     })
     .await;
     bedrock.will_answer_after(Duration::from_millis(500));
@@ -90,8 +90,8 @@ async fn a_client_over_its_rate_limit_is_slowed_down() {
 async fn a_flood_of_generations_gets_pictures_or_busy_and_stores_only_whole_entries() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app_with(&bedrock, |c| {
-        c.model_concurrency = 2;
-        c.queue_length = 4;
+        c.jobs.concurrency = 2;
+        c.jobs.queue_length = 4;
         c.rate_limit = 10_000;
     })
     .await;

@@ -1,0 +1,297 @@
+//! The one object store every part of Easel keeps its state in (a local folder or S3), with the
+//! two primitives that make it safe to share between processes: create-if-absent and
+//! compare-and-swap.
+//!
+//! S3 (and `InMemory`) check both on the server: `If-None-Match: *` and `If-Match: ETAG`. A local
+//! folder creates atomically (a hard link) but cannot compare-and-swap, so a folder is for one
+//! process, and read-modify-write on it is serialised by a lock inside that process.
+
+use std::{path::PathBuf, sync::Arc};
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutMode, PutOptions, UpdateVersion,
+    aws::{AmazonS3Builder, AmazonS3ConfigKey},
+    local::LocalFileSystem,
+    memory::InMemory,
+    path::Path,
+    prefix::PrefixStore,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::Mutex;
+
+use crate::gallery::StorageLocation;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage failed: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("object {path} is corrupt: {reason}")]
+    Corrupt { path: String, reason: String },
+    #[error("cannot create the storage folder {}: {source}", path.display())]
+    CreateFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Handle to the store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub(crate) store: Arc<dyn ObjectStore>,
+    /// Present when the store cannot compare-and-swap: then this process is its only writer.
+    local_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl Storage {
+    /// Opens the store. No request is made.
+    pub fn open(location: &StorageLocation) -> Result<Self, StorageError> {
+        Ok(match location {
+            StorageLocation::Folder(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateFolder {
+                    path: dir.clone(),
+                    source,
+                })?;
+                // Without fsync, a power cut could persist a record but not the bytes of the
+                // PNG written just before it.
+                let folder = LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
+                Self {
+                    store: Arc::new(folder),
+                    local_lock: Some(Arc::default()),
+                }
+            }
+            StorageLocation::S3 { bucket, prefix } => {
+                let s3 = s3_builder(bucket).build()?;
+                let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(PrefixStore::new(s3, prefix.as_str()))
+                };
+                Self {
+                    store,
+                    local_lock: None,
+                }
+            }
+        })
+    }
+
+    /// A store that lives and dies with the process.
+    pub fn in_memory() -> Self {
+        Self {
+            store: Arc::new(InMemory::new()),
+            local_lock: None,
+        }
+    }
+
+    pub async fn get(&self, key: &Path) -> Result<Option<Bytes>, StorageError> {
+        // The object can also vanish between the request and reading its body.
+        let read = async { self.store.get(key).await?.bytes().await };
+        match read.await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        key: &Path,
+    ) -> Result<Option<T>, StorageError> {
+        match self.get(key).await? {
+            Some(bytes) => parse_json(key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn put_json<T: Serialize>(&self, key: &Path, value: &T) -> Result<(), StorageError> {
+        self.store.put(key, to_json(key, value)?.into()).await?;
+        Ok(())
+    }
+
+    /// Writes `value` only if nothing is at `key` yet; false when something was. Exactly one of
+    /// any number of racing writers, in any number of processes, gets true.
+    pub async fn create_json<T: Serialize>(
+        &self,
+        key: &Path,
+        value: &T,
+    ) -> Result<bool, StorageError> {
+        let create = PutOptions::from(PutMode::Create);
+        match self
+            .store
+            .put_opts(key, to_json(key, value)?.into(), create)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Read-modify-write of one JSON object that any process may change at the same time.
+    /// `change` sees the current value (None when absent) and returns the new value and an
+    /// answer, or `Err` to write nothing. On S3 a lost race is retried with a fresh read.
+    pub async fn update_json<T, R, E>(
+        &self,
+        key: &Path,
+        mut change: impl FnMut(Option<T>) -> Result<(T, R), E>,
+    ) -> Result<R, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<StorageError>,
+    {
+        if let Some(lock) = &self.local_lock {
+            let _only_writer = lock.lock().await;
+            let (new, answer) = change(self.get_json(key).await?)?;
+            self.put_json(key, &new).await?;
+            return Ok(answer);
+        }
+        loop {
+            let (current, version) = match self.store.get(key).await {
+                Ok(found) => {
+                    let version = UpdateVersion {
+                        e_tag: found.meta.e_tag.clone(),
+                        version: found.meta.version.clone(),
+                    };
+                    let bytes = found.bytes().await.map_err(StorageError::from)?;
+                    (Some(parse_json(key, &bytes)?), Some(version))
+                }
+                Err(object_store::Error::NotFound { .. }) => (None, None),
+                Err(e) => return Err(StorageError::from(e).into()),
+            };
+            let (new, answer) = change(current)?;
+            let mode = match version {
+                Some(version) => PutMode::Update(version),
+                None => PutMode::Create,
+            };
+            let payload = to_json(key, &new)?;
+            match self.store.put_opts(key, payload.into(), mode.into()).await {
+                Ok(_) => return Ok(answer),
+                Err(
+                    object_store::Error::Precondition { .. }
+                    | object_store::Error::AlreadyExists { .. },
+                ) => continue,
+                Err(e) => return Err(StorageError::from(e).into()),
+            }
+        }
+    }
+
+    /// Names of the objects directly under `prefix` (not their folders).
+    pub async fn names_under(&self, prefix: &Path) -> Result<Vec<String>, StorageError> {
+        let listing = self.store.list_with_delimiter(Some(prefix)).await?;
+        Ok(listing
+            .objects
+            .into_iter()
+            .filter_map(|o| o.location.filename().map(str::to_owned))
+            .collect())
+    }
+
+    /// Every object under `prefix`, folders included.
+    pub async fn keys_under(&self, prefix: &Path) -> Result<Vec<Path>, StorageError> {
+        Ok(self
+            .store
+            .list(Some(prefix))
+            .map_ok(|o| o.location)
+            .try_collect()
+            .await?)
+    }
+
+    pub async fn exists(&self, key: &Path) -> Result<bool, StorageError> {
+        match self.store.head(key).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deleting a missing object is an error for some stores and not for others; here it is
+    /// never one.
+    pub async fn delete(&self, key: &Path) -> Result<(), StorageError> {
+        match self.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn to_json<T: Serialize>(key: &Path, value: &T) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(value).map_err(|e| corrupt(key, e))
+}
+
+fn parse_json<T: DeserializeOwned>(key: &Path, bytes: &[u8]) -> Result<T, StorageError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(key, e))
+}
+
+pub(crate) fn corrupt(key: &Path, error: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt {
+        path: key.to_string(),
+        reason: error.to_string(),
+    }
+}
+
+/// `AWS_*` settings come from the environment, as for the rest of the app.
+fn s3_builder(bucket: &str) -> AmazonS3Builder {
+    let builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    let endpoint = builder
+        .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+        .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    // Local S3 stand-ins (MinIO, moto) usually speak plain HTTP, which the client refuses
+    // unless told otherwise.
+    if endpoint.is_some_and(|url| url.starts_with("http://")) {
+        builder.with_allow_http(true)
+    } else {
+        builder
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn add_racing(storage: Storage) -> u32 {
+        let key = Path::from("counter.json");
+        let writers: Vec<_> = (0..16)
+            .map(|_| {
+                let storage = storage.clone();
+                let key = key.clone();
+                tokio::spawn(async move {
+                    storage
+                        .update_json::<u32, (), StorageError>(&key, |n| {
+                            Ok((n.unwrap_or(0) + 1, ()))
+                        })
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        futures::future::try_join_all(writers).await.unwrap();
+        storage.get_json(&key).await.unwrap().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_updates_are_never_lost() {
+        assert_eq!(add_racing(Storage::in_memory()).await, 16);
+        let dir = tempfile::tempdir().unwrap();
+        let folder = Storage::open(&StorageLocation::Folder(dir.path().into())).unwrap();
+        assert_eq!(add_racing(folder).await, 16);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn exactly_one_racing_create_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        for storage in [
+            Storage::in_memory(),
+            Storage::open(&StorageLocation::Folder(dir.path().into())).unwrap(),
+        ] {
+            let key = Path::from("claim.json");
+            let racers: Vec<_> = (0..16)
+                .map(|n| {
+                    let (storage, key) = (storage.clone(), key.clone());
+                    tokio::spawn(async move { storage.create_json(&key, &n).await.unwrap() })
+                })
+                .collect();
+            let wins = futures::future::try_join_all(racers).await.unwrap();
+            assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+use crate::{guard::OverBudget, storage::StorageError};
+
+/// Why the studio did not accept a request; `http::error` words each one for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("Easel is shutting down")]
+    ShuttingDown,
+    #[error("too many requests from this browser")]
+    RateLimited,
+    #[error("this browser has {limit} jobs going")]
+    TooManyJobs { limit: usize },
+    #[error("the queue for {model} is full")]
+    QueueFull {
+        model: String,
+        waiting: usize,
+        wait_secs: u64,
+    },
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<crate::guard::BudgetError> for Refusal {
+    fn from(error: crate::guard::BudgetError) -> Self {
+        match error {
+            crate::guard::BudgetError::Over(over) => Refusal::OverBudget(over),
+            crate::guard::BudgetError::Storage(e) => Refusal::Storage(e),
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! The use cases: generate and compare, as jobs that outlive the request that made them. The
+//! studio is the only caller of Bedrock, the gallery and the guards; the HTML routes (and,
+//! later, a JSON API) call it alike.
+//!
+//! A job is stored before it is acknowledged, waits in this process's fair line for a free slot
+//! of its model, and is run by whichever process wins its claim. See docs/jobs.md.
+
+mod error;
+mod job;
+mod line;
+mod run;
+mod store;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+pub use error::Refusal;
+pub use job::{Job, JobId, JobState, Picture, Problem, WorkerId};
+pub use store::Liveness;
+
+use self::{line::Line, store::JobStore};
+use crate::{
+    bedrock::Bedrock,
+    catalogue::Catalogue,
+    domain::GenerationRequest,
+    gallery::{Gallery, OwnerId},
+    guard::{Budget, RateLimit, Spending, Usd},
+    metrics::{Gauges, Metrics},
+    models::ModelStatus,
+    storage::{Storage, StorageError},
+};
+
+/// How jobs are queued and run.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Jobs of one model that one process runs at once.
+    pub concurrency: usize,
+    /// Jobs of one model that may wait in one process before new ones are refused.
+    pub queue_length: usize,
+    /// Jobs one browser may have queued or running at once.
+    pub per_browser: usize,
+    /// How long a silent process keeps its claims before another takes its jobs over.
+    pub lease: Duration,
+    /// How often the store is scanned for jobs whose process stopped or died.
+    pub scan_interval: Duration,
+    /// How long a throttled job keeps trying before it fails.
+    pub throttle_patience: Duration,
+}
+
+/// The parts a studio is made of.
+pub struct Parts {
+    pub catalogue: Catalogue,
+    pub models: ModelStatus,
+    pub bedrock: Bedrock,
+    pub gallery: Gallery,
+    pub storage: Storage,
+    pub budget: Budget,
+    pub rate_limit: RateLimit,
+    pub metrics: Metrics,
+    pub settings: JobSettings,
+}
+
+/// Handle to the studio; cheap to clone.
+#[derive(Clone)]
+pub struct Studio {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalogue: Catalogue,
+    models: ModelStatus,
+    bedrock: Bedrock,
+    gallery: Gallery,
+    jobs: JobStore,
+    budget: Budget,
+    rate_limit: RateLimit,
+    metrics: Metrics,
+    settings: JobSettings,
+    worker: WorkerId,
+    draining: AtomicBool,
+    local: Mutex<Local>,
+    /// Running jobs: the drain waits for none.
+    idle: watch::Sender<usize>,
+    /// Set when the process starts stopping: live pages are told to reconnect elsewhere.
+    stopping: watch::Sender<bool>,
+}
+
+/// What this process holds: jobs waiting in its lines and jobs it runs.
+#[derive(Default)]
+struct Local {
+    lines: HashMap<String, Line>,
+    running: HashMap<String, usize>,
+    held: HashMap<JobId, Held>,
+    /// Recent seconds per model call, per model, for wait estimates.
+    call_secs: HashMap<String, f64>,
+}
+
+struct Held {
+    owner: OwnerId,
+    model: String,
+    attempt: u8,
+    running: bool,
+    updates: watch::Sender<Job>,
+    cancel: watch::Sender<bool>,
+}
+
+/// A job as a browser sees it: with its place in line when this process holds it.
+#[derive(Debug, Clone)]
+pub struct JobStatus {
+    pub job: Job,
+    pub ahead: Option<usize>,
+    /// It ended while the browser was away, and this is the first time it is shown.
+    pub ended_while_away: bool,
+}
+
+impl Studio {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            catalogue,
+            models,
+            bedrock,
+            gallery,
+            storage,
+            budget,
+            rate_limit,
+            metrics,
+            settings,
+        } = parts;
+        Self {
+            inner: Arc::new(Inner {
+                catalogue,
+                models,
+                bedrock,
+                gallery,
+                jobs: JobStore::new(storage),
+                budget,
+                rate_limit,
+                metrics,
+                settings,
+                worker: WorkerId::new_random(),
+                draining: AtomicBool::new(false),
+                local: Mutex::default(),
+                idle: watch::Sender::new(0),
+                stopping: watch::Sender::new(false),
+            }),
+        }
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
+    }
+
+    pub fn models(&self) -> &ModelStatus {
+        &self.inner.models
+    }
+
+    pub fn gallery(&self) -> &Gallery {
+        &self.inner.gallery
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.inner.budget
+    }
+
+    /// Accepts `request` as a job of `owner`'s, or says why not. Once this returns the job is
+    /// stored and its highest cost is held against both budgets.
+    pub async fn submit(
+        &self,
+        owner: &OwnerId,
+        request: &GenerationRequest,
+        group: Option<JobId>,
+        note: Option<String>,
+    ) -> Result<Job, Refusal> {
+        let inner = &self.inner;
+        if inner.draining.load(Ordering::SeqCst) {
+            return Err(Refusal::ShuttingDown);
+        }
+        if inner.rate_limit.check(owner.as_str()).is_err() {
+            return Err(Refusal::RateLimited);
+        }
+        let model = &request.model;
+        {
+            let local = self.local();
+            let active = local.held.values().filter(|h| h.owner == *owner).count();
+            if active >= inner.settings.per_browser {
+                return Err(Refusal::TooManyJobs {
+                    limit: inner.settings.per_browser,
+                });
+            }
+            let waiting = local.lines.get(&model.id).map_or(0, Line::len);
+            if waiting >= inner.settings.queue_length {
+                let per_call = local.call_secs.get(&model.id).copied().unwrap_or(10.0);
+                let rounds = waiting as f64 / inner.settings.concurrency as f64;
+                return Err(Refusal::QueueFull {
+                    model: model.name.clone(),
+                    waiting,
+                    wait_secs: (rounds * per_call).ceil() as u64,
+                });
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        let id = JobId::new(now);
+        let price = Usd::from_dollars(model.price_per_image);
+        let highest = price.times(u64::from(request.count.get()));
+        let reservation = inner
+            .budget
+            .reserve(owner, id.as_str(), highest, now)
+            .await?;
+        let job = Job {
+            group,
+            id,
+            owner: owner.clone(),
+            form: request.to_form(),
+            model_id: model.id.clone(),
+            model_name: model.name.clone(),
+            count: request.count.get(),
+            note,
+            state: JobState::Queued,
+            accepted_by: inner.worker.clone(),
+            attempt: 0,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            pictures: Vec::new(),
+            calls_done: Vec::new(),
+            problems: Vec::new(),
+            retrying: false,
+            reservation,
+            cost: None,
+            price_per_image: price,
+        };
+        if let Err(e) = inner.jobs.insert(&job).await {
+            // Not acknowledged, so not accepted: give the money back.
+            let _ = inner
+                .budget
+                .settle(owner, &job.reservation, Usd::ZERO)
+                .await;
+            return Err(e.into());
+        }
+        tracing::info!(job = %job.id, model = %job.model_id, count = job.count, "job accepted");
+        self.hold(job.clone(), 1);
+        Ok(job)
+    }
+
+    /// The job, if it is `owner`'s.
+    pub async fn status(
+        &self,
+        owner: &OwnerId,
+        id: &JobId,
+    ) -> Result<Option<JobStatus>, StorageError> {
+        let job = match self.local_copy(id) {
+            Some(job) => job,
+            None => match self.inner.jobs.load(id).await? {
+                Some(job) => job,
+                None => return Ok(None),
+            },
+        };
+        if job.owner != *owner {
+            return Ok(None);
+        }
+        Ok(Some(JobStatus {
+            ahead: self.ahead_of(&job),
+            job,
+            ended_while_away: false,
+        }))
+    }
+
+    /// Notes that the owner has now seen how the job ended.
+    pub async fn seen(&self, job: &Job) -> Result<(), StorageError> {
+        if job.state.is_final() {
+            self.inner.jobs.mark_seen(&job.id).await?;
+        }
+        Ok(())
+    }
+
+    /// The owner's jobs worth listing: every one still going, and those that ended in the last
+    /// day. One that ended unseen says so, once.
+    pub async fn recent(&self, owner: &OwnerId) -> Result<Vec<JobStatus>, StorageError> {
+        let ids = self.inner.jobs.recent(owner).await?;
+        let day_ago = OffsetDateTime::now_utc() - time::Duration::days(1);
+        let mut listed = Vec::new();
+        for id in ids {
+            let Some(status) = self.status(owner, &id).await? else {
+                continue;
+            };
+            if status.job.state.is_final() && status.job.finished_at.is_some_and(|t| t < day_ago) {
+                continue;
+            }
+            let away = status.job.state.is_final() && self.inner.jobs.mark_seen(&id).await?;
+            listed.push(JobStatus {
+                ended_while_away: away,
+                ..status
+            });
+        }
+        Ok(listed)
+    }
+
+    /// Updates of a job this process holds: each change as it happens, until it ends.
+    pub fn watch(&self, id: &JobId) -> Option<watch::Receiver<Job>> {
+        self.local().held.get(id).map(|h| h.updates.subscribe())
+    }
+
+    /// Cancels the owner's job. A queued job ends at once and costs nothing; a running one
+    /// stops waiting for its calls and keeps the pictures already made.
+    pub async fn cancel(&self, owner: &OwnerId, id: &JobId) -> Result<Option<Job>, StorageError> {
+        let inner = &self.inner;
+        let Some(status) = self.status(owner, id).await? else {
+            return Ok(None);
+        };
+        let job = status.job;
+        if job.state.is_final() {
+            return Ok(Some(job));
+        }
+        // Nobody has started it if we win its first claim: then it never runs anywhere.
+        {
+            let mut local = self.local();
+            if let Some(held) = local.held.get(id).filter(|h| !h.running) {
+                let model = held.model.clone();
+                if let Some(line) = local.lines.get_mut(&model) {
+                    line.remove(owner, id);
+                }
+            }
+        }
+        if inner.jobs.claim(id, 1, &inner.worker).await? {
+            let mut job = inner.jobs.load(id).await?.unwrap_or(job);
+            job.state = JobState::Cancelled;
+            job.finished_at = Some(OffsetDateTime::now_utc());
+            job.cost = Some(Usd::ZERO);
+            inner
+                .budget
+                .settle(owner, &job.reservation, Usd::ZERO)
+                .await?;
+            inner.jobs.save(&job).await?;
+            inner.jobs.remove_from_queue(id).await?;
+            self.publish(&job);
+            self.release(id);
+            inner.metrics.job_ended(job.state.as_str());
+            return Ok(Some(job));
+        }
+        inner.jobs.request_cancel(id).await?;
+        if let Some(held) = self.local().held.get(id) {
+            held.cancel.send_replace(true);
+        }
+        Ok(Some(self.local_copy(id).unwrap_or(job)))
+    }
+
+    /// What this browser has spent and holds today.
+    pub async fn spent_today(&self, owner: &OwnerId) -> Result<Spending, StorageError> {
+        self.inner
+            .budget
+            .today(owner, OffsetDateTime::now_utc())
+            .await
+    }
+
+    /// Starts the background work: the heartbeat and the scan for jobs no process runs.
+    pub fn start(&self) {
+        let studio = self.clone();
+        tokio::spawn(async move {
+            let beat_every = studio.inner.settings.lease / 3;
+            loop {
+                let draining = studio.inner.draining.load(Ordering::SeqCst);
+                if let Err(e) = studio.inner.jobs.beat(&studio.inner.worker, draining).await {
+                    tracing::warn!(error = %e, "could not write the heartbeat");
+                }
+                if draining {
+                    return;
+                }
+                tokio::time::sleep(beat_every).await;
+            }
+        });
+        let studio = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if studio.inner.draining.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Err(e) = studio.adopt_orphans().await {
+                    tracing::warn!(error = %e, "could not scan for jobs to take over");
+                }
+                tokio::time::sleep(studio.inner.settings.scan_interval).await;
+            }
+        });
+    }
+
+    /// Ends every live update stream, so browsers reconnect to a process that stays.
+    pub fn stop_streams(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Resolves once the process has started stopping.
+    pub async fn stopping(&self) {
+        let mut stopping = self.inner.stopping.subscribe();
+        let _ = stopping.wait_for(|s| *s).await;
+    }
+
+    /// Stops starting jobs, lets running ones finish for up to `grace`, then tells other
+    /// processes that what is left here is theirs to take. Queued jobs stay stored.
+    pub async fn drain(&self, grace: Duration) {
+        let inner = &self.inner;
+        inner.draining.store(true, Ordering::SeqCst);
+        if let Err(e) = inner.jobs.beat(&inner.worker, true).await {
+            tracing::warn!(error = %e, "could not say this process is stopping");
+        }
+        let mut idle = inner.idle.subscribe();
+        let finished = tokio::time::timeout(grace, async {
+            let _ = idle.wait_for(|running| *running == 0).await;
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                ?grace,
+                "jobs were still running when the grace period ran out; another process will run them again"
+            );
+        }
+        if let Err(e) = inner.jobs.gone(&inner.worker).await {
+            tracing::warn!(error = %e, "could not remove the heartbeat");
+        }
+    }
+
+    /// Gauges for the metrics page.
+    pub async fn gauges(&self) -> Gauges {
+        let mut gauges = Gauges::default();
+        {
+            let local = self.local();
+            for held in local.held.values() {
+                let state = if held.running { "running" } else { "queued" };
+                *gauges.jobs.entry((held.model.clone(), state)).or_default() += 1;
+            }
+            for (model, line) in &local.lines {
+                gauges.queue_depth.insert(model.clone(), line.len());
+            }
+        }
+        let caps = self.inner.budget.caps();
+        if let Ok(month) = self
+            .inner
+            .budget
+            .this_month(OffsetDateTime::now_utc())
+            .await
+        {
+            gauges.spend.push((
+                "monthly",
+                month.committed.dollars(),
+                caps.monthly.map(Usd::dollars),
+            ));
+        }
+        gauges
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Looks through every unfinished job for ones whose process is stopping or gone, and takes
+    /// them over: queued ones to run once, interrupted ones to run again once at most.
+    async fn adopt_orphans(&self) -> Result<(), StorageError> {
+        let inner = &self.inner;
+        let lease =
+            time::Duration::try_from(inner.settings.lease).unwrap_or(time::Duration::MINUTE);
+        for id in inner.jobs.unfinished().await? {
+            if self.local().held.contains_key(&id) {
+                continue;
+            }
+            let Some(job) = inner.jobs.load(&id).await? else {
+                continue;
+            };
+            if job.state.is_final() {
+                inner.jobs.remove_from_queue(&id).await?;
+                continue;
+            }
+            match inner.jobs.newest_claim(&id).await? {
+                None => {
+                    if job.accepted_by != inner.worker
+                        && inner.jobs.liveness(&job.accepted_by, lease).await? != Liveness::Alive
+                    {
+                        tracing::info!(job = %id, "taking over a queued job");
+                        self.hold(job, 1);
+                    }
+                }
+                Some(claim) => {
+                    if claim.worker == inner.worker
+                        || inner.jobs.liveness(&claim.worker, lease).await? != Liveness::Dead
+                    {
+                        continue;
+                    }
+                    if claim.attempt >= run::MAX_ATTEMPTS {
+                        if let Err(e) = run::give_up(self, job, claim.attempt + 1).await {
+                            tracing::warn!(job = %id, error = %e, "could not end an interrupted job");
+                        }
+                    } else {
+                        tracing::info!(job = %id, attempt = claim.attempt + 1, "running a job again: its process died while running it");
+                        self.hold(job, claim.attempt + 1);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a stored job in this process's line for its model.
+    fn hold(&self, job: Job, attempt: u8) {
+        {
+            let mut local = self.local();
+            let held = Held {
+                owner: job.owner.clone(),
+                model: job.model_id.clone(),
+                attempt,
+                running: false,
+                updates: watch::Sender::new(job.clone()),
+                cancel: watch::Sender::new(false),
+            };
+            local.held.insert(job.id.clone(), held);
+            local
+                .lines
+                .entry(job.model_id.clone())
+                .or_default()
+                .push(job.owner, job.id);
+        }
+        self.pump();
+    }
+
+    /// Starts waiting jobs while their model has free slots.
+    fn pump(&self) {
+        if self.inner.draining.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut starts = Vec::new();
+        {
+            let mut local = self.local();
+            let local = &mut *local;
+            for (model, line) in &mut local.lines {
+                let running = local.running.entry(model.clone()).or_default();
+                let before = line.len();
+                while *running < self.inner.settings.concurrency {
+                    let Some(id) = line.pop() else { break };
+                    let Some(held) = local.held.get_mut(&id) else {
+                        continue;
+                    };
+                    held.running = true;
+                    *running += 1;
+                    starts.push((id, held.attempt, held.cancel.subscribe()));
+                }
+                if line.len() != before {
+                    // Everyone still waiting moved up: their cards show it.
+                    for held in local
+                        .held
+                        .values()
+                        .filter(|h| h.model == *model && !h.running)
+                    {
+                        held.updates.send_modify(|_| ());
+                    }
+                }
+            }
+            let running = local.running.values().sum();
+            self.inner.idle.send_replace(running);
+        }
+        for (id, attempt, cancel) in starts {
+            let studio = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = run::run(&studio, &id, attempt, cancel).await {
+                    tracing::error!(job = %id, error = %e, "a job could not be run; another process will take it over");
+                }
+                studio.finished(&id);
+            });
+        }
+    }
+
+    /// A running job has ended here (or was lost to another process).
+    fn finished(&self, id: &JobId) {
+        {
+            let mut local = self.local();
+            if let Some(held) = local.held.remove(id) {
+                if let Some(running) = local.running.get_mut(&held.model) {
+                    *running = running.saturating_sub(1);
+                }
+            }
+            let running = local.running.values().sum();
+            self.inner.idle.send_replace(running);
+        }
+        self.pump();
+    }
+
+    /// Forgets a job that will not run here.
+    fn release(&self, id: &JobId) {
+        let mut local = self.local();
+        if let Some(held) = local.held.get(id).filter(|h| !h.running) {
+            let (owner, model) = (held.owner.clone(), held.model.clone());
+            if let Some(line) = local.lines.get_mut(&model) {
+                line.remove(&owner, id);
+            }
+            local.held.remove(id);
+        }
+    }
+
+    /// Shows a change of a job to whoever watches it here.
+    fn publish(&self, job: &Job) {
+        if let Some(held) = self.local().held.get(&job.id) {
+            held.updates.send_replace(job.clone());
+        }
+    }
+
+    fn local_copy(&self, id: &JobId) -> Option<Job> {
+        self.local()
+            .held
+            .get(id)
+            .map(|h| h.updates.borrow().clone())
+    }
+
+    fn ahead_of(&self, job: &Job) -> Option<usize> {
+        if job.state != JobState::Queued {
+            return None;
+        }
+        let local = self.local();
+        local
+            .lines
+            .get(&job.model_id)?
+            .ahead_of(&job.owner, &job.id)
+    }
+
+    fn record_call_time(&self, model: &str, secs: f64) {
+        let mut local = self.local();
+        let average = local.call_secs.entry(model.to_owned()).or_insert(secs);
+        *average = *average * 0.8 + secs * 0.2;
+    }
+
+    fn local(&self) -> MutexGuard<'_, Local> {
+        self.inner.local.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,303 @@
+//! Running one job: claim it, make its pictures call by call, store each as it arrives, and
+//! settle its cost. Every step is written to the store before it is shown.
+
+use std::{pin::pin, time::Instant};
+
+use futures::{StreamExt, stream::FuturesUnordered};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::{Job, JobId, JobState, Picture, Problem, Studio};
+use crate::{
+    bedrock::{self, BedrockError, Call, Generation},
+    domain::GenerationRequest,
+    gallery::Recipe,
+    storage::StorageError,
+};
+
+/// A job whose process died while running it is run once more; a second death ends it.
+pub const MAX_ATTEMPTS: u8 = 2;
+
+/// How often a running job looks in the store for a cancel made through another process.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The first wait after Bedrock throttled a call; each later wait doubles.
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Its process was thought dead and another has taken the job over: this one stops.
+    #[error("another process has taken the job over")]
+    TakenOver,
+}
+
+/// What a call came back with, and after how many throttled tries.
+struct Outcome {
+    call: Call,
+    generation: Generation,
+    throttled: u32,
+}
+
+pub async fn run(
+    studio: &Studio,
+    id: &JobId,
+    attempt: u8,
+    mut cancel: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    let inner = &studio.inner;
+    if !inner.jobs.claim(id, attempt, &inner.worker).await? {
+        // Another process (or a cancel) got there first.
+        return Ok(());
+    }
+    let Some(mut job) = inner.jobs.load(id).await? else {
+        return Ok(());
+    };
+    if job.state.is_final() {
+        return Ok(inner.jobs.remove_from_queue(id).await?);
+    }
+    job.attempt = attempt;
+    if *cancel.borrow() || inner.jobs.cancel_requested(id).await? {
+        return finish(studio, job, JobState::Cancelled, 0).await;
+    }
+    let request = match GenerationRequest::parse(&job.form, &inner.catalogue) {
+        Ok(request) => request,
+        Err(errors) => {
+            let why = errors
+                .iter()
+                .map(|(_, m)| m.to_owned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            job.problems.push(Problem::NoLongerValid(why));
+            return finish(studio, job, JobState::Failed, 0).await;
+        }
+    };
+    job.state = JobState::Running;
+    job.started_at.get_or_insert_with(OffsetDateTime::now_utc);
+    job.retrying = false;
+    save(studio, &job).await?;
+
+    let call_id = inner.models.call_id(&request.model.id);
+    let mut calls: FuturesUnordered<_> = bedrock::calls(&request)
+        .into_iter()
+        .filter(|call| !job.calls_done.contains(&call.first))
+        .map(|call| make(studio, &request, &call_id, call, 0))
+        .collect();
+    let mut in_flight = calls.len();
+    let mut cancelled = pin!(cancelled(studio, id, &mut cancel));
+    let patience = Instant::now() + inner.settings.throttle_patience;
+    loop {
+        let outcome = tokio::select! {
+            next = calls.next() => match next {
+                Some(outcome) => outcome,
+                None => break,
+            },
+            () = &mut cancelled => {
+                // Calls still out may be billed: they count as spent.
+                let abandoned = u8::try_from(in_flight).unwrap_or(u8::MAX);
+                return finish(studio, job, JobState::Cancelled, abandoned).await;
+            }
+        };
+        let throttled = outcome
+            .generation
+            .failures
+            .contains(&BedrockError::Throttled);
+        if throttled && Instant::now() < patience {
+            job.retrying = true;
+            save(studio, &job).await?;
+            calls.push(make(
+                studio,
+                &request,
+                &call_id,
+                outcome.call,
+                outcome.throttled + 1,
+            ));
+            continue;
+        }
+        in_flight -= 1;
+        job.retrying = false;
+        keep(studio, &mut job, &request, outcome).await;
+        save(studio, &job).await?;
+    }
+    let state = if job.pictures.is_empty() {
+        JobState::Failed
+    } else {
+        JobState::Done
+    };
+    finish(studio, job, state, 0).await
+}
+
+/// One call, after waiting out its earlier throttling.
+async fn make(
+    studio: &Studio,
+    request: &GenerationRequest,
+    call_id: &str,
+    call: Call,
+    throttled: u32,
+) -> Outcome {
+    if throttled > 0 {
+        tokio::time::sleep(FIRST_BACKOFF * 2u32.saturating_pow(throttled - 1).min(16)).await;
+    }
+    let started = Instant::now();
+    let generation = studio.inner.bedrock.make(request, call_id, call).await;
+    let secs = started.elapsed().as_secs_f64();
+    let outcome = match generation.failures.first() {
+        None => "ok",
+        Some(BedrockError::Throttled) => "throttled",
+        Some(BedrockError::InputFiltered | BedrockError::OutputFiltered) => "filtered",
+        Some(BedrockError::Timeout) => "timeout",
+        Some(_) => "error",
+    };
+    studio.inner.metrics.call(&request.model.id, outcome, secs);
+    studio.record_call_time(&request.model.id, secs);
+    Outcome {
+        call,
+        generation,
+        throttled,
+    }
+}
+
+/// Stores the pictures of an ended call in the gallery and notes them in the job.
+async fn keep(studio: &Studio, job: &mut Job, request: &GenerationRequest, outcome: Outcome) {
+    let inner = &studio.inner;
+    let Outcome {
+        call, generation, ..
+    } = outcome;
+    for failure in generation.failures {
+        tracing::warn!(job = %job.id, model = %job.model_id, error = %failure, "a model call failed");
+        inner.models.learn_from(&job.model_id, &failure);
+        if !job.problems.contains(&Problem::Bedrock(failure.clone())) {
+            job.problems.push(Problem::Bedrock(failure));
+        }
+    }
+    let (mut saved, mut not_saved) = (0, 0);
+    for (offset, image) in generation.images.into_iter().enumerate() {
+        let index = call.first + offset as u8;
+        let recipe = Recipe {
+            model_id: request.model.id.clone(),
+            model_name: request.model.name.clone(),
+            prompt: request.prompt.to_string(),
+            negative_prompt: request.negative_prompt.as_ref().map(ToString::to_string),
+            size: request.shape.to_string(),
+            cfg_scale: request.cfg_scale,
+            quality: request.quality.map(|q| q.as_str().to_owned()),
+            seed: image.seed,
+            price_usd: request.model.price_per_image,
+            created_at: OffsetDateTime::now_utc(),
+        };
+        let id = job.id.picture(index);
+        match inner
+            .gallery
+            .save_as(&job.owner, id.clone(), recipe, image.png)
+            .await
+        {
+            Ok(_) => {
+                saved += 1;
+                job.pictures.push(Picture {
+                    index,
+                    image: id,
+                    seed: image.seed,
+                });
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = ?e, "could not store a picture");
+                not_saved += 1;
+            }
+        }
+    }
+    inner.metrics.pictures(&job.model_id, saved);
+    if not_saved > 0 {
+        job.problems.push(Problem::NotSaved(not_saved));
+    }
+    job.pictures.sort_by_key(|p| p.index);
+    job.calls_done.push(call.first);
+}
+
+/// Resolves when the owner cancels: through this process at once, through another within
+/// [`CANCEL_POLL`].
+async fn cancelled(studio: &Studio, id: &JobId, local: &mut watch::Receiver<bool>) {
+    let asked_here = async {
+        if local.wait_for(|c| *c).await.is_err() {
+            // The job is no longer held here: only the store can tell.
+            std::future::pending::<()>().await;
+        }
+    };
+    let asked_elsewhere = async {
+        loop {
+            tokio::time::sleep(CANCEL_POLL).await;
+            if studio
+                .inner
+                .jobs
+                .cancel_requested(id)
+                .await
+                .unwrap_or(false)
+            {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        () = asked_here => {}
+        () = asked_elsewhere => {}
+    }
+}
+
+/// Ends the job: its cost settled to what was made (plus calls abandoned in flight), its final
+/// state stored and shown.
+async fn finish(
+    studio: &Studio,
+    mut job: Job,
+    state: JobState,
+    abandoned: u8,
+) -> Result<(), RunError> {
+    let inner = &studio.inner;
+    let made = job.pictures.len() as u64 + u64::from(abandoned);
+    let cost = job.price_per_image.times(made);
+    job.state = state;
+    job.retrying = false;
+    job.finished_at = Some(OffsetDateTime::now_utc());
+    job.cost = Some(cost);
+    inner
+        .budget
+        .settle(&job.owner, &job.reservation, cost)
+        .await?;
+    save(studio, &job).await?;
+    inner.jobs.remove_from_queue(&job.id).await?;
+    inner.metrics.job_ended(state.as_str());
+    tracing::info!(job = %job.id, state = state.as_str(), pictures = job.pictures.len(), "job ended");
+    Ok(())
+}
+
+/// Ends a job whose process died on its last allowed attempt, without running it again.
+pub async fn give_up(studio: &Studio, mut job: Job, attempt: u8) -> Result<(), RunError> {
+    if !studio
+        .inner
+        .jobs
+        .claim(&job.id, attempt, &studio.inner.worker)
+        .await?
+    {
+        return Ok(());
+    }
+    tracing::warn!(job = %job.id, "a job was interrupted twice; it is not run again");
+    job.attempt = attempt;
+    job.problems.push(Problem::Interrupted);
+    let state = if job.pictures.is_empty() {
+        JobState::Failed
+    } else {
+        JobState::Done
+    };
+    // What the lost calls cost is unknown; only the stored pictures are counted.
+    finish(studio, job, state, 0).await
+}
+
+/// Stores the job and shows it, unless a newer attempt has taken it over.
+async fn save(studio: &Studio, job: &Job) -> Result<(), RunError> {
+    let inner = &studio.inner;
+    if inner.jobs.is_claimed(&job.id, job.attempt + 1).await? {
+        return Err(RunError::TakenOver);
+    }
+    inner.jobs.save(job).await?;
+    studio.publish(job);
+    Ok(())
+}
