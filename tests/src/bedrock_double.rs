@@ -93,6 +93,9 @@ enum Mode {
     DenyAccess,
     /// Only the invocation with this number (counted since the double started) fails.
     FailCall(usize),
+    /// Invocations from this number on (counted since the double started) answer after the
+    /// delay; earlier ones at once.
+    SlowFromCall(usize, Duration),
 }
 
 /// How the control plane answers.
@@ -340,6 +343,13 @@ impl BedrockDouble {
         assert!(n > 0, "calls are counted from 1");
         let mut state = lock(&self.state);
         state.mode = Mode::FailCall(state.received.len() + n);
+    }
+
+    /// The next `n` invocations answer at once, every later one only after `delay`: a job
+    /// whose first pictures are made while the rest are still being painted.
+    pub fn will_answer_slowly_after(&self, n: usize, delay: Duration) {
+        let mut state = lock(&self.state);
+        state.mode = Mode::SlowFromCall(state.received.len() + n + 1, delay);
     }
 
     /// Every control-plane call: 403 AccessDeniedException (the caller may not list models).

@@ -77,6 +77,37 @@ impl Running {
     }
 }
 
+/// A local S3 (moto server) on a free port, serving one request at a time so that its
+/// conditional writes are exact, with an empty `bucket`. Returns it and its endpoint URL.
+pub async fn start_s3(bucket: &str) -> (Running, String) {
+    let port = free_port();
+    let serve = format!(
+        "from werkzeug.serving import run_simple\n\
+         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app\n\
+         run_simple('127.0.0.1', {port}, DomainDispatcherApplication(create_backend_app), threaded=False)"
+    );
+    // moto comes from PyPI (moto[server]); .ci/run installs it.
+    let moto = Running::spawn(
+        Command::new("python3")
+            .args(["-c", &serve])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    wait_until_up(&format!("{endpoint}/moto-api/")).await;
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("PUT bucket");
+    assert!(
+        created.status().is_success(),
+        "bucket: {}",
+        created.status()
+    );
+    (moto, endpoint)
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Some(mut child) = self.0.take() {

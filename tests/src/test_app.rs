@@ -39,6 +39,8 @@ pub async fn aws_for(bedrock: &BedrockDouble) -> aws_config::SdkConfig {
 /// A running Easel. Dropping it stops the server.
 pub struct TestApp {
     pub address: String,
+    /// Where `/metrics` is served, when the test asked for it.
+    pub metrics_address: Option<std::net::SocketAddr>,
     pub storage: Arc<TempDir>,
     browser: Browser,
     stop: Option<oneshot::Sender<()>>,
@@ -76,6 +78,7 @@ async fn start(
         .await
         .expect("Easel starts");
     let address = format!("http://{}", app.address());
+    let metrics_address = app.metrics_address();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run_until(async {
@@ -92,6 +95,7 @@ async fn start(
     TestApp {
         browser: Browser::new(&address),
         address,
+        metrics_address,
         storage,
         stop: Some(stop),
         server: Some(server),
@@ -177,9 +181,9 @@ impl Browser {
         }
     }
 
-    /// The same browser (cookies and all) pointed at another address, e.g. after a restart
-    /// on a new port.
-    fn clone_for(&self, address: &str) -> Self {
+    /// The same browser (cookies and all) pointed at another address: after a restart on a
+    /// new port, or another task behind the same load balancer.
+    pub fn clone_for(&self, address: &str) -> Self {
         use reqwest::cookie::CookieStore;
         let old: reqwest::Url = self.address.parse().expect("a URL");
         let new: reqwest::Url = address.parse().expect("a URL");
@@ -190,6 +194,16 @@ impl Browser {
             }
         }
         Self::with_jar(address, jar)
+    }
+
+    /// The `Cookie` header this browser sends.
+    pub fn cookie_header(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.address.parse().expect("a URL");
+        self.jar
+            .cookies(&url)
+            .map(|c| c.to_str().expect("ASCII cookies").to_owned())
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -299,6 +313,30 @@ impl Browser {
         }
     }
 
+    /// The server-sent events of a job, as the page's EventSource gets them, until the server
+    /// ends the stream (30 s at most): (event name, data).
+    pub async fn events(&self, job_id: &str) -> Vec<(String, String)> {
+        self.events_for(job_id, Duration::from_secs(30)).await
+    }
+
+    /// The job's events for at most `listen`, then the connection is dropped, as a closed tab
+    /// drops it.
+    pub async fn events_for(&self, job_id: &str, listen: Duration) -> Vec<(String, String)> {
+        let mut response = self
+            .client
+            .get(self.url(&format!("/jobs/{job_id}/events")))
+            .send()
+            .await
+            .expect("GET events");
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut text = String::new();
+        let deadline = tokio::time::Instant::now() + listen;
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        parse_events(&text)
+    }
+
     /// Press a job's Cancel button (htmx): the answer is its card.
     pub async fn cancel(&self, job_id: &str) -> Page {
         self.post(&format!("/jobs/{job_id}/cancel"), &[("cancel", "1")], true)
@@ -399,6 +437,11 @@ impl Page {
         self.texts("article.job .cost")
     }
 
+    /// "Spent today: $0.04 of $2.00", as the page shows it.
+    pub fn spent_today(&self) -> String {
+        self.texts("#spend").join(" ")
+    }
+
     /// The inside of `#result`.
     fn result_html(&self) -> String {
         self.each("#result", |e| Some(e.inner_html()))
@@ -474,6 +517,24 @@ impl Page {
     pub fn contains(&self, text: &str) -> bool {
         self.html.contains(text)
     }
+}
+
+/// `event:` and `data:` lines into (event, data) pairs; comments (keep-alives) are skipped.
+fn parse_events(text: &str) -> Vec<(String, String)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let mut event = String::from("message");
+            let mut data: Vec<&str> = Vec::new();
+            for line in block.lines() {
+                if let Some(name) = line.strip_prefix("event:") {
+                    event = name.trim().to_owned();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push(value.strip_prefix(' ').unwrap_or(value));
+                }
+            }
+            (!data.is_empty()).then(|| (event, data.join("\n")))
+        })
+        .collect()
 }
 
 /// Image ids from picture addresses (`/images/{id}/image.png`).

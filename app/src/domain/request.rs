@@ -251,7 +251,7 @@ impl GenerationRequest {
         })?;
         let note = (shape.to_string() != self.shape.to_string()).then(|| {
             format!(
-                "{} at {shape}, the nearest {} makes to {}.",
+                "{} made {shape}: the nearest {} it offers to {}.",
                 model.name,
                 shape_word(shape),
                 self.shape

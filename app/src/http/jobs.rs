@@ -116,7 +116,7 @@ async fn next_update(mut u: Updates) -> Option<(Result<Event, Infallible>, Updat
     }
     if u.ended {
         u.closed = true;
-        return Some((Ok(Event::default().event("end").data("")), u));
+        return Some((Ok(Event::default().event("end").data("ended")), u));
     }
     loop {
         let status = match u.state.studio.status(&u.owner, &u.id).await {

@@ -39,6 +39,9 @@ use crate::{
     storage::{Storage, StorageError},
 };
 
+/// How long a cancel waits for a running job of this process to stop, to answer with its end.
+const CANCEL_WAIT: Duration = Duration::from_secs(2);
+
 /// How jobs are queued and run.
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -347,10 +350,21 @@ impl Studio {
             return Ok(Some(job));
         }
         inner.jobs.request_cancel(id).await?;
-        if let Some(held) = self.local().held.get(id) {
+        let updates = self.local().held.get(id).map(|held| {
             held.cancel.send_replace(true);
+            held.updates.subscribe()
+        });
+        // Run here, it stops at once: answer with how it ended.
+        if let Some(mut updates) = updates {
+            let _ = tokio::time::timeout(CANCEL_WAIT, async {
+                let _ = updates.wait_for(|j| j.state.is_final()).await;
+            })
+            .await;
         }
-        Ok(Some(self.local_copy(id).unwrap_or(job)))
+        match self.local_copy(id) {
+            Some(job) => Ok(Some(job)),
+            None => Ok(inner.jobs.load(id).await?.or(Some(job))),
+        }
     }
 
     /// What this browser has spent and holds today.

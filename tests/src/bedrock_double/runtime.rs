@@ -108,6 +108,8 @@ fn next_fault(mode: &mut Mode, call_number: usize) -> Fault {
             Fault::ModelError
         }
         Mode::FailCall(_) => Fault::None,
+        Mode::SlowFromCall(first_slow, delay) if call_number >= first_slow => Fault::Delay(delay),
+        Mode::SlowFromCall(..) => Fault::None,
     }
 }
 

@@ -1,0 +1,191 @@
+//! A job's life in one process: accepted at once, made while nobody watches, cancelled.
+
+use std::time::Duration;
+
+use easel_tests::{BedrockDouble, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn generate_answers_at_once_with_a_job_card_that_ends_with_the_picture() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_millis(600));
+    let app = spawn_app(&bedrock).await;
+
+    let card = app.submit(&[("prompt", "a heron at dawn")]).await;
+    assert_eq!(card.status, 202, "{}", card.html);
+    let [id] = card.job_ids().try_into().expect("one job card");
+    let state = card.job_states().concat();
+    assert!(
+        state == "queued" || state == "running",
+        "{state}: the model is free, so it starts at once"
+    );
+    assert!(card.text().contains("a heron at dawn"));
+    assert!(card.text().contains("Stable Image Core"));
+    assert_eq!(card.job_costs(), ["Up to $0.04"]);
+    assert!(
+        card.html.contains(r#"name="cancel""#),
+        "a running job can be cancelled"
+    );
+    assert!(
+        card.html
+            .contains(&format!(r#"sse-connect="/jobs/{id}/events""#)),
+        "the card is pushed its changes"
+    );
+
+    let ended = app.wait_for_job(&id).await;
+    assert_eq!(ended.job_states(), ["done"]);
+    assert_eq!(ended.job_costs(), ["Cost $0.04"]);
+    assert_eq!(ended.image_ids().len(), 1);
+    assert!(!ended.html.contains(r#"name="cancel""#));
+    assert_eq!(app.home().await.gallery_ids(), ended.image_ids());
+}
+
+#[tokio::test]
+async fn the_pushed_updates_end_with_the_pictures_and_the_gallery() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_millis(300));
+    let app = spawn_app(&bedrock).await;
+    let card = app.submit(&[("prompt", "two foxes"), ("count", "2")]).await;
+    let id = &card.job_ids()[0];
+
+    let events = app.events(id).await;
+    let last_card = events
+        .iter()
+        .rev()
+        .find(|(event, _)| event == "job")
+        .map(|(_, data)| data.clone())
+        .expect("a job event");
+    assert_eq!(events.last().map(|(e, _)| e.as_str()), Some("end"));
+    assert!(last_card.contains(r#"data-state="done""#), "{last_card}");
+    assert_eq!(
+        last_card.matches("<img").count() - 2,
+        2,
+        "both pictures, and the gallery's two"
+    );
+    assert!(last_card.contains(r#"id="gallery" hx-swap-oob="true""#));
+}
+
+#[tokio::test]
+async fn a_closed_tab_does_not_stop_the_job_and_the_next_visit_says_it_finished() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_millis(800));
+    let app = spawn_app(&bedrock).await;
+    // The tab asks for updates, then closes two heartbeats into the job.
+    let card = app.submit(&[("prompt", "an owl in the rain")]).await;
+    let id = card.job_ids()[0].clone();
+    app.events_for(&id, Duration::from_millis(200)).await;
+
+    // Away: only the gallery, which says nothing about jobs, is looked at until it lands.
+    wait_until(|| async {
+        let gallery = app.get("/gallery").await.gallery_ids();
+        (!gallery.is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next_visit = app.home().await;
+    assert_eq!(next_visit.job_states(), ["done"]);
+    assert!(
+        next_visit
+            .job_notes()
+            .contains(&"Finished while you were away.".to_owned()),
+        "{:?}",
+        next_visit.job_notes()
+    );
+    assert_eq!(next_visit.gallery_ids().len(), 1);
+    assert_eq!(
+        next_visit.image_ids(),
+        next_visit.gallery_ids(),
+        "the card shows the picture"
+    );
+    let again = app.home().await;
+    assert!(
+        again.job_notes().is_empty(),
+        "said once: {:?}",
+        again.job_notes()
+    );
+}
+
+#[tokio::test]
+async fn a_queued_job_cancelled_costs_nothing_and_is_never_made() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_millis(800));
+    let app = spawn_app_with(&bedrock, |c| c.jobs.concurrency = 1).await;
+    let first = app.submit(&[("prompt", "the first")]).await.job_ids()[0].clone();
+    let second = app.submit(&[("prompt", "the second")]).await;
+    assert_eq!(second.job_statuses(), ["Queued: next in line"]);
+    let second = second.job_ids()[0].clone();
+
+    let cancelled = app.cancel(&second).await;
+    assert_eq!(cancelled.job_states(), ["cancelled"]);
+    assert_eq!(cancelled.job_costs(), ["Cost $0.00"]);
+    app.wait_for_job(&first).await;
+    assert_eq!(app.wait_for_job(&second).await.job_states(), ["cancelled"]);
+
+    let prompts: Vec<_> = bedrock
+        .received()
+        .iter()
+        .map(|call| call.body["prompt"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(prompts, ["the first"]);
+    let home = app.home().await;
+    assert_eq!(home.spent_today(), "Spent today: $0.04 of $2.00");
+}
+
+#[tokio::test]
+async fn a_running_job_cancelled_keeps_the_pictures_already_made() {
+    let bedrock = BedrockDouble::start().await;
+    // Of four pictures, the first comes at once and the others take a long time.
+    bedrock.will_answer_slowly_after(1, Duration::from_secs(30));
+    let app = spawn_app(&bedrock).await;
+    let card = app
+        .submit(&[("prompt", "four kites"), ("count", "4")])
+        .await;
+    let id = card.job_ids()[0].clone();
+    let one_made = wait_until(|| async {
+        let page = app.get(&format!("/jobs/{id}")).await;
+        (page.image_ids().len() == 1).then_some(page)
+    })
+    .await;
+    assert!(
+        one_made.text().contains("1 of 4 pictures done"),
+        "{}",
+        one_made.text()
+    );
+
+    let cancelled = app.cancel(&id).await;
+    assert_eq!(cancelled.job_states(), ["cancelled"]);
+    assert_eq!(cancelled.image_ids().len(), 1, "the picture made is kept");
+    assert_eq!(app.home().await.gallery_ids(), cancelled.image_ids());
+    // The three calls still out may be billed by AWS, so they count.
+    assert_eq!(cancelled.job_costs(), ["Cost $0.16"]);
+}
+
+#[tokio::test]
+async fn throttling_past_the_sdks_retries_is_waited_out_and_then_succeeds() {
+    let bedrock = BedrockDouble::start().await;
+    // The SDK tries three times; the fourth and fifth throttles are Easel's to absorb.
+    bedrock.will_throttle_times(5);
+    let app = spawn_app(&bedrock).await;
+    let id = app.submit(&[("prompt", "a busy day")]).await.job_ids()[0].clone();
+    let retrying = wait_until(|| async {
+        let page = app.get(&format!("/jobs/{id}")).await;
+        (page.job_statuses() == ["Bedrock is busy, retrying"]).then_some(page)
+    })
+    .await;
+    assert_eq!(retrying.job_states(), ["running"]);
+    let ended = app.wait_for_job(&id).await;
+    assert_eq!(ended.job_states(), ["done"]);
+    assert_eq!(ended.image_ids().len(), 1);
+    assert!(ended.messages().is_empty(), "{:?}", ended.messages());
+}
+
+/// Polls `check` every 25 ms until it gives a value (20 s at most).
+pub async fn wait_until<T, F: std::future::Future<Output = Option<T>>>(check: impl Fn() -> F) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited 20 s in vain");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

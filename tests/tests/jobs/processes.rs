@@ -1,0 +1,206 @@
+//! Real `easel` processes sharing one store: jobs outlive SIGTERM and kill -9, are run exactly
+//! once when queued, at most twice when their process died mid-call, and no number of tasks
+//! spends past the monthly cap.
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use easel_tests::{
+    BedrockDouble, Browser,
+    process::{Running, easel_command, free_port, start_s3, wait_until_up},
+};
+
+const BUCKET: &str = "easel-jobs";
+
+/// One Easel task: its address and the process.
+struct Task {
+    address: String,
+    _process: Running,
+}
+
+/// Settings every task in these tests shares: one job of a model at a time, and a short lease
+/// so that a dead task's jobs are taken over within seconds.
+fn task_command(storage: &str, bedrock: &BedrockDouble) -> Command {
+    let mut command = easel_command();
+    command
+        .env("EASEL_STORAGE", storage)
+        .env("EASEL_MODEL_CHECK_SECS", "0")
+        .env("EASEL_MODEL_CONCURRENCY", "1")
+        .env("EASEL_JOB_LEASE_SECS", "2")
+        .env("EASEL_JOB_SCAN_SECS", "1")
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.uri())
+        .env("AWS_ENDPOINT_URL_BEDROCK", bedrock.uri())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+async fn start_task(mut command: Command) -> Task {
+    let port = free_port();
+    let address = format!("http://127.0.0.1:{port}");
+    let process = Running::spawn(command.env("EASEL_LISTEN", format!("127.0.0.1:{port}")));
+    wait_until_up(&format!("{address}/readyz")).await;
+    Task {
+        address,
+        _process: process,
+    }
+}
+
+fn on_s3(s3: &str, bedrock: &BedrockDouble) -> Command {
+    let mut command = task_command(&format!("s3://{BUCKET}/easel"), bedrock);
+    command.env("AWS_ENDPOINT_URL", s3);
+    command
+}
+
+/// How many model calls the double received for each prompt.
+fn calls_per_prompt(bedrock: &BedrockDouble) -> HashMap<String, usize> {
+    let mut calls = HashMap::new();
+    for call in bedrock.received() {
+        let prompt = call.body["prompt"].as_str().unwrap_or_default().to_owned();
+        *calls.entry(prompt).or_default() += 1;
+    }
+    calls
+}
+
+async fn submit_jobs(browser: &Browser, prompts: &[&str]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for prompt in prompts {
+        let card = browser.submit(&[("prompt", prompt)]).await;
+        assert_eq!(card.status, 202, "{}", card.html);
+        ids.push(card.job_ids()[0].clone());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_killed_tasks_jobs_are_finished_by_the_other_each_exactly_once() {
+    let (_s3, s3) = start_s3(BUCKET).await;
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_secs(2));
+    let doomed = start_task(on_s3(&s3, &bedrock)).await;
+    let survivor = start_task(on_s3(&s3, &bedrock)).await;
+
+    let browser = Browser::new(&doomed.address);
+    let prompts = ["mid-call", "queued one", "queued two"];
+    let ids = submit_jobs(&browser, &prompts).await;
+    // kill -9 while the first job's model call is under way.
+    while bedrock.received().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(doomed);
+
+    // The same browser, now answered by the other task (as the load balancer would).
+    let browser = browser.clone_for(&survivor.address);
+    for id in &ids {
+        let ended = browser.wait_for_job(id).await;
+        assert_eq!(ended.job_states(), ["done"], "{}", ended.text());
+        assert_eq!(ended.image_ids().len(), 1, "{}", ended.text());
+    }
+    let calls = calls_per_prompt(&bedrock);
+    assert_eq!(calls["queued one"], 1, "a queued job runs exactly once");
+    assert_eq!(calls["queued two"], 1, "a queued job runs exactly once");
+    assert_eq!(
+        calls["mid-call"], 2,
+        "the job that was mid-call when its task died runs once more (docs/jobs.md)"
+    );
+    assert_eq!(
+        browser.gallery().await.gallery_ids().len(),
+        3,
+        "no picture twice"
+    );
+}
+
+#[tokio::test]
+async fn queued_jobs_survive_sigterm_and_finish_after_a_restart() {
+    let folder = tempfile::tempdir().unwrap();
+    let storage = folder.path().to_str().unwrap().to_owned();
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_millis(1500));
+    let task = start_task(task_command(&storage, &bedrock)).await;
+    let browser = Browser::new(&task.address);
+    let ids = submit_jobs(&browser, &["running", "waiting one", "waiting two"]).await;
+    while bedrock.received().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    stop(task);
+    assert_eq!(
+        calls_per_prompt(&bedrock).get("running"),
+        Some(&1),
+        "the running call finished within the grace period"
+    );
+    assert!(
+        !calls_per_prompt(&bedrock).contains_key("waiting one"),
+        "a stopping task starts nothing new"
+    );
+
+    let restarted = start_task(task_command(&storage, &bedrock)).await;
+    let browser = browser.clone_for(&restarted.address);
+    for id in &ids {
+        assert_eq!(browser.wait_for_job(id).await.job_states(), ["done"]);
+    }
+    let calls = calls_per_prompt(&bedrock);
+    for prompt in ["running", "waiting one", "waiting two"] {
+        assert_eq!(calls[prompt], 1, "{prompt}");
+    }
+    assert!(Path::new(&storage).exists());
+}
+
+#[tokio::test]
+async fn many_browsers_on_two_tasks_never_spend_past_the_monthly_cap() {
+    let (_s3, s3) = start_s3(BUCKET).await;
+    let bedrock = BedrockDouble::start().await;
+    let capped = |s3: &str| {
+        let mut command = on_s3(s3, &bedrock);
+        // Five pictures of Stable Image Core.
+        command
+            .env("EASEL_BUDGET_MONTHLY_USD", "0.20")
+            .env("EASEL_MODEL_CONCURRENCY", "8");
+        command
+    };
+    let tasks = [start_task(capped(&s3)).await, start_task(capped(&s3)).await];
+    let browsers: Vec<Browser> = (0..24)
+        .map(|n| Browser::new(&tasks[n % 2].address))
+        .collect();
+    for browser in &browsers {
+        browser.home().await;
+    }
+    let answers =
+        futures::future::join_all(browsers.iter().enumerate().map(|(n, b)| async move {
+            (b, b.submit(&[("prompt", &format!("picture {n}"))]).await)
+        }))
+        .await;
+    let mut accepted = Vec::new();
+    for (browser, answer) in &answers {
+        match answer.status.as_u16() {
+            202 => accepted.push((browser, answer.job_ids()[0].clone())),
+            402 => assert!(
+                answer
+                    .messages()
+                    .join(" ")
+                    .contains("monthly budget of $0.20"),
+                "{:?}",
+                answer.messages()
+            ),
+            other => panic!("{other}: {}", answer.html),
+        }
+    }
+    assert_eq!(accepted.len(), 5, "exactly what the cap allows is accepted");
+    for (browser, id) in &accepted {
+        assert_eq!(browser.wait_for_job(id).await.job_costs(), ["Cost $0.04"]);
+    }
+    assert_eq!(bedrock.received().len(), 5);
+}
+
+/// SIGTERM, as ECS sends it, and wait for the task to exit.
+fn stop(task: Task) {
+    let output = task._process.stop();
+    assert!(output.status.success(), "{output:?}");
+}
