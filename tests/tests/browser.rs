@@ -1,5 +1,6 @@
-//! The main journey in a real headless Chromium, driven over WebDriver: type a prompt, press
-//! Generate, and the picture appears in `#result` without a page load; its download is the PNG.
+//! The main journeys in a real headless Chromium, driven over WebDriver: type a prompt, press
+//! Generate, a job card appears and its picture arrives without a page load; its download is the
+//! PNG. A running job's Cancel button stops it, and the form stays usable meanwhile.
 
 use std::{
     net::TcpListener,
@@ -104,12 +105,18 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         .await
         .unwrap();
 
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#result article.job[data-state]"))
+        .await
+        .expect("a job card appears in #result");
     let image = browser
         .wait()
         .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#result img"))
+        .for_element(Locator::Css("#result article.job[data-state=done] img"))
         .await
-        .expect("the picture appears in #result");
+        .expect("the picture is pushed into the card");
     let mark = browser
         .execute("return window.easelMark;", vec![])
         .await
@@ -170,6 +177,84 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         answer[3],
         json!([137, 80, 78, 71, 13, 10, 26, 10]),
         "the download is a PNG"
+    );
+
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_running_job_is_cancelled_from_its_card_while_the_form_stays_usable() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_secs(30));
+    let app = spawn_app(&bedrock).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    browser.goto(&app.url("/")).await.unwrap();
+    browser
+        .execute("window.easelMark = 'same page'; return null;", vec![])
+        .await
+        .unwrap();
+
+    let prompt = browser
+        .find(Locator::Css("textarea[name=prompt]"))
+        .await
+        .unwrap();
+    let generate = Locator::Css("#generate-form button[type=submit]");
+    prompt.send_keys("a slow sunrise").await.unwrap();
+    browser.find(generate).await.unwrap().click().await.unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#result article.job[data-state=running]"))
+        .await
+        .expect("the job runs");
+    // The form is free for another job while the first one runs.
+    prompt.clear().await.unwrap();
+    prompt.send_keys("a second idea").await.unwrap();
+    browser.find(generate).await.unwrap().click().await.unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//article[contains(@class,'job')][contains(., 'a second idea')]",
+        ))
+        .await
+        .expect("a second card");
+    assert_eq!(
+        browser
+            .find_all(Locator::Css("#result article.job"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let first = "//article[contains(@class,'job')][contains(., 'a slow sunrise')]";
+    browser
+        .find(Locator::XPath(&format!("{first}//button[@name='cancel']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let cancelled = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(&format!("{first}[@data-state='cancelled']")))
+        .await
+        .expect("the card says it was cancelled");
+    assert!(cancelled.text().await.unwrap().contains("Cancelled"));
+    let mark = browser
+        .execute("return window.easelMark;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, Value::from("same page"), "no page load happened");
+    assert!(
+        browser
+            .find_all(Locator::Css("#gallery li.card"))
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     browser.close().await.unwrap();

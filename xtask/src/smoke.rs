@@ -85,22 +85,55 @@ fn reach(client: &Client, url: &str, patience: Duration) -> Result<reqwest::bloc
     }
 }
 
-/// One real generation with the default model; the image must download as a PNG.
+/// One real generation with the default model, run as a job: the job must end with a picture
+/// that downloads as a PNG.
 fn generate_one(client: &Client, url: &str) -> Result<()> {
-    let (status, fragment) =
+    let (status, card) =
         post_generate(client, url, "a lighthouse on a cliff at dawn, watercolour")?;
-    let sources: Vec<String> = fragment
-        .select(&selector("img"))
-        .filter_map(|img| img.value().attr("src").map(str::to_owned))
-        .collect();
-    let Some(source) = sources.first() else {
-        bail!("POST {url}/generate answered {status} without an image");
+    let Some(job) = card.select(&selector("article.job")).find_map(|job| {
+        job.value()
+            .attr("id")?
+            .strip_prefix("job-")
+            .map(str::to_owned)
+    }) else {
+        bail!("POST {url}/generate answered {status} without a job card");
     };
-    let source = if source.starts_with("http") {
-        source.clone()
-    } else {
-        format!("{url}{source}")
+    println!("ok   POST /generate accepted job {job}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let page = loop {
+        let page = Html::parse_document(
+            &client
+                .get(format!("{url}/jobs/{job}"))
+                .send()?
+                .error_for_status()?
+                .text()?,
+        );
+        let state = page
+            .select(&selector("article.job"))
+            .find_map(|j| j.value().attr("data-state").map(str::to_owned))
+            .unwrap_or_default();
+        match state.as_str() {
+            "done" => break page,
+            "failed" | "cancelled" => {
+                let why: String = page
+                    .select(&selector(".message"))
+                    .flat_map(|e| e.text())
+                    .collect();
+                bail!("job {job} ended {state}: {}", why.trim());
+            }
+            _ if std::time::Instant::now() > deadline => {
+                bail!("job {job} is still {state} after 3 minutes")
+            }
+            _ => std::thread::sleep(Duration::from_secs(1)),
+        }
     };
+    let Some(source) = page
+        .select(&selector("article.job img"))
+        .find_map(|img| img.value().attr("src").map(str::to_owned))
+    else {
+        bail!("job {job} is done but shows no picture");
+    };
+    let source = format!("{url}{source}");
     let bytes = client.get(&source).send()?.error_for_status()?.bytes()?;
     ensure!(
         bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
@@ -115,6 +148,8 @@ fn post_generate(client: &Client, url: &str, prompt: &str) -> Result<(StatusCode
     let answer = client
         .post(format!("{url}/generate"))
         .header("HX-Request", "true")
+        // As the page itself sends it: Easel refuses posts from other sites.
+        .header("Origin", url)
         .form(&[("prompt", prompt)])
         .send()?;
     let status = answer.status();
