@@ -60,8 +60,8 @@ async fn logs_are_json_lines_with_a_request_id_and_no_prompt() {
         .collect();
     let generating = lines
         .iter()
-        .find(|l| l["message"] == "generating")
-        .expect("a log line for the generation");
+        .find(|l| l["message"] == "job accepted")
+        .expect("a log line for the accepted job");
     let request_id = generating["span"]["request_id"]
         .as_str()
         .unwrap_or_default();

@@ -250,6 +250,7 @@ impl Studio {
             return Err(e.into());
         }
         tracing::info!(job = %job.id, model = %job.model_id, count = job.count, "job accepted");
+        tracing::debug!(job = %job.id, prompt = %request.prompt, "prompt");
         self.hold(job.clone(), 1);
         Ok(job)
     }
@@ -333,6 +334,9 @@ impl Studio {
                 }
             }
         }
+        // Marked first, so that whoever ends up running it (even a re-run after a crash of
+        // ours below) sees the cancel.
+        inner.jobs.request_cancel(id).await?;
         if inner.jobs.claim(id, 1, &inner.worker).await? {
             let mut job = inner.jobs.load(id).await?.unwrap_or(job);
             job.state = JobState::Cancelled;
@@ -349,7 +353,6 @@ impl Studio {
             inner.metrics.job_ended(job.state.as_str());
             return Ok(Some(job));
         }
-        inner.jobs.request_cancel(id).await?;
         let updates = self.local().held.get(id).map(|held| {
             held.cancel.send_replace(true);
             held.updates.subscribe()
