@@ -1,6 +1,6 @@
 //! The gallery: this browser's own pictures, newest first, kept across restarts, private.
 
-use easel_tests::{BedrockDouble, spawn_app, spawn_app_with};
+use easel_tests::{BedrockDouble, Page, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_gallery_survives_a_restart() {
@@ -24,17 +24,28 @@ async fn the_gallery_updates_with_each_generation_newest_first() {
     let app = spawn_app(&bedrock).await;
 
     let first = app.generate("first").await.image_ids();
-    let second = app.generate("second").await;
+    let id = app.submit(&[("prompt", "second")]).await.job_ids()[0].clone();
+    let second = app.wait_for_job(&id).await.image_ids();
 
-    let in_fragment = second.gallery_ids();
-    assert_eq!(
-        in_fragment,
-        [second.image_ids()[0].clone(), first[0].clone()]
-    );
+    // What the page is pushed once the job has ended: its card, then the gallery.
+    let events = app.events(&id).await;
+    let last = events
+        .iter()
+        .rev()
+        .find(|(event, _)| event == "job")
+        .map(|(_, data)| data.clone())
+        .expect("a job event");
+    let pushed = Page {
+        status: reqwest::StatusCode::OK,
+        headers: reqwest::header::HeaderMap::new(),
+        html: last,
+    };
+    assert_eq!(pushed.gallery_ids(), [second[0].clone(), first[0].clone()]);
     assert!(
-        second.contains(r#"hx-swap-oob="true""#),
+        pushed.contains(r#"id="gallery" hx-swap-oob="true""#),
         "the gallery is swapped out of band"
     );
+    assert_eq!(app.gallery().await.gallery_ids(), pushed.gallery_ids());
 }
 
 #[tokio::test]

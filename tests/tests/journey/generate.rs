@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use easel::gallery::read_text_chunks;
 use easel_tests::{BedrockDouble, spawn_app};
 use serde_json::json;
@@ -211,17 +213,24 @@ async fn reuse_settings_refills_the_form_with_the_same_seed() {
 #[tokio::test]
 async fn the_price_of_the_request_is_shown_next_to_generate() {
     let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_millis(600));
     let app = spawn_app(&bedrock).await;
 
     let home = app.home().await;
 
     assert!(home.text().contains("$0.040"), "Core costs $0.04 per image");
-    let page = app
-        .generate_with(&[("prompt", "two owls"), ("count", "2")])
-        .await;
-    assert!(
-        page.text().contains("Cost of this request: $0.080"),
-        "{}",
-        page.html
+    let card = app.submit(&[("prompt", "two owls"), ("count", "2")]).await;
+    assert_eq!(card.status, 202, "{}", card.html);
+    assert_eq!(
+        card.job_costs(),
+        ["Up to $0.08"],
+        "while it runs, the most it may cost"
+    );
+    let ended = app.wait_for_job(&card.job_ids()[0]).await;
+    assert_eq!(ended.job_states(), ["done"]);
+    assert_eq!(
+        ended.job_costs(),
+        ["Cost $0.08"],
+        "once ended, what it cost"
     );
 }

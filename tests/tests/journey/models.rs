@@ -140,7 +140,8 @@ async fn a_legacy_model_this_account_may_not_use_is_withdrawn_from_the_list() {
         .generate_with(&[("model", ULTRA), ("prompt", "a fox")])
         .await;
 
-    assert_eq!(page.status, 422);
+    assert_eq!(page.job_states(), ["failed"], "{}", page.html);
+    assert!(page.images_in_result().is_empty());
     assert_eq!(
         page.messages(),
         [
@@ -154,6 +155,19 @@ async fn a_legacy_model_this_account_may_not_use_is_withdrawn_from_the_list() {
         "{}",
         ultra.1
     );
+    let refused = app
+        .generate_with(&[("model", ULTRA), ("prompt", "a fox")])
+        .await;
+    assert_eq!(refused.status, 422, "refused before any job is made");
+    assert!(
+        refused
+            .error_for("model")
+            .unwrap_or_default()
+            .contains("Pick Stable Image Core instead"),
+        "{:?}",
+        refused.error_for("model")
+    );
+    assert_eq!(bedrock.received().len(), 1, "no second call");
 }
 
 #[tokio::test]

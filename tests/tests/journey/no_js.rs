@@ -1,12 +1,16 @@
-//! Without JavaScript the same form works by a plain post and answers with the whole page.
+//! Without JavaScript the same form works by a plain post, and the answers are whole pages.
+
+use std::time::Duration;
 
 use easel_tests::{BedrockDouble, spawn_app};
 
 #[tokio::test]
 async fn a_plain_form_post_answers_with_the_whole_page_and_the_result() {
     let bedrock = BedrockDouble::start().await;
+    bedrock.will_answer_after(Duration::from_millis(800));
     let app = spawn_app(&bedrock).await;
 
+    // The post is answered with a redirect to the job's own page, which the browser follows.
     let page = app
         .generate_without_js(&[
             ("prompt", "an origami crane"),
@@ -17,13 +21,37 @@ async fn a_plain_form_post_answers_with_the_whole_page_and_the_result() {
 
     assert_eq!(page.status, 200);
     assert!(page.contains("<!doctype html>"), "a whole page");
-    assert!(page.contains(r#"id="generate-form""#));
-    assert_eq!(page.images_in_result().len(), 2);
-    assert_eq!(page.gallery_ids().len(), 2, "the gallery in the same page");
-    assert_eq!(
-        page.field_value("prompt").as_deref(),
-        Some("an origami crane")
+    let [id] = page.job_ids().try_into().expect("the job's card");
+    assert!(
+        matches!(page.job_states().concat().as_str(), "queued" | "running"),
+        "{:?}",
+        page.job_states()
     );
+    assert!(page.text().contains("an origami crane"));
+    assert!(
+        page.contains(r#"<noscript><meta http-equiv="refresh""#),
+        "without JavaScript the page refreshes itself while the job runs"
+    );
+    assert!(page.contains(r#"name="cancel""#), "it can be cancelled");
+
+    // What the next refreshes show, once the job has ended.
+    let ended = app.wait_for_job(&id).await;
+
+    assert_eq!(ended.status, 200);
+    assert!(ended.contains("<!doctype html>"), "a whole page");
+    assert_eq!(ended.job_states(), ["done"]);
+    assert_eq!(ended.images_in_result().len(), 2);
+    assert_eq!(ended.seeds().len(), 2);
+    assert!(
+        !ended.contains(r#"http-equiv="refresh""#),
+        "an ended job's page stops refreshing"
+    );
+    assert!(!ended.contains(r#"name="cancel""#));
+    let mut in_gallery = app.home().await.gallery_ids();
+    let mut made = ended.image_ids();
+    in_gallery.sort();
+    made.sort();
+    assert_eq!(in_gallery, made, "the gallery has both pictures");
 }
 
 #[tokio::test]

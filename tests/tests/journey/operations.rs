@@ -1,4 +1,5 @@
-//! What the operator relies on: health, readiness, a graceful stop, "busy" instead of a pile-up.
+//! What the operator relies on: health, readiness, a graceful stop, a clear "try again" instead
+//! of a pile-up.
 
 use std::time::Duration;
 
@@ -37,16 +38,26 @@ async fn a_generation_in_flight_finishes_during_a_graceful_shutdown() {
     let bedrock = BedrockDouble::start().await;
     let mut app = spawn_app(&bedrock).await;
     bedrock.will_answer_after(Duration::from_millis(800));
-    let browser = app.another_browser();
-    let in_flight = tokio::spawn(async move { browser.generate("a slow fox").await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let card = app.submit(&[("prompt", "a slow fox")]).await;
+    assert_eq!(card.status, 202, "{}", card.html);
+    let id = card.job_ids()[0].clone();
+    app.wait_for_job_state(&id, |state| state == "running")
+        .await;
 
     app.begin_shutdown();
-    let page = in_flight.await.unwrap();
-    app.stopped().await;
+    // The old process stops only once its running job has ended; the next one opens the
+    // same store, as a redeploy would.
+    let app = app.restart(&bedrock).await;
 
-    assert_eq!(page.status, 200);
-    assert_eq!(page.images_in_result().len(), 1);
+    let page = app.get(&format!("/jobs/{id}")).await;
+    assert_eq!(page.job_states(), ["done"], "{}", page.text());
+    assert_eq!(page.image_ids().len(), 1);
+    assert_eq!(app.gallery().await.gallery_ids(), page.image_ids());
+    assert_eq!(
+        bedrock.received().len(),
+        1,
+        "made by the process that was stopping, not again by the next"
+    );
 }
 
 #[tokio::test]
@@ -57,20 +68,40 @@ async fn a_burst_beyond_the_queue_is_told_to_try_again() {
         c.jobs.queue_length = 0;
     })
     .await;
-    bedrock.will_answer_after(Duration::from_millis(500));
+    bedrock.will_answer_after(Duration::from_millis(800));
     let browser = app.another_browser();
-    let first = tokio::spawn(async move { browser.generate("first").await });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let first = browser.submit(&[("prompt", "first")]).await;
+    assert_eq!(first.status, 202, "the model is free: {}", first.html);
 
-    let second = app.generate("second").await;
+    let second = app.submit(&[("prompt", "second")]).await;
 
-    assert_eq!(second.status, 503);
-    assert_eq!(second.headers["retry-after"], "5");
-    assert_eq!(
-        second.messages(),
-        ["Easel is busy: every slot for this model is taken. Try again in a few seconds."]
+    assert_eq!(second.status, 503, "{}", second.html);
+    let retry_after: u64 = second.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("seconds");
+    assert!(retry_after >= 1);
+    assert!(second.job_ids().is_empty(), "no job was made");
+    let messages = second.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("The queue for Stable Image Core is full")
+            && messages[0].contains("Nothing was charged"),
+        "{messages:?}"
     );
-    assert_eq!(first.await.unwrap().status, 200);
+    assert!(
+        app.home()
+            .await
+            .spent_today()
+            .starts_with("Spent today: $0.00"),
+        "{}",
+        app.home().await.spent_today()
+    );
+    let first = browser.wait_for_job(&first.job_ids()[0]).await;
+    assert_eq!(first.job_states(), ["done"]);
+    assert_eq!(first.image_ids().len(), 1);
+    assert_eq!(bedrock.received().len(), 1, "the refused job never ran");
 }
 
 #[tokio::test]
@@ -88,52 +119,103 @@ async fn a_client_over_its_rate_limit_is_slowed_down() {
 
 #[tokio::test]
 async fn a_flood_of_generations_gets_pictures_or_busy_and_stores_only_whole_entries() {
+    let (concurrency, queue_length) = (2, 4);
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app_with(&bedrock, |c| {
-        c.jobs.concurrency = 2;
-        c.jobs.queue_length = 4;
+        c.jobs.concurrency = concurrency;
+        c.jobs.queue_length = queue_length;
         c.rate_limit = 10_000;
     })
     .await;
     bedrock.will_answer_after(Duration::from_millis(300));
     let browser = std::sync::Arc::new(app.another_browser());
+    // One open page, one identity, before the flood of clicks.
+    browser.home().await;
 
     let requests = (0..150).map(|n| {
         let browser = browser.clone();
-        tokio::spawn(async move { browser.generate(&format!("picture {n}")).await })
+        tokio::spawn(async move { browser.submit(&[("prompt", &format!("picture {n}"))]).await })
     });
-    let pages = futures::future::join_all(requests).await;
+    let answers = futures::future::join_all(requests).await;
 
-    let mut made = 0;
-    for page in pages.into_iter().map(Result::unwrap) {
-        match page.status.as_u16() {
-            200 => made += page.images_in_result().len(),
-            503 => assert!(
-                page.messages()[0].starts_with("Easel is busy"),
-                "{:?}",
-                page.messages()
-            ),
-            other => panic!("{other}: {:?}", page.messages()),
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for page in answers.into_iter().map(Result::unwrap) {
+        if page.status == 202 {
+            let [id] = page.job_ids().try_into().expect("one job card");
+            accepted.push(id);
+            continue;
+        }
+        refused += 1;
+        assert!(page.job_ids().is_empty(), "a refusal makes no job");
+        let message = page.messages().concat();
+        let clear = match page.status.as_u16() {
+            503 => {
+                message.starts_with("The queue for Stable Image Core is full")
+                    && page.headers.contains_key("retry-after")
+            }
+            429 => {
+                message.contains("jobs queued or running")
+                    && page.headers.contains_key("retry-after")
+            }
+            402 => message.contains("daily budget"),
+            _ => false,
+        };
+        assert!(clear, "{}: {message:?}", page.status);
+    }
+    assert!(refused > 0, "the flood was told to try again");
+
+    // Once the flood is answered, no more jobs are waiting or running than the model's slots
+    // and queue hold. (A job only moves on, so one seen unfinished now was unfinished then.)
+    let mut unfinished = 0;
+    for id in &accepted {
+        let state = browser
+            .get(&format!("/jobs/{id}"))
+            .await
+            .job_states()
+            .concat();
+        if state == "queued" || state == "running" {
+            unfinished += 1;
         }
     }
-    assert!(made >= 2, "the running slots made pictures");
-    assert!(made < 150, "the rest were told to try again");
+    assert!(
+        unfinished <= concurrency + queue_length,
+        "{unfinished} jobs were queued or running at once; at most {} may be",
+        concurrency + queue_length
+    );
+
+    // Every accepted job ends, with its one picture.
+    let mut made = Vec::new();
+    for id in &accepted {
+        let ended = browser.wait_for_job(id).await;
+        assert_eq!(ended.job_states(), ["done"], "{}", ended.text());
+        assert_eq!(ended.image_ids().len(), 1, "{}", ended.text());
+        made.extend(ended.image_ids());
+    }
+    assert!(made.len() >= concurrency, "the running slots made pictures");
+    let mut unique = made.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), made.len(), "no picture twice");
+    assert_eq!(
+        bedrock.received().len(),
+        made.len(),
+        "one call per accepted job, none for a refused one"
+    );
     let stored = std::fs::read_dir(app.storage.path().join("galleries"))
         .unwrap()
         .flat_map(|owner| std::fs::read_dir(owner.unwrap().path()).unwrap())
         .map(|f| f.unwrap().path())
         .collect::<Vec<_>>();
-    let records = stored
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .count();
-    let pictures = stored
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .count();
-    assert_eq!(
-        (records, pictures),
-        (made, made),
-        "every stored entry is whole"
-    );
+    let stems = |extension: &str| {
+        let mut stems: Vec<String> = stored
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
+            .filter_map(|p| Some(p.file_stem()?.to_str()?.to_owned()))
+            .collect();
+        stems.sort();
+        stems
+    };
+    assert_eq!(stems("json"), unique, "every stored entry has its record");
+    assert_eq!(stems("png"), unique, "every stored entry has its picture");
 }
