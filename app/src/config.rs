@@ -133,7 +133,7 @@ fn seconds(raw: &str) -> Result<Duration, String> {
 
 fn dollars(raw: &str) -> Result<Option<Usd>, String> {
     match raw.parse::<f64>() {
-        Ok(d) if d == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(d) if d.is_finite() && d > 0.0 => Ok(Some(Usd::from_dollars(d))),
         _ => Err(format!(
             "{raw:?} is not an amount of dollars like 2 or 0.50 (0: no cap)"

@@ -58,6 +58,22 @@ pub fn easel_command() -> Command {
     command
 }
 
+/// `easel` pointed at `bedrock` (runtime and control plane) with test credentials, checking the
+/// model list only at start, its output discarded.
+pub fn easel_against(bedrock: &crate::BedrockDouble) -> Command {
+    let mut command = easel_command();
+    command
+        .env("EASEL_MODEL_CHECK_SECS", "0")
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.uri())
+        .env("AWS_ENDPOINT_URL_BEDROCK", bedrock.uri())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
 /// A child process, killed when dropped.
 pub struct Running(Option<Child>);
 

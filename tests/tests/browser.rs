@@ -62,6 +62,28 @@ impl ChromeDriver {
     }
 }
 
+impl ChromeDriver {
+    /// A browser on the studio page, with a mark on its window that a page load would wipe.
+    async fn open_studio(&self, url: &str) -> Client {
+        let browser = self.browser().await;
+        browser.goto(url).await.unwrap();
+        browser
+            .execute("window.easelMark = 'same page'; return null;", vec![])
+            .await
+            .unwrap();
+        browser
+    }
+}
+
+/// The mark set by `open_studio` is still there: no page load happened.
+async fn assert_same_page(browser: &Client) {
+    let mark = browser
+        .execute("return window.easelMark;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, Value::from("same page"), "no page load happened");
+}
+
 impl Drop for ChromeDriver {
     fn drop(&mut self) {
         let _ = self.process.kill();
@@ -74,14 +96,7 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app(&bedrock).await;
     let driver = ChromeDriver::start();
-    let browser = driver.browser().await;
-
-    browser.goto(&app.url("/")).await.unwrap();
-    // A mark on the window: a page load would wipe it.
-    browser
-        .execute("window.easelMark = 'same page'; return null;", vec![])
-        .await
-        .unwrap();
+    let browser = driver.open_studio(&app.url("/")).await;
     browser
         .find(Locator::Css("textarea[name=prompt]"))
         .await
@@ -117,11 +132,7 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         .for_element(Locator::Css("#result article.job[data-state=done] img"))
         .await
         .expect("the picture is pushed into the card");
-    let mark = browser
-        .execute("return window.easelMark;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(mark, Value::from("same page"), "no page load happened");
+    assert_same_page(&browser).await;
     let loaded = browser
         .execute(
             "return arguments[0].complete && arguments[0].naturalWidth;",
@@ -188,12 +199,7 @@ async fn a_running_job_is_cancelled_from_its_card_while_the_form_stays_usable() 
     bedrock.will_answer_after(Duration::from_secs(30));
     let app = spawn_app(&bedrock).await;
     let driver = ChromeDriver::start();
-    let browser = driver.browser().await;
-    browser.goto(&app.url("/")).await.unwrap();
-    browser
-        .execute("window.easelMark = 'same page'; return null;", vec![])
-        .await
-        .unwrap();
+    let browser = driver.open_studio(&app.url("/")).await;
 
     let prompt = browser
         .find(Locator::Css("textarea[name=prompt]"))
@@ -244,11 +250,7 @@ async fn a_running_job_is_cancelled_from_its_card_while_the_form_stays_usable() 
         .await
         .expect("the card says it was cancelled");
     assert!(cancelled.text().await.unwrap().contains("Cancelled"));
-    let mark = browser
-        .execute("return window.easelMark;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(mark, Value::from("same page"), "no page load happened");
+    assert_same_page(&browser).await;
     assert!(
         browser
             .find_all(Locator::Css("#gallery li.card"))

@@ -5,25 +5,17 @@ use std::process::{Command, Stdio};
 
 use easel_tests::{
     BedrockDouble, Browser,
-    process::{Running, easel_command, free_port, wait_until_up},
+    process::{Running, easel_against, free_port, wait_until_up},
 };
 
 const BUCKET: &str = "easel-gallery";
 
 fn start_easel(port: u16, s3: &str, bedrock: &BedrockDouble) -> Running {
     Running::spawn(
-        easel_command()
+        easel_against(bedrock)
             .env("EASEL_LISTEN", format!("127.0.0.1:{port}"))
             .env("EASEL_STORAGE", format!("s3://{BUCKET}/gallery"))
-            .env("EASEL_MODEL_CHECK_SECS", "0")
-            .env("AWS_ENDPOINT_URL", s3)
-            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.uri())
-            .env("AWS_ENDPOINT_URL_BEDROCK", bedrock.uri())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
+            .env("AWS_ENDPOINT_URL", s3),
     )
 }
 

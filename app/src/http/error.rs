@@ -110,7 +110,15 @@ pub fn refusal(refused: &Refusal) -> (StatusCode, String, Option<u64>) {
         ),
         Refusal::QueueFull { model, waiting, wait_secs } => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("The queue for {model} is full: {waiting} jobs are waiting. Nothing was charged. Try again in about {}.", in_words(*wait_secs)),
+            format!(
+                "The queue for {model} is full: {}. Nothing was charged. Try again in about {}.",
+                match waiting {
+                    0 => "every slot is busy and no job may wait".to_owned(),
+                    1 => "1 job is waiting".to_owned(),
+                    n => format!("{n} jobs are waiting"),
+                },
+                in_words(*wait_secs)
+            ),
             Some((*wait_secs).max(1)),
         ),
         Refusal::OverBudget(over) => (StatusCode::PAYMENT_REQUIRED, over_budget(over), None),

@@ -68,7 +68,16 @@ pub async fn generate(
                 messages,
                 ..ResultView::default()
             };
-            index_page(&state, &owner, form, FieldErrors::default(), result, status).await?
+            index_page(
+                &state,
+                &owner,
+                form,
+                FieldErrors::default(),
+                result,
+                status,
+                1,
+            )
+            .await?
         };
         if let Some(secs) = retry_after {
             response
@@ -170,6 +179,7 @@ async fn invalid_form(
         errors,
         ResultView::default(),
         StatusCode::UNPROCESSABLE_ENTITY,
+        1,
     )
     .await
     .unwrap_or_else(IntoResponse::into_response)

@@ -53,7 +53,7 @@ pub async fn index(
         messages: Vec::new(),
     };
     let page = query.page.unwrap_or(1).max(1);
-    let response = index_page_at(
+    let response = index_page(
         &state,
         &owner,
         values,
@@ -66,20 +66,9 @@ pub async fn index(
     Ok((jar, response))
 }
 
-/// The whole studio page: the form as given, `result` in `#result`, the gallery's first page
-/// and what the browser has spent today.
+/// The whole studio page: the form as given, `result` in `#result`, page `gallery_page` of the
+/// gallery and what the browser has spent today.
 pub async fn index_page(
-    state: &AppState,
-    owner: &OwnerId,
-    values: GenerateForm,
-    errors: FieldErrors,
-    result: ResultView,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    index_page_at(state, owner, values, errors, result, status, 1).await
-}
-
-async fn index_page_at(
     state: &AppState,
     owner: &OwnerId,
     values: GenerateForm,

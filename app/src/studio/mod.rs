@@ -105,6 +105,31 @@ struct Local {
     held: HashMap<JobId, Held>,
     /// Recent seconds per model call, per model, for wait estimates.
     call_secs: HashMap<String, f64>,
+    /// Requests past the checks whose jobs are not in a line yet, per model and per browser.
+    admitting: HashMap<String, usize>,
+    admitting_owners: HashMap<OwnerId, usize>,
+}
+
+/// A request counted against the bounds while it is being accepted.
+struct Admission<'a> {
+    studio: &'a Studio,
+    owner: OwnerId,
+    model: String,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        let mut local = self.studio.local();
+        if let Some(n) = local.admitting.get_mut(&self.model) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(n) = local.admitting_owners.get_mut(&self.owner) {
+            *n -= 1;
+            if *n == 0 {
+                local.admitting_owners.remove(&self.owner);
+            }
+        }
+    }
 }
 
 struct Held {
@@ -191,25 +216,9 @@ impl Studio {
             return Err(Refusal::RateLimited);
         }
         let model = &request.model;
-        {
-            let local = self.local();
-            let active = local.held.values().filter(|h| h.owner == *owner).count();
-            if active >= inner.settings.per_browser {
-                return Err(Refusal::TooManyJobs {
-                    limit: inner.settings.per_browser,
-                });
-            }
-            let waiting = local.lines.get(&model.id).map_or(0, Line::len);
-            if waiting >= inner.settings.queue_length {
-                let per_call = local.call_secs.get(&model.id).copied().unwrap_or(10.0);
-                let rounds = waiting as f64 / inner.settings.concurrency as f64;
-                return Err(Refusal::QueueFull {
-                    model: model.name.clone(),
-                    waiting,
-                    wait_secs: (rounds * per_call).ceil() as u64,
-                });
-            }
-        }
+        // Counted from here until the job is in the line, so requests arriving together cannot
+        // all pass the checks before any of them is counted.
+        let _admission = self.admit(owner, &model.id, &model.name)?;
         let now = OffsetDateTime::now_utc();
         let id = JobId::new(now);
         let price = Usd::from_dollars(model.price_per_image);
@@ -253,6 +262,43 @@ impl Studio {
         tracing::debug!(job = %job.id, prompt = %request.prompt, "prompt");
         self.hold(job.clone(), 1);
         Ok(job)
+    }
+
+    /// Checks the per-browser and per-model bounds, counting the request as admitted.
+    fn admit(
+        &self,
+        owner: &OwnerId,
+        model_id: &str,
+        model_name: &str,
+    ) -> Result<Admission<'_>, Refusal> {
+        let settings = &self.inner.settings;
+        let mut local = self.local();
+        let active = local.held.values().filter(|h| h.owner == *owner).count()
+            + local.admitting_owners.get(owner).copied().unwrap_or(0);
+        if active >= settings.per_browser {
+            return Err(Refusal::TooManyJobs {
+                limit: settings.per_browser,
+            });
+        }
+        let waiting = local.lines.get(model_id).map_or(0, Line::len)
+            + local.admitting.get(model_id).copied().unwrap_or(0);
+        let running = local.running.get(model_id).copied().unwrap_or(0);
+        if running + waiting >= settings.concurrency + settings.queue_length {
+            let per_call = local.call_secs.get(model_id).copied().unwrap_or(10.0);
+            let rounds = (waiting + 1) as f64 / settings.concurrency as f64;
+            return Err(Refusal::QueueFull {
+                model: model_name.to_owned(),
+                waiting,
+                wait_secs: (rounds * per_call).ceil() as u64,
+            });
+        }
+        *local.admitting.entry(model_id.to_owned()).or_default() += 1;
+        *local.admitting_owners.entry(owner.clone()).or_default() += 1;
+        Ok(Admission {
+            studio: self,
+            owner: owner.clone(),
+            model: model_id.to_owned(),
+        })
     }
 
     /// The job, if it is `owner`'s.
@@ -347,7 +393,7 @@ impl Studio {
                 .settle(owner, &job.reservation, Usd::ZERO)
                 .await?;
             inner.jobs.save(&job).await?;
-            inner.jobs.remove_from_queue(id).await?;
+            inner.jobs.remove_from_queue(&job).await?;
             self.publish(&job);
             self.release(id);
             inner.metrics.job_ended(job.state.as_str());
@@ -482,30 +528,31 @@ impl Studio {
         let inner = &self.inner;
         let lease =
             time::Duration::try_from(inner.settings.lease).unwrap_or(time::Duration::MINUTE);
-        for id in inner.jobs.unfinished().await? {
+        // One heartbeat read per process per scan, however many jobs it holds.
+        let mut known: HashMap<WorkerId, Liveness> = HashMap::new();
+        known.insert(inner.worker.clone(), Liveness::Alive);
+        for (acceptor, id) in inner.jobs.unfinished().await? {
             if self.local().held.contains_key(&id) {
+                continue;
+            }
+            // A live process never loses a job it accepted: it is waiting or running there.
+            if self.liveness(&mut known, &acceptor, lease).await? == Liveness::Alive {
                 continue;
             }
             let Some(job) = inner.jobs.load(&id).await? else {
                 continue;
             };
             if job.state.is_final() {
-                inner.jobs.remove_from_queue(&id).await?;
+                inner.jobs.remove_from_queue(&job).await?;
                 continue;
             }
             match inner.jobs.newest_claim(&id).await? {
                 None => {
-                    if job.accepted_by != inner.worker
-                        && inner.jobs.liveness(&job.accepted_by, lease).await? != Liveness::Alive
-                    {
-                        tracing::info!(job = %id, "taking over a queued job");
-                        self.hold(job, 1);
-                    }
+                    tracing::info!(job = %id, "taking over a queued job");
+                    self.hold(job, 1);
                 }
                 Some(claim) => {
-                    if claim.worker == inner.worker
-                        || inner.jobs.liveness(&claim.worker, lease).await? != Liveness::Dead
-                    {
+                    if self.liveness(&mut known, &claim.worker, lease).await? != Liveness::Dead {
                         continue;
                     }
                     if claim.attempt >= run::MAX_ATTEMPTS {
@@ -520,6 +567,20 @@ impl Studio {
             }
         }
         Ok(())
+    }
+
+    async fn liveness(
+        &self,
+        known: &mut HashMap<WorkerId, Liveness>,
+        worker: &WorkerId,
+        lease: time::Duration,
+    ) -> Result<Liveness, StorageError> {
+        if let Some(liveness) = known.get(worker) {
+            return Ok(*liveness);
+        }
+        let liveness = self.inner.jobs.liveness(worker, lease).await?;
+        known.insert(worker.clone(), liveness);
+        Ok(liveness)
     }
 
     /// Puts a stored job in this process's line for its model.

@@ -55,7 +55,7 @@ pub async fn run(
         return Ok(());
     };
     if job.state.is_final() {
-        return Ok(inner.jobs.remove_from_queue(id).await?);
+        return Ok(inner.jobs.remove_from_queue(&job).await?);
     }
     job.attempt = attempt;
     if *cancel.borrow() || inner.jobs.cancel_requested(id).await? {
@@ -263,7 +263,7 @@ async fn finish(
         .settle(&job.owner, &job.reservation, cost)
         .await?;
     save(studio, &job).await?;
-    inner.jobs.remove_from_queue(&job.id).await?;
+    inner.jobs.remove_from_queue(&job).await?;
     inner.metrics.job_ended(state.as_str());
     tracing::info!(job = %job.id, state = state.as_str(), pictures = job.pictures.len(), "job ended");
     Ok(())

@@ -5,7 +5,8 @@
 //! _easel/jobs/{job}/claim-{n}.json attempt n: created once (If-None-Match), so one process wins
 //! _easel/jobs/{job}/cancel.json    the owner asked to cancel it
 //! _easel/jobs/{job}/seen.json      the owner has seen how it ended
-//! _easel/queue/{job}               present while the job has not ended: what a scan looks at
+//! _easel/queue/{worker}/{job}      present while the job has not ended, under the process that
+//!                                  accepted it: what a scan looks at
 //! _easel/owners/{owner}/jobs/{job} the owner's recent jobs, newest first
 //! _easel/workers/{worker}.json     a process's heartbeat
 //! ```
@@ -69,7 +70,7 @@ impl JobStore {
     pub async fn insert(&self, job: &Job) -> Result<(), StorageError> {
         self.save(job).await?;
         futures::try_join!(
-            self.put_empty(queue_key(&job.id)),
+            self.put_empty(queue_key(job)),
             self.put_empty(owner_key(&job.owner, &job.id)),
         )?;
         Ok(())
@@ -159,17 +160,25 @@ impl JobStore {
     }
 
     /// The job has ended: scans no longer look at it.
-    pub async fn remove_from_queue(&self, id: &JobId) -> Result<(), StorageError> {
-        self.storage.delete(&queue_key(id)).await
+    pub async fn remove_from_queue(&self, job: &Job) -> Result<(), StorageError> {
+        self.storage.delete(&queue_key(job)).await
     }
 
-    /// Every job that has not ended, in any process.
-    pub async fn unfinished(&self) -> Result<Vec<JobId>, StorageError> {
-        let names = self
+    /// Every job that has not ended, in any process, with the process that accepted it.
+    pub async fn unfinished(&self) -> Result<Vec<(WorkerId, JobId)>, StorageError> {
+        let keys = self
             .storage
-            .names_under(&Path::from_iter([ROOT, "queue"]))
+            .keys_under(&Path::from_iter([ROOT, "queue"]))
             .await?;
-        Ok(names.iter().filter_map(|n| JobId::parse(n)).collect())
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                let mut parts = key.parts().skip(2);
+                let worker = WorkerId::parse(parts.next()?.as_ref())?;
+                let job = JobId::parse(parts.next()?.as_ref())?;
+                Some((worker, job))
+            })
+            .collect())
     }
 
     /// The owner's most recent jobs, newest first.
@@ -231,8 +240,8 @@ fn job_key(id: &JobId, name: &str) -> Path {
     Path::from_iter([ROOT, "jobs", id.as_str(), name])
 }
 
-fn queue_key(id: &JobId) -> Path {
-    Path::from_iter([ROOT, "queue", id.as_str()])
+fn queue_key(job: &Job) -> Path {
+    Path::from_iter([ROOT, "queue", job.accepted_by.as_str(), job.id.as_str()])
 }
 
 fn owner_key(owner: &OwnerId, id: &JobId) -> Path {

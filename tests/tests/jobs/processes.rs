@@ -2,16 +2,11 @@
 //! once when queued, at most twice when their process died mid-call, and no number of tasks
 //! spends past the monthly cap.
 
-use std::{
-    collections::HashMap,
-    path::Path,
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{collections::HashMap, path::Path, process::Command, time::Duration};
 
 use easel_tests::{
     BedrockDouble, Browser,
-    process::{Running, easel_command, free_port, start_s3, wait_until_up},
+    process::{Running, easel_against, free_port, start_s3, wait_until_up},
 };
 
 const BUCKET: &str = "easel-jobs";
@@ -25,20 +20,12 @@ struct Task {
 /// Settings every task in these tests shares: one job of a model at a time, and a short lease
 /// so that a dead task's jobs are taken over within seconds.
 fn task_command(storage: &str, bedrock: &BedrockDouble) -> Command {
-    let mut command = easel_command();
+    let mut command = easel_against(bedrock);
     command
         .env("EASEL_STORAGE", storage)
-        .env("EASEL_MODEL_CHECK_SECS", "0")
         .env("EASEL_MODEL_CONCURRENCY", "1")
         .env("EASEL_JOB_LEASE_SECS", "2")
-        .env("EASEL_JOB_SCAN_SECS", "1")
-        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.uri())
-        .env("AWS_ENDPOINT_URL_BEDROCK", bedrock.uri())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env("EASEL_JOB_SCAN_SECS", "1");
     command
 }
 
