@@ -70,7 +70,7 @@ pub struct RawConfig {
     pub job_lease_secs: String,
 
     /// Seconds between looks for jobs that a stopped or dead process left behind.
-    #[arg(long, env = "EASEL_JOB_SCAN_SECS", default_value = "5")]
+    #[arg(long, env = "EASEL_JOB_SCAN_SECS", default_value = "30")]
     pub job_scan_secs: String,
 
     /// Seconds a job throttled by Bedrock keeps retrying before it fails.

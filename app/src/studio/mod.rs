@@ -95,6 +95,16 @@ struct Inner {
     idle: watch::Sender<usize>,
     /// Set when the process starts stopping: live pages are told to reconnect elsewhere.
     stopping: watch::Sender<bool>,
+    last_beat: tokio::sync::Mutex<LastBeat>,
+}
+
+/// This process's heartbeat, as it last wrote it.
+#[derive(Debug, Clone, Copy)]
+enum LastBeat {
+    Never,
+    At(std::time::Instant),
+    /// Removed for good: the process is exiting.
+    Gone,
 }
 
 /// What this process holds: jobs waiting in its lines and jobs it runs.
@@ -179,6 +189,7 @@ impl Studio {
                 local: Mutex::default(),
                 idle: watch::Sender::new(0),
                 stopping: watch::Sender::new(false),
+                last_beat: tokio::sync::Mutex::new(LastBeat::Never),
             }),
         }
     }
@@ -250,6 +261,7 @@ impl Studio {
             cost: None,
             price_per_image: price,
         };
+        self.beat_if_stale().await;
         if let Err(e) = inner.jobs.insert(&job).await {
             // Not acknowledged, so not accepted: give the money back.
             let _ = inner
@@ -333,16 +345,16 @@ impl Studio {
     }
 
     /// The owner's jobs worth listing: every one still going, and those that ended in the last
-    /// day. One that ended unseen says so, once.
+    /// hour (their pictures are in the gallery anyway). One that ended unseen says so, once.
     pub async fn recent(&self, owner: &OwnerId) -> Result<Vec<JobStatus>, StorageError> {
         let ids = self.inner.jobs.recent(owner).await?;
-        let day_ago = OffsetDateTime::now_utc() - time::Duration::days(1);
+        let recently = OffsetDateTime::now_utc() - time::Duration::hours(1);
         let mut listed = Vec::new();
         for id in ids {
             let Some(status) = self.status(owner, &id).await? else {
                 continue;
             };
-            if status.job.state.is_final() && status.job.finished_at.is_some_and(|t| t < day_ago) {
+            if status.job.state.is_final() && status.job.finished_at.is_some_and(|t| t < recently) {
                 continue;
             }
             let away = status.job.state.is_final() && self.inner.jobs.mark_seen(&id).await?;
@@ -428,16 +440,14 @@ impl Studio {
     pub fn start(&self) {
         let studio = self.clone();
         tokio::spawn(async move {
-            let beat_every = studio.inner.settings.lease / 3;
             loop {
-                let draining = studio.inner.draining.load(Ordering::SeqCst);
-                if let Err(e) = studio.inner.jobs.beat(&studio.inner.worker, draining).await {
-                    tracing::warn!(error = %e, "could not write the heartbeat");
-                }
-                if draining {
+                tokio::time::sleep(studio.inner.settings.lease / 3).await;
+                // Only a process holding jobs needs to say it is alive: an idle one costs the
+                // store nothing.
+                let holding = !studio.local().held.is_empty();
+                if holding && !studio.beat().await {
                     return;
                 }
-                tokio::time::sleep(beat_every).await;
             }
         });
         let studio = self.clone();
@@ -452,6 +462,42 @@ impl Studio {
                 tokio::time::sleep(studio.inner.settings.scan_interval).await;
             }
         });
+    }
+
+    /// Writes this process's heartbeat; false once the process has said it is gone.
+    async fn beat(&self) -> bool {
+        let inner = &self.inner;
+        let mut last = inner.last_beat.lock().await;
+        if let LastBeat::Gone = *last {
+            return false;
+        }
+        let draining = inner.draining.load(Ordering::SeqCst);
+        match inner.jobs.beat(&inner.worker, draining).await {
+            Ok(()) => *last = LastBeat::At(std::time::Instant::now()),
+            Err(e) => tracing::warn!(error = %e, "could not write the heartbeat"),
+        }
+        true
+    }
+
+    /// Makes sure the heartbeat is fresh before this process takes a job, so that no other
+    /// process mistakes it for dead after an idle spell.
+    async fn beat_if_stale(&self) {
+        let fresh = {
+            let last = self.inner.last_beat.lock().await;
+            matches!(*last, LastBeat::At(at) if at.elapsed() < self.inner.settings.lease / 3)
+        };
+        if !fresh {
+            self.beat().await;
+        }
+    }
+
+    /// Removes the heartbeat for good: what this process still holds is others' to take.
+    async fn gone(&self) {
+        let mut last = self.inner.last_beat.lock().await;
+        *last = LastBeat::Gone;
+        if let Err(e) = self.inner.jobs.gone(&self.inner.worker).await {
+            tracing::warn!(error = %e, "could not remove the heartbeat");
+        }
     }
 
     /// Ends every live update stream, so browsers reconnect to a process that stays.
@@ -470,9 +516,8 @@ impl Studio {
     pub async fn drain(&self, grace: Duration) {
         let inner = &self.inner;
         inner.draining.store(true, Ordering::SeqCst);
-        if let Err(e) = inner.jobs.beat(&inner.worker, true).await {
-            tracing::warn!(error = %e, "could not say this process is stopping");
-        }
+        // Others take its waiting jobs at once; running ones stay its own while it beats.
+        self.beat().await;
         let mut idle = inner.idle.subscribe();
         let finished = tokio::time::timeout(grace, async {
             let _ = idle.wait_for(|running| *running == 0).await;
@@ -484,9 +529,7 @@ impl Studio {
                 "jobs were still running when the grace period ran out; another process will run them again"
             );
         }
-        if let Err(e) = inner.jobs.gone(&inner.worker).await {
-            tracing::warn!(error = %e, "could not remove the heartbeat");
-        }
+        self.gone().await;
     }
 
     /// Gauges for the metrics page.

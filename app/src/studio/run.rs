@@ -47,6 +47,7 @@ pub async fn run(
     mut cancel: watch::Receiver<bool>,
 ) -> Result<(), RunError> {
     let inner = &studio.inner;
+    studio.beat_if_stale().await;
     if !inner.jobs.claim(id, attempt, &inner.worker).await? {
         // Another process (or a cancel) got there first.
         return Ok(());

@@ -105,6 +105,31 @@ async fn a_killed_tasks_jobs_are_finished_by_the_other_each_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_stopping_task_keeps_its_running_job_and_hands_over_its_queued_ones() {
+    let (_s3, s3) = start_s3(BUCKET).await;
+    let bedrock = BedrockDouble::start().await;
+    // Longer than the lease: a stopping task must go on saying it is alive.
+    bedrock.will_answer_after(Duration::from_secs(5));
+    let stopping = start_task(on_s3(&s3, &bedrock)).await;
+    let staying = start_task(on_s3(&s3, &bedrock)).await;
+    let browser = Browser::new(&stopping.address);
+    let ids = submit_jobs(&browser, &["long call", "handed over"]).await;
+    while bedrock.received().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let stopped = tokio::task::spawn_blocking(move || stop(stopping));
+    let browser = browser.clone_for(&staying.address);
+    for id in &ids {
+        assert_eq!(browser.wait_for_job(id).await.job_states(), ["done"]);
+    }
+    stopped.await.unwrap();
+    let calls = calls_per_prompt(&bedrock);
+    assert_eq!(calls["long call"], 1, "finished by the stopping task alone");
+    assert_eq!(calls["handed over"], 1, "run once, by the task that stays");
+}
+
+#[tokio::test]
 async fn queued_jobs_survive_sigterm_and_finish_after_a_restart() {
     let folder = tempfile::tempdir().unwrap();
     let storage = folder.path().to_str().unwrap().to_owned();
