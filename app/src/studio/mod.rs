@@ -194,18 +194,6 @@ impl Studio {
         }
     }
 
-    pub fn catalogue(&self) -> &Catalogue {
-        &self.inner.catalogue
-    }
-
-    pub fn models(&self) -> &ModelStatus {
-        &self.inner.models
-    }
-
-    pub fn gallery(&self) -> &Gallery {
-        &self.inner.gallery
-    }
-
     pub fn budget(&self) -> &Budget {
         &self.inner.budget
     }
