@@ -39,6 +39,9 @@ use crate::{
     storage::{Storage, StorageError},
 };
 
+/// How long a run that failed on the store waits before it is taken over again.
+const STORAGE_RETRY: Duration = Duration::from_secs(5);
+
 /// How long a cancel waits for a running job of this process to stop, to answer with its end.
 const CANCEL_WAIT: Duration = Duration::from_secs(2);
 
@@ -577,27 +580,42 @@ impl Studio {
                 inner.jobs.remove_from_queue(&job).await?;
                 continue;
             }
-            match inner.jobs.newest_claim(&id).await? {
-                None => {
-                    tracing::info!(job = %id, "taking over a queued job");
-                    self.hold(job, 1);
-                }
-                Some(claim) => {
-                    if self.liveness(&mut known, &claim.worker, lease).await? != Liveness::Dead {
-                        continue;
-                    }
-                    if claim.attempt >= run::MAX_ATTEMPTS {
-                        if let Err(e) = run::give_up(self, job, claim.attempt + 1).await {
-                            tracing::warn!(job = %id, error = %e, "could not end an interrupted job");
-                        }
-                    } else {
-                        tracing::info!(job = %id, attempt = claim.attempt + 1, "running a job again: its process died while running it");
-                        self.hold(job, claim.attempt + 1);
-                    }
-                }
+            let claim = inner.jobs.newest_claim(&id).await?;
+            if let Some(claim) = &claim
+                && self.liveness(&mut known, &claim.worker, lease).await? != Liveness::Dead
+            {
+                continue;
             }
+            self.take_over(job, claim.map_or(0, |c| c.attempt)).await;
         }
         Ok(())
+    }
+
+    /// Takes over a job whose last attempt (0: none yet) was lost: runs it, or ends it when it
+    /// has been interrupted as often as it may be.
+    async fn take_over(&self, job: Job, lost_attempt: u8) {
+        let id = job.id.clone();
+        if lost_attempt >= run::MAX_ATTEMPTS {
+            if let Err(e) = run::give_up(self, job, lost_attempt + 1).await {
+                tracing::warn!(job = %id, error = %e, "could not end an interrupted job");
+            }
+            return;
+        }
+        tracing::info!(job = %id, attempt = lost_attempt + 1, "taking over a job");
+        self.hold(job, lost_attempt + 1);
+    }
+
+    /// A run that failed on the store (not a lost claim) is this process's own interruption:
+    /// after a pause it is taken over like a dead process's job.
+    async fn retry_after_storage_failure(&self, id: JobId, attempt: u8) {
+        tokio::time::sleep(STORAGE_RETRY).await;
+        match self.inner.jobs.load(&id).await {
+            Ok(Some(job)) if !job.state.is_final() => self.take_over(job, attempt).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(job = %id, error = %e, "the store still fails; the next scan will take the job over");
+            }
+        }
     }
 
     async fn liveness(
@@ -674,10 +692,18 @@ impl Studio {
         for (id, attempt, cancel) in starts {
             let studio = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = run::run(&studio, &id, attempt, cancel).await {
-                    tracing::error!(job = %id, error = %e, "a job could not be run; another process will take it over");
-                }
+                let ran = run::run(&studio, &id, attempt, cancel).await;
                 studio.finished(&id);
+                match ran {
+                    Ok(()) => {}
+                    Err(run::RunError::TakenOver) => {
+                        tracing::warn!(job = %id, "another process took this job over");
+                    }
+                    Err(run::RunError::Storage(e)) => {
+                        tracing::error!(job = %id, error = %e, "the store failed while running a job; it will be run again");
+                        studio.retry_after_storage_failure(id, attempt).await;
+                    }
+                }
             });
         }
     }
