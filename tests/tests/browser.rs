@@ -157,6 +157,14 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         .await
         .unwrap();
     assert_eq!(gallery.len(), 1, "the gallery updated too");
+    let spent = browser
+        .find(Locator::Css("#spend"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(spent, "Spent today: $0.04 of $2.00", "and what was spent");
 
     let download = browser
         .find(Locator::Css("#result a.download"))

@@ -11,7 +11,10 @@ use super::{
     error::{refusal, render},
     identity,
     pages::index_page,
-    views::{FormFragment, FormView, JobFragment, JobView, RefusalFragment, ResultView},
+    views::{
+        FormFragment, FormView, JobFragment, JobView, RefusalFragment, ResultView, SpendFragment,
+        SpendView,
+    },
 };
 use crate::{
     domain::{Field, FieldErrors, GenerateForm, GenerationRequest},
@@ -103,6 +106,10 @@ pub async fn generate(
             job: JobView::new(&state, &status),
         };
         html.push_str(&card.to_string());
+    }
+    if let Ok(spent) = state.studio.spent_today(&owner).await {
+        let spend = SpendView::new(spent, state.studio.budget().caps());
+        html.push_str(&SpendFragment { spend, oob: true }.to_string());
     }
     Ok((StatusCode::ACCEPTED, axum::response::Html(html)).into_response())
 }

@@ -17,7 +17,7 @@ use super::{
     AppError, AppState,
     error::render,
     identity,
-    views::{GalleryView, JobFragment, JobPage, JobUpdate, JobView},
+    views::{GalleryView, JobFragment, JobPage, JobUpdate, JobView, SpendView},
 };
 use crate::{
     gallery::OwnerId,
@@ -135,6 +135,7 @@ async fn next_update(mut u: Updates) -> Option<(Result<Event, Infallible>, Updat
                 JobUpdate {
                     job: JobView::new(&u.state, &status),
                     gallery: None,
+                    spend: None,
                 }
                 .to_string()
             };
@@ -171,9 +172,16 @@ async fn last_update(state: &AppState, owner: &OwnerId, status: &JobStatus) -> S
         .await
         .map(|page| GalleryView::from(&page))
         .ok();
+    let spend = state
+        .studio
+        .spent_today(owner)
+        .await
+        .ok()
+        .map(|spent| SpendView::new(spent, state.studio.budget().caps()));
     JobUpdate {
         job: JobView::new(state, status),
         gallery,
+        spend,
     }
     .to_string()
 }

@@ -92,15 +92,7 @@ pub async fn index_page(
         form: FormView::new(state, values, errors),
         result,
         gallery: GalleryView::from(&gallery),
-        spend: Some(SpendView {
-            spent: spent.committed.to_string(),
-            cap: state
-                .studio
-                .budget()
-                .caps()
-                .daily_per_browser
-                .map(|cap| cap.to_string()),
-        }),
+        spend: Some(SpendView::new(spent, state.studio.budget().caps())),
     };
     Ok(render(status, &page))
 }

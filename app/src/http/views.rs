@@ -8,6 +8,7 @@ use crate::{
     catalogue::{ModelSpec, Shapes},
     domain::{FieldErrors, GenerateForm},
     gallery::{GalleryPage, ImageRecord},
+    guard::{Caps, Spending},
     studio::{JobState, JobStatus},
 };
 
@@ -352,6 +353,23 @@ pub struct SpendView {
     pub cap: Option<String>,
 }
 
+impl SpendView {
+    pub fn new(spent: Spending, caps: Caps) -> Self {
+        Self {
+            spent: spent.committed.to_string(),
+            cap: caps.daily_per_browser.map(|cap| cap.to_string()),
+        }
+    }
+}
+
+/// The spending line alone, swapped in out of band when a job is accepted.
+#[derive(Template)]
+#[template(source = "{% include \"spend.html\" %}", ext = "html")]
+pub struct SpendFragment {
+    pub spend: SpendView,
+    pub oob: bool,
+}
+
 #[derive(Template)]
 #[template(path = "index.html")]
 pub struct IndexPage {
@@ -374,6 +392,7 @@ pub struct JobFragment {
 pub struct JobUpdate {
     pub job: JobView,
     pub gallery: Option<GalleryView>,
+    pub spend: Option<SpendView>,
 }
 
 /// Sentences for a request that was not accepted, put on top of `#result`.

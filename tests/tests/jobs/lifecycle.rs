@@ -21,6 +21,11 @@ async fn generate_answers_at_once_with_a_job_card_that_ends_with_the_picture() {
     assert!(card.text().contains("a heron at dawn"));
     assert!(card.text().contains("Stable Image Core"));
     assert_eq!(card.job_costs(), ["Up to $0.04"]);
+    assert_eq!(
+        card.spent_today(),
+        "Spent today: $0.04 of $2.00",
+        "what the job holds shows at once"
+    );
     assert!(
         card.html.contains(r#"name="cancel""#),
         "a running job can be cancelled"
