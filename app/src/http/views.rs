@@ -256,7 +256,7 @@ impl JobView {
         let made = job.pictures.len();
         let asked = usize::from(job.count);
         if job.state.is_final() && made > 0 && made < asked {
-            notes.push(format!("{made} of {asked} pictures were made."));
+            notes.push(format!("{made} of {asked} {} were made.", pictures(asked)));
         }
         let messages = match state.catalogue.get(&job.model_id) {
             Some(model) => {
@@ -288,7 +288,7 @@ impl JobView {
             state: job.state.as_str(),
             status: status_line,
             progress: (job.state == JobState::Running)
-                .then(|| format!("{made} of {asked} pictures done")),
+                .then(|| format!("{made} of {asked} {} done", pictures(asked))),
             elapsed_secs: job.elapsed_secs(now),
             running: job.state == JobState::Running,
             live: !job.state.is_final(),
@@ -309,6 +309,10 @@ impl JobView {
             },
         }
     }
+}
+
+fn pictures(n: usize) -> &'static str {
+    if n == 1 { "picture" } else { "pictures" }
 }
 
 /// The jobs listed in `#result`, newest first, with any sentence for a request just refused.
