@@ -289,15 +289,15 @@ impl Browser {
         Page::from(request.send().await.expect("POST")).await
     }
 
-    /// The job's own page, once the job has ended (30 s at most).
+    /// The job's own page, once the job has ended (60 s at most).
     pub async fn wait_for_job(&self, id: &str) -> Page {
         self.wait_for_job_state(id, |state| matches!(state, "done" | "failed" | "cancelled"))
             .await
     }
 
-    /// The job's own page, once its state passes `wanted` (30 s at most).
+    /// The job's own page, once its state passes `wanted` (60 s at most: a loaded machine).
     pub async fn wait_for_job_state(&self, id: &str, wanted: impl Fn(&str) -> bool) -> Page {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let page = self.get(&format!("/jobs/{id}")).await;
             let state = page.job_states().into_iter().next().unwrap_or_default();

@@ -11,6 +11,10 @@ use easel_tests::{
 
 const BUCKET: &str = "easel-jobs";
 
+/// Each test here runs a local S3 and two or three Easel processes: one at a time, so that on a
+/// small machine they do not starve each other (and the single-threaded S3) of CPU.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One Easel task: its address and the process.
 struct Task {
     address: String,
@@ -68,6 +72,7 @@ async fn submit_jobs(browser: &Browser, prompts: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn a_killed_tasks_jobs_are_finished_by_the_other_each_exactly_once() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let (_s3, s3) = start_s3(BUCKET).await;
     let bedrock = BedrockDouble::start().await;
     bedrock.will_answer_after(Duration::from_secs(2));
@@ -106,6 +111,7 @@ async fn a_killed_tasks_jobs_are_finished_by_the_other_each_exactly_once() {
 
 #[tokio::test]
 async fn a_stopping_task_keeps_its_running_job_and_hands_over_its_queued_ones() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let (_s3, s3) = start_s3(BUCKET).await;
     let bedrock = BedrockDouble::start().await;
     // Longer than the lease: a stopping task must go on saying it is alive.
@@ -131,6 +137,7 @@ async fn a_stopping_task_keeps_its_running_job_and_hands_over_its_queued_ones() 
 
 #[tokio::test]
 async fn queued_jobs_survive_sigterm_and_finish_after_a_restart() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let folder = tempfile::tempdir().unwrap();
     let storage = folder.path().to_str().unwrap().to_owned();
     let bedrock = BedrockDouble::start().await;
@@ -167,6 +174,7 @@ async fn queued_jobs_survive_sigterm_and_finish_after_a_restart() {
 
 #[tokio::test]
 async fn many_browsers_on_two_tasks_never_spend_past_the_monthly_cap() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let (_s3, s3) = start_s3(BUCKET).await;
     let bedrock = BedrockDouble::start().await;
     let capped = |s3: &str| {
