@@ -1,8 +1,10 @@
 //! `cargo xtask bench`: measures release Easel against the design's targets, with the Bedrock
 //! double (every model live) standing in for Bedrock. Everything stays on loopback.
 //!
-//! In order: the first page load, sequential generations (overhead and memory), restarts (start
-//! to a healthy `/healthz`), then the flood (`bench/flood.rs`) against a slow double.
+//! In order: the first page load, sequential generations as jobs (overhead and memory,
+//! `bench/generations.rs`), click -> picture shown in headless Chromium (`bench/browser.rs`),
+//! restarts (start to a healthy `/healthz`), then the flood (`bench/flood.rs`) against a slow
+//! double.
 //!
 //! These are measurements, not tests: the command succeeds whatever the figures are, unless
 //! `--check` asks it to fail on a missed target.
@@ -18,7 +20,6 @@ use std::{
 
 use anyhow::{Context, Result, bail, ensure};
 use reqwest::{
-    StatusCode,
     blocking::{Client, Response},
     header::{self, HeaderMap, HeaderValue},
 };
@@ -26,27 +27,33 @@ use xshell::{Shell, cmd};
 
 use crate::{
     flags,
-    processes::{self, Binaries, Profile, Running},
+    processes::{self, Binaries},
 };
 
+mod browser;
 mod flood;
+mod generations;
 
 const MODEL: &str = "amazon.titan-image-generator-v2:0";
 const PROMPT: &str = "a lighthouse on a cliff at dawn, watercolour";
-const WARM_UP: u32 = 10;
-/// The memory target is for the process after this many generations.
-const RSS_AFTER_GENERATIONS: u32 = 100;
 /// Restarts timed from spawn to the first healthy `/healthz`.
 const STARTS: u32 = 20;
 const SLOW_MODEL_LIST_MS: &str = "1000";
 const CONTAINER_STARTS: u32 = 10;
+/// One browser starts hundreds of generations here: the budget caps and the rate limit would
+/// refuse them, so the bench's Easel has none.
+const UNCAPPED: [(&str, &str); 3] = [
+    ("EASEL_BUDGET_DAILY_USD", "0"),
+    ("EASEL_BUDGET_MONTHLY_USD", "0"),
+    ("EASEL_RATE_LIMIT", "1000000"),
+];
 
 const KB: f64 = 1_000.0;
 const MB: f64 = 1_000_000.0;
 
 impl flags::Bench {
     pub fn run(self, sh: &Shell) -> Result<()> {
-        let binaries = processes::build(sh, Profile::Release)?;
+        let binaries = processes::build(sh, processes::Profile::Release)?;
         let work = tempfile::Builder::new()
             .prefix("easel-bench-")
             .tempdir()
@@ -54,8 +61,7 @@ impl flags::Bench {
         let double = processes::start_double(&binaries.double, &["--all-live"])?;
         let address = processes::free_loopback_address()?;
         let mut env = processes::offline_env(double.url(), &work.path().join("gallery"));
-        // One browser starts hundreds of generations a minute here; the limit would refuse them.
-        env.push(("EASEL_RATE_LIMIT", "1000000".to_owned()));
+        env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
         let log = File::create(work.path().join("easel.log")).context("creating the log file")?;
         let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::from(log))?;
         let client = browser()?;
@@ -64,13 +70,15 @@ impl flags::Bench {
         thread::sleep(Duration::from_millis(500));
         let rss_idle = easel.rss_bytes()?;
 
-        let timed = Generations {
+        let timed = generations::Generations {
             client: &client,
             easel: &easel,
-            app_url: format!("http://{address}/generate"),
+            app: format!("http://{address}"),
             double_url: format!("{}/model/{MODEL}/invoke", double.url()),
         }
         .measure(self.generations)?;
+        println!("Clicking Generate in headless Chromium…");
+        let clicks = browser::measure(address);
         drop(easel);
 
         let container_starts = match &self.image {
@@ -80,7 +88,7 @@ impl flags::Bench {
         drop(double);
         let starts = start_to_healthy(&binaries, work.path())?;
         println!(
-            "Flooding Easel with {} generations against a slow double (about two minutes)…",
+            "Flooding Easel with {} generations against a slow double (a few minutes)…",
             flood::REQUESTS
         );
         let flood = flood::run(&binaries, work.path())?;
@@ -89,6 +97,7 @@ impl flags::Bench {
             page,
             rss_idle,
             timed,
+            clicks,
             starts,
             container_starts,
             flood,
@@ -297,126 +306,6 @@ fn container_start_to_healthy(
     })
 }
 
-/// Timed generations through Easel, and timed calls straight to the double for comparison.
-struct Generations<'a> {
-    client: &'a Client,
-    easel: &'a Running,
-    app_url: String,
-    double_url: String,
-}
-
-struct Timed {
-    app: Latencies,
-    double: Latencies,
-    rss_after_100: u64,
-    rss_at_end: u64,
-    generations: u32,
-}
-
-impl Generations<'_> {
-    fn measure(&self, n: u32) -> Result<Timed> {
-        let direct_body = serde_json::json!({
-            "taskType": "TEXT_IMAGE",
-            "textToImageParams": { "text": PROMPT },
-            "imageGenerationConfig": {
-                "numberOfImages": 1,
-                "seed": 42,
-                "width": 1024,
-                "height": 1024,
-                "cfgScale": 8.0,
-                "quality": "standard",
-            },
-        })
-        .to_string();
-        let mut generations = 0;
-        let mut rss_after_100 = None;
-        let mut generate = || -> Result<Duration> {
-            let took = self.generate()?;
-            generations += 1;
-            if generations == RSS_AFTER_GENERATIONS {
-                rss_after_100 = Some(self.easel.rss_bytes()?);
-            }
-            Ok(took)
-        };
-
-        for _ in 0..WARM_UP {
-            generate()?;
-            self.invoke_double(&direct_body)?;
-        }
-        let mut app = Vec::with_capacity(n as usize);
-        let mut double = Vec::with_capacity(n as usize);
-        // Alternating keeps both series under the same conditions as the gallery grows.
-        for _ in 0..n {
-            app.push(generate()?);
-            double.push(self.invoke_double(&direct_body)?);
-        }
-        Ok(Timed {
-            app: Latencies::new(app),
-            double: Latencies::new(double),
-            rss_after_100: rss_after_100.context("fewer than 100 generations ran")?,
-            rss_at_end: self.easel.rss_bytes()?,
-            generations,
-        })
-    }
-
-    /// One htmx generation, as the page's form sends it; timed until the whole answer is read.
-    fn generate(&self) -> Result<Duration> {
-        let form = [
-            ("model", MODEL),
-            ("prompt", PROMPT),
-            ("size", "1024x1024"),
-            ("count", "1"),
-            ("seed_mode", "fixed"),
-            ("seed", "42"),
-        ];
-        let started = Instant::now();
-        let response = self
-            .client
-            .post(&self.app_url)
-            .header("HX-Request", "true")
-            .form(&form)
-            .send()
-            .context("POST /generate")?;
-        let status = response.status();
-        let body = response.bytes().context("reading POST /generate")?;
-        let took = started.elapsed();
-        ensure!(
-            status == StatusCode::OK,
-            "POST /generate answered {status}: {}",
-            String::from_utf8_lossy(&body)
-                .chars()
-                .take(500)
-                .collect::<String>()
-        );
-        Ok(took)
-    }
-
-    /// The call Easel makes for the same generation, sent to the double directly.
-    fn invoke_double(&self, body: &str) -> Result<Duration> {
-        let started = Instant::now();
-        let response = self
-            .client
-            .post(&self.double_url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json")
-            .body(body.to_owned())
-            .send()
-            .context("calling the double directly")?;
-        let status = response.status();
-        let answer = response.bytes().context("reading the double's answer")?;
-        let took = started.elapsed();
-        ensure!(
-            status == StatusCode::OK && answer.starts_with(b"{\"images\""),
-            "the double answered {status}: {}",
-            String::from_utf8_lossy(&answer)
-                .chars()
-                .take(500)
-                .collect::<String>()
-        );
-        Ok(took)
-    }
-}
-
 /// Request latencies, sorted.
 struct Latencies(Vec<Duration>);
 
@@ -444,7 +333,8 @@ fn ms(d: Duration) -> f64 {
 struct Report {
     page: Vec<Transfer>,
     rss_idle: u64,
-    timed: Timed,
+    timed: generations::Timed,
+    clicks: browser::Browser,
     starts: Latencies,
     container_starts: Option<ContainerStarts>,
     flood: flood::Flood,
@@ -462,13 +352,21 @@ impl Row {
     fn passes(&self) -> bool {
         self.measured <= self.target
     }
+
+    fn count(what: &'static str, measured: usize) -> Self {
+        Self {
+            what,
+            measured: measured as f64,
+            target: 0.0,
+            unit: "",
+        }
+    }
 }
 
 impl Report {
     fn rows(&self) -> Vec<Row> {
         let flood = &self.flood;
         let page_bytes: u64 = self.page.iter().map(Transfer::bytes).sum();
-        let overhead = ms(self.timed.app.median()) - ms(self.timed.double.median());
         let mut rows = vec![
             Row {
                 what: "first page load (HTML+CSS+JS)",
@@ -477,11 +375,21 @@ impl Report {
                 unit: "KB",
             },
             Row {
-                what: "server overhead per generation, median",
-                measured: overhead,
+                what: "job overhead per generation, median",
+                measured: self.timed.overhead_median_ms(),
                 target: 5.0,
                 unit: "ms",
             },
+        ];
+        if let browser::Browser::Measured(clicks) = &self.clicks {
+            rows.push(Row {
+                what: "click -> picture shown, median",
+                measured: ms(clicks.shown.median()),
+                target: 25.0,
+                unit: "ms",
+            });
+        }
+        rows.extend([
             Row {
                 what: "RSS idle",
                 measured: self.rss_idle as f64 / MB,
@@ -506,33 +414,21 @@ impl Report {
                 target: 200.0,
                 unit: "MB",
             },
-            Row {
-                what: "flood: pictures short of the slots",
-                measured: flood::EXPECTED_PICTURES.saturating_sub(flood.with_images) as f64,
-                target: 0.0,
-                unit: "",
-            },
-            Row {
-                what: "flood: neither picture nor busy",
-                measured: flood.unexpected_count as f64,
-                target: 0.0,
-                unit: "",
-            },
-            Row {
-                what: "flood: broken or missing entries",
-                measured: (flood.store.half_written
-                    + flood.images_shown.abs_diff(flood.store.whole))
-                    as f64,
-                target: 0.0,
-                unit: "",
-            },
-            Row {
-                what: "flood: Easel down afterwards",
-                measured: f64::from(u8::from(!flood.alive_after)),
-                target: 0.0,
-                unit: "",
-            },
-        ];
+            Row::count("flood: neither accepted nor refused", flood.unclear()),
+            Row::count(
+                "flood: accepted, not done with picture",
+                flood.without_picture(),
+            ),
+            Row::count(
+                "flood: pictures lost or half-written",
+                flood.lost_or_broken(),
+            ),
+            Row::count("flood: pictures made twice", flood.made_twice()),
+            Row::count(
+                "flood: Easel down afterwards",
+                usize::from(!flood.alive_after),
+            ),
+        ]);
         // Timed only with --image; Docker's own start is printed above, not counted here.
         if let Some(starts) = &self.container_starts {
             rows.push(Row {
@@ -545,8 +441,10 @@ impl Report {
         rows
     }
 
+    /// Missed targets; a browser run that failed (not one skipped for want of Chromium) is one.
     fn missed(&self) -> usize {
-        self.rows().iter().filter(|row| !row.passes()).count()
+        let browser_failed = matches!(self.clicks, browser::Browser::Failed(_));
+        self.rows().iter().filter(|row| !row.passes()).count() + usize::from(browser_failed)
     }
 
     fn print(&self, n: u32) {
@@ -569,11 +467,28 @@ impl Report {
             );
         }
         println!();
+        let uncapped: Vec<String> = UNCAPPED
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
         println!(
-            "Generations: {n} sequential 1024x1024 {MODEL} generations through Easel (htmx, one browser),"
+            "Easel for the generations and the browser: {} (no budget caps, no rate limit to speak of),",
+            uncapped.join(" ")
         );
         println!(
-            "alternating with {n} identical calls straight to the double; {WARM_UP} of each first to warm up."
+            "so that one browser may run hundreds of generations; the double answers at once. The store is"
+        );
+        println!("a local folder (the embedded default), each write synced to disk (fsync).");
+        println!();
+        println!(
+            "Generations: {n} sequential 1024x1024 {MODEL} jobs through Easel (one browser), each timed"
+        );
+        println!(
+            "from sending POST /generate (htmx) until the job's event stream (GET /jobs/ID/events) says `end`,"
+        );
+        println!(
+            "alternating with {n} identical calls straight to the double; {} of each first to warm up.",
+            generations::WARM_UP
         );
         let (app, double) = (&self.timed.app, &self.timed.double);
         println!(
@@ -587,10 +502,22 @@ impl Report {
             ms(double.percentile(99.0))
         );
         println!(
+            "  of which the card  median {:>7.2} ms   p99 {:>7.2} ms   (POST /generate answered 202)",
+            ms(self.timed.accepted.median()),
+            ms(self.timed.accepted.percentile(99.0))
+        );
+        println!(
+            "  job overhead       median {:>7.2} ms   p99 {:>7.2} ms   (Easel minus the double, at each)",
+            self.timed.overhead_median_ms(),
+            self.timed.overhead_p99_ms()
+        );
+        println!(
             "  RSS after all {} generations: {:.1} MB",
             self.timed.generations,
             self.timed.rss_at_end as f64 / MB
         );
+        println!();
+        self.print_clicks();
         println!();
         println!(
             "Restarts: {STARTS} starts on the same gallery, spawn to the first healthy /healthz, the model list answering after {SLOW_MODEL_LIST_MS} ms:"
@@ -637,6 +564,62 @@ impl Report {
                 ratio,
                 if row.passes() { "PASS" } else { "FAIL" },
             );
+        }
+        match &self.clicks {
+            browser::Browser::Measured(_) => {}
+            browser::Browser::NotInstalled(_) => {
+                println!("click -> picture shown: not measured, Chromium is not installed");
+            }
+            browser::Browser::Failed(_) => {
+                println!("click -> picture shown: FAIL, the browser run did not finish");
+            }
+        }
+    }
+
+    fn print_clicks(&self) {
+        println!(
+            "Click -> picture shown, in headless Chromium, the double answering at once: {} clicks after {} to warm up,",
+            browser::RUNS,
+            browser::WARM_UP
+        );
+        println!(
+            "each on a fresh load of the studio page, timed in the page (performance.now()) from the click on"
+        );
+        println!(
+            "Generate until the new job's picture, done, has loaded in #result; the floor is the same PNG"
+        );
+        println!(
+            "fetched and shown by a plain <img> added to the same page (a cache-busting query)."
+        );
+        match &self.clicks {
+            browser::Browser::Measured(clicks) => {
+                println!(
+                    "  Chromium {}, model {}, {} PNGs of {:.1} KB on average",
+                    clicks.chromium,
+                    clicks.model,
+                    clicks.size,
+                    clicks.picture_bytes as f64 / KB
+                );
+                println!(
+                    "  click -> shown      median {:>7.2} ms   p90 {:>7.2} ms",
+                    ms(clicks.shown.median()),
+                    ms(clicks.shown.percentile(90.0))
+                );
+                println!(
+                    "  floor (same PNG)    median {:>7.2} ms   p90 {:>7.2} ms",
+                    ms(clicks.floor.median()),
+                    ms(clicks.floor.percentile(90.0))
+                );
+                let floor = ms(clicks.floor.median());
+                if floor > 0.0 {
+                    println!(
+                        "  click -> shown is {:.1}x the floor at the median",
+                        ms(clicks.shown.median()) / floor
+                    );
+                }
+            }
+            browser::Browser::NotInstalled(why) => println!("  skipped: {why}"),
+            browser::Browser::Failed(why) => println!("  FAILED: {why}"),
         }
     }
 }

@@ -1,0 +1,384 @@
+//! Click -> picture shown, in headless Chromium driven over WebDriver (chromedriver), timed
+//! inside the page with `performance.now()`: from the click on the form's submit button until
+//! the picture of the new job, done, has loaded in `#result`. Beside it, the same browser's
+//! floor: the same PNG fetched and shown by a plain `<img>` in the same page.
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    process::{Child, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+use super::{Latencies, MODEL, PROMPT};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const WARM_UP: usize = 5;
+pub const RUNS: usize = 30;
+const CHROMIUM_ARGS: [&str; 10] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1000",
+    "--disable-extensions",
+];
+/// How long one click may take to show its picture before the run is given up.
+const PICTURE_TIMEOUT_MS: u64 = 20_000;
+/// The W3C key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// What the browser run found.
+pub enum Browser {
+    Measured(Clicks),
+    /// Chromium or chromedriver is not installed.
+    NotInstalled(String),
+    /// It is installed, but the run failed.
+    Failed(String),
+}
+
+pub struct Clicks {
+    /// Click to the new job's picture loaded in `#result`.
+    pub shown: Latencies,
+    /// The same PNG, fetched and shown by a plain `<img>`.
+    pub floor: Latencies,
+    pub model: String,
+    pub size: String,
+    /// The pictures' mean size (each has a seed of its own).
+    pub picture_bytes: u64,
+    pub chromium: String,
+}
+
+/// Runs the clicks against Easel at `address`; never fails, says why when it could not measure.
+pub fn measure(address: SocketAddr) -> Browser {
+    for program in [CHROMIUM, CHROMEDRIVER] {
+        if !Path::new(program).exists() {
+            return Browser::NotInstalled(format!(
+                "{program} is not installed (Debian: chromium and chromium-driver)"
+            ));
+        }
+    }
+    match run(address) {
+        Ok(clicks) => Browser::Measured(clicks),
+        Err(error) => Browser::Failed(format!("{error:#}")),
+    }
+}
+
+fn run(address: SocketAddr) -> Result<Clicks> {
+    let driver = Driver::start()?;
+    let session = driver.session()?;
+    let page = format!("http://{address}/?model={MODEL}");
+    let mut shown = Vec::with_capacity(RUNS);
+    let mut floor = Vec::with_capacity(RUNS);
+    let mut bytes = 0;
+    let mut last = None;
+    for run in 0..WARM_UP + RUNS {
+        let click = session
+            .click_to_picture(&page)
+            .with_context(|| format!("click {}", run + 1))?;
+        let fetched = session
+            .floor(&format!("{}?floor={run}", click.src))
+            .with_context(|| format!("the floor after click {}", run + 1))?;
+        if run >= WARM_UP {
+            shown.push(click.took);
+            floor.push(fetched.took);
+            bytes += fetched.bytes;
+        }
+        last = Some((click, fetched));
+    }
+    let (click, fetched) = last.context("no run")?;
+    Ok(Clicks {
+        shown: Latencies::new(shown),
+        floor: Latencies::new(floor),
+        model: click.model,
+        size: format!("{}x{}", fetched.width, fetched.height),
+        picture_bytes: bytes / RUNS as u64,
+        chromium: session.browser_version.clone(),
+    })
+}
+
+/// chromedriver on a free loopback port, stopped when dropped.
+struct Driver {
+    process: Child,
+    url: String,
+    http: Client,
+}
+
+impl Driver {
+    fn start() -> Result<Self> {
+        let port = crate::processes::free_loopback_address()?.port();
+        let process = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {CHROMEDRIVER}"))?;
+        let http = Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .context("building the WebDriver client")?;
+        Ok(Self {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+            http,
+        })
+    }
+
+    /// A new headless Chromium, once chromedriver answers.
+    fn session(&self) -> Result<Session<'_>> {
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "pageLoadStrategy": "normal",
+                "timeouts": { "script": PICTURE_TIMEOUT_MS + 10_000, "pageLoad": 60_000 },
+                "goog:chromeOptions": { "binary": CHROMIUM, "args": CHROMIUM_ARGS },
+            }}
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.ready() {
+            if Instant::now() > deadline {
+                bail!("chromedriver did not answer on {} within 20 s", self.url);
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let created = call(
+            &self.http,
+            reqwest::Method::POST,
+            &format!("{}/session", self.url),
+            &capabilities,
+        )
+        .context("starting Chromium through chromedriver")?;
+        let id = created["sessionId"]
+            .as_str()
+            .context("no sessionId in chromedriver's answer")?
+            .to_owned();
+        let browser_version = created["capabilities"]["browserVersion"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        Ok(Session {
+            driver: self,
+            url: format!("{}/session/{id}", self.url),
+            browser_version,
+        })
+    }
+
+    fn ready(&self) -> bool {
+        self.http
+            .get(format!("{}/status", self.url))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A WebDriver command; its `value`, or the driver's error.
+fn call(http: &Client, method: reqwest::Method, url: &str, body: &Value) -> Result<Value> {
+    let mut request = http.request(method.clone(), url);
+    if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
+        request = request.json(body);
+    }
+    let response = request.send().with_context(|| format!("{method} {url}"))?;
+    let status = response.status();
+    let mut answer: Value = response
+        .json()
+        .with_context(|| format!("reading {method} {url}"))?;
+    let value = answer["value"].take();
+    if !status.is_success() {
+        bail!(
+            "WebDriver {method} {url} answered {status}: {} {}",
+            value["error"].as_str().unwrap_or_default(),
+            value["message"]
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default()
+        );
+    }
+    Ok(value)
+}
+
+/// One browser window, closed when dropped.
+struct Session<'a> {
+    driver: &'a Driver,
+    url: String,
+    browser_version: String,
+}
+
+/// One click, as the page timed it.
+struct Click {
+    took: Duration,
+    /// The picture's URL.
+    src: String,
+    model: String,
+}
+
+/// The picture fetched again by a plain `<img>`.
+struct Fetched {
+    took: Duration,
+    width: u64,
+    height: u64,
+    bytes: u64,
+}
+
+/// Installed before the click: notes the click's time, then watches `#result` for a new job
+/// card that is done and whose picture has loaded. Cards already on the page do not count.
+const WATCH: &str = r#"
+const [prompt, timeoutMs] = arguments;
+const form = document.querySelector('#generate-form');
+form.querySelector('textarea[name=prompt]').value = prompt;
+const result = document.querySelector('#result');
+const known = new Set(Array.from(result.querySelectorAll('article.job')).map(a => a.id));
+window.easelBench = new Promise((resolve, reject) => {
+  let clicked = null;
+  document.addEventListener('click', () => { clicked = performance.now(); },
+    { capture: true, once: true });
+  let observer = null;
+  const check = () => {
+    for (const img of result.querySelectorAll('article.job[data-state=done] img')) {
+      if (known.has(img.closest('article.job').id)) continue;
+      if (img.complete && img.naturalWidth > 0) {
+        const now = performance.now();
+        observer.disconnect();
+        if (clicked === null) { reject('the picture came before the click'); return; }
+        resolve({ ms: now - clicked, src: img.getAttribute('src') });
+        return;
+      }
+      img.addEventListener('load', check, { once: true });
+    }
+  };
+  observer = new MutationObserver(check);
+  observer.observe(result, { childList: true, subtree: true, attributes: true,
+    attributeFilter: ['data-state', 'src'] });
+  setTimeout(() => { observer.disconnect(); reject('no picture within ' + timeoutMs + ' ms'); },
+    timeoutMs);
+});
+return document.querySelector('#model').value;
+"#;
+
+/// Waits for what `WATCH` found.
+const AWAIT: &str = r#"
+const done = arguments[arguments.length - 1];
+window.easelBench.then(found => done(found), problem => done({ error: String(problem) }));
+"#;
+
+/// The floor: a plain `<img>` added to the page, timed from setting its `src` to its load.
+const FLOOR: &str = r#"
+const [src, done] = [arguments[0], arguments[arguments.length - 1]];
+const img = document.createElement('img');
+document.body.appendChild(img);
+img.addEventListener('load', () => {
+  const ms = performance.now() - started;
+  const entry = performance.getEntriesByName(img.src).pop();
+  done({ ms, ok: img.complete && img.naturalWidth > 0, width: img.naturalWidth,
+    height: img.naturalHeight, bytes: entry ? entry.encodedBodySize : 0 });
+});
+img.addEventListener('error', () => done({ error: 'the picture did not load' }));
+const started = performance.now();
+img.src = src;
+"#;
+
+impl Session<'_> {
+    fn command(&self, method: reqwest::Method, path: &str, body: &Value) -> Result<Value> {
+        call(
+            &self.driver.http,
+            method,
+            &format!("{}{path}", self.url),
+            body,
+        )
+    }
+
+    fn script(&self, kind: &str, script: &str, args: Value) -> Result<Value> {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/execute/{kind}"),
+            &json!({ "script": script, "args": args }),
+        )
+    }
+
+    /// A fresh load of the studio page, then one click on Generate, timed in the page.
+    fn click_to_picture(&self, page: &str) -> Result<Click> {
+        self.command(reqwest::Method::POST, "/url", &json!({ "url": page }))?;
+        let model = self.script("sync", WATCH, json!([PROMPT, PICTURE_TIMEOUT_MS]))?;
+        let button = self.command(
+            reqwest::Method::POST,
+            "/element",
+            &json!({ "using": "css selector", "value": "#generate-form button[type=submit]" }),
+        )?;
+        let button = button[ELEMENT]
+            .as_str()
+            .context("no submit button in #generate-form")?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{button}/click"),
+            &json!({}),
+        )?;
+        let found = self.script("async", AWAIT, json!([]))?;
+        if let Some(problem) = found["error"].as_str() {
+            bail!("{problem}");
+        }
+        Ok(Click {
+            took: duration_ms(&found["ms"])?,
+            src: found["src"]
+                .as_str()
+                .context("the picture has no src")?
+                .to_owned(),
+            model: model.as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// The same picture once more, by a plain `<img>`, with a query that keeps it out of the
+    /// cache.
+    fn floor(&self, src: &str) -> Result<Fetched> {
+        let fetched = self.script("async", FLOOR, json!([src]))?;
+        if let Some(problem) = fetched["error"].as_str() {
+            bail!("{problem}");
+        }
+        if fetched["ok"] != Value::Bool(true) {
+            bail!("the picture loaded but shows nothing: {fetched}");
+        }
+        Ok(Fetched {
+            took: duration_ms(&fetched["ms"])?,
+            width: fetched["width"].as_u64().unwrap_or_default(),
+            height: fetched["height"].as_u64().unwrap_or_default(),
+            bytes: fetched["bytes"].as_u64().unwrap_or_default(),
+        })
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = call(
+            &self.driver.http,
+            reqwest::Method::DELETE,
+            &self.url,
+            &Value::Null,
+        );
+    }
+}
+
+fn duration_ms(value: &Value) -> Result<Duration> {
+    let ms = value
+        .as_f64()
+        .with_context(|| format!("not a time: {value}"))?;
+    Ok(Duration::from_secs_f64(ms.max(0.0) / 1_000.0))
+}
