@@ -11,8 +11,8 @@ use easel_tests::{
 
 const BUCKET: &str = "easel-jobs";
 
-/// Each test here runs a local S3 and two or three Easel processes: one at a time, so that on a
-/// small machine they do not starve each other (and the single-threaded S3) of CPU.
+/// Each test here runs a local S3 and two Easel processes: one at a time, so that on a small
+/// machine they do not starve each other (and the single-threaded S3) of CPU.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// One Easel task: its address and the process.
