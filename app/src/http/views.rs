@@ -385,7 +385,7 @@ pub struct IndexPage {
 
 /// One job's card, live while it has not ended.
 #[derive(Template)]
-#[template(path = "job_fragment.html")]
+#[template(path = "job_live.html")]
 pub struct JobFragment {
     pub job: JobView,
 }

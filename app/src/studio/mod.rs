@@ -387,7 +387,8 @@ impl Studio {
         // ours below) sees the cancel.
         inner.jobs.request_cancel(id).await?;
         if inner.jobs.claim(id, 1, &inner.worker).await? {
-            let mut job = inner.jobs.load(id).await?.unwrap_or(job);
+            // Until a claim exists only its acceptor has written it, once: `job` is current.
+            let mut job = job;
             job.state = JobState::Cancelled;
             job.finished_at = Some(OffsetDateTime::now_utc());
             job.cost = Some(Usd::ZERO);
