@@ -5,7 +5,8 @@
 //! It speaks the wire format of Bedrock's image models: the Titan family (Titan Image
 //! Generator v1 and v2, Nova Canvas) and the Stability family (Stable Image Core and Ultra,
 //! SD3.5 Large), with each model's request rules, the real restJson1 errors (texts taken from
-//! the live service where known) and each model's lifecycle. Generated images are placeholder
+//! the live service where known), each model's lifecycle and the account's AWS Marketplace
+//! subscription to it (its agreement). Generated images are placeholder
 //! PNGs of the requested size; Stability answers about one megapixel in the requested aspect
 //! ratio, always as PNG.
 //!
@@ -22,6 +23,7 @@
 
 mod aws_error;
 mod control_plane;
+mod marketplace;
 mod models;
 mod placeholder_png;
 mod runtime;
@@ -63,6 +65,22 @@ pub enum Lifecycle {
     /// inference profile `profile_id`; calling the model id answers 400 ValidationException,
     /// calling the profile id works.
     NeedsInferenceProfile { profile_id: String },
+}
+
+/// Where the account's AWS Marketplace subscription to a model stands (its "agreement", as
+/// GetFoundationModelAvailability reports it). Every model starts subscribed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Subscription {
+    /// AVAILABLE: InvokeModel answers.
+    #[default]
+    Subscribed,
+    /// PENDING: being set up (up to 15 minutes on AWS). InvokeModel answers meanwhile.
+    Pending,
+    /// NOT_AVAILABLE: InvokeModel answers 403 AccessDeniedException with the Marketplace text,
+    /// unless the caller may subscribe ([`BedrockDouble::caller_may_subscribe`]).
+    NotSubscribed,
+    /// ERROR: the set-up failed; InvokeModel answers 403 with the Marketplace text.
+    Failed,
 }
 
 /// One InvokeModel call as the double received it.
@@ -116,6 +134,13 @@ struct State {
     mode: Mode,
     control_plane: ControlPlaneMode,
     received: Vec<Invocation>,
+    /// Models whose subscription is not [`Subscription::Subscribed`].
+    subscriptions: HashMap<&'static str, Subscription>,
+    /// Whether an InvokeModel of an unsubscribed model starts its subscription, as it does for
+    /// a principal allowed the aws-marketplace actions.
+    caller_may_subscribe: bool,
+    /// The models of every CreateFoundationModelAgreement accepted, in order.
+    agreements_created: Vec<String>,
 }
 
 impl State {
@@ -137,6 +162,9 @@ impl State {
             mode: Mode::Normal,
             control_plane: ControlPlaneMode::Normal,
             received: Vec::new(),
+            subscriptions: HashMap::new(),
+            caller_may_subscribe: false,
+            agreements_created: Vec::new(),
         }
     }
 
@@ -162,6 +190,14 @@ impl InRegion<'_> {
             .get(&self.region)
             .and_then(|lifecycles| lifecycles.get(model.id))
             .unwrap_or(&self.state.lifecycles[model.id])
+    }
+
+    fn subscription(&self, model: &Model) -> Subscription {
+        self.state
+            .subscriptions
+            .get(model.id)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The model whose system-defined inference profile has this id.
@@ -257,6 +293,11 @@ impl BedrockDouble {
         BedrockDouble { server, state }
     }
 
+    /// Whether the double knows a model by this id.
+    pub fn knows(model_id: &str) -> bool {
+        models::find(model_id).is_some()
+    }
+
     /// The endpoint URL for both clients, e.g. `http://127.0.0.1:40123`.
     pub fn uri(&self) -> String {
         self.server.uri()
@@ -331,8 +372,8 @@ impl BedrockDouble {
         self.switch(Mode::BadBase64);
     }
 
-    /// Every call: 403 AccessDeniedException "You don't have access to the model with the
-    /// specified model ID.".
+    /// Every call: 403 AccessDeniedException from IAM, "User: ... is not authorized to perform:
+    /// bedrock:InvokeModel on resource: ..." (the principal's policies do not allow the call).
     pub fn will_deny_access(&self) {
         self.switch(Mode::DenyAccess);
     }
@@ -408,6 +449,56 @@ impl BedrockDouble {
         }
     }
 
+    /// The account has no AWS Marketplace subscription to the model: availability
+    /// NOT_AVAILABLE, and InvokeModel answers 403 with the Marketplace text.
+    pub fn model_is_not_subscribed(&self, model_id: &str) {
+        self.set_subscription(model_id, Subscription::NotSubscribed);
+    }
+
+    /// The model's subscription is being set up: availability PENDING; InvokeModel answers.
+    pub fn subscription_is_pending(&self, model_id: &str) {
+        self.set_subscription(model_id, Subscription::Pending);
+    }
+
+    /// The model's subscription failed to set up: availability ERROR with its reason, and
+    /// InvokeModel answers 403 with the Marketplace text.
+    pub fn subscription_failed(&self, model_id: &str) {
+        self.set_subscription(model_id, Subscription::Failed);
+    }
+
+    /// The model's subscription is made (AVAILABLE), as AWS does minutes after it was asked for.
+    pub fn subscription_completes(&self, model_id: &str) {
+        self.set_subscription(model_id, Subscription::Subscribed);
+    }
+
+    /// The caller holds the aws-marketplace actions: its first InvokeModel of an unsubscribed
+    /// model answers and starts the subscription (PENDING).
+    pub fn caller_may_subscribe(&self) {
+        lock(&self.state).caller_may_subscribe = true;
+    }
+
+    /// Where the account's subscription to the model stands.
+    pub fn subscription(&self, model_id: &str) -> Subscription {
+        let model = known_model(model_id, &Lifecycle::Active);
+        lock(&self.state)
+            .subscriptions
+            .get(model.id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The models of every CreateFoundationModelAgreement accepted so far, in order.
+    pub fn agreements_created(&self) -> Vec<String> {
+        lock(&self.state).agreements_created.clone()
+    }
+
+    fn set_subscription(&self, model_id: &str, subscription: Subscription) {
+        let model = known_model(model_id, &Lifecycle::Active);
+        lock(&self.state)
+            .subscriptions
+            .insert(model.id, subscription);
+    }
+
     /// Every InvokeModel call so far, in order (refused and failed ones included).
     pub fn received(&self) -> Vec<Invocation> {
         lock(&self.state).received.clone()
@@ -446,6 +537,26 @@ impl Respond for Bedrock {
                     control_plane::list_inference_profiles(state, request)
                 })
             }
+            ("GET", ["foundation-model-availability", model_id]) => {
+                self.control_plane("GetFoundationModelAvailability", request, |state| {
+                    marketplace::get_availability(state, model_id)
+                })
+            }
+            ("GET", ["list-foundation-model-agreement-offers", model_id]) => {
+                self.control_plane("ListFoundationModelAgreementOffers", request, |_| {
+                    marketplace::list_offers(model_id, request)
+                })
+            }
+            ("POST", ["create-foundation-model-agreement"]) => {
+                let mut state = lock(&self.state);
+                match control_plane::fault(
+                    self.mode_for(&state, request),
+                    "CreateFoundationModelAgreement",
+                ) {
+                    Some(fault) => fault,
+                    None => marketplace::create_agreement(&mut state, request),
+                }
+            }
             _ => aws_error::control_plane(
                 404,
                 "UnknownOperationException",
@@ -468,14 +579,18 @@ impl Bedrock {
     ) -> ResponseTemplate {
         let state = lock(&self.state);
         let seen = state.seen_from(request);
-        let mode = if state.refusing_regions.contains(&seen.region) {
+        match self.mode_for(&state, request) {
+            ControlPlaneMode::AnswerAfter(delay) => answer(&seen).set_delay(delay),
+            mode => control_plane::fault(mode, operation).unwrap_or_else(|| answer(&seen)),
+        }
+    }
+
+    /// How the control plane answers a call signed for `request`'s region.
+    fn mode_for(&self, state: &State, request: &Request) -> ControlPlaneMode {
+        if state.refusing_regions.contains(&signed_region(request)) {
             ControlPlaneMode::Refuse
         } else {
             state.control_plane
-        };
-        match mode {
-            ControlPlaneMode::AnswerAfter(delay) => answer(&seen).set_delay(delay),
-            mode => control_plane::fault(mode, operation).unwrap_or_else(|| answer(&seen)),
         }
     }
 }

@@ -4,14 +4,18 @@
 use serde_json::{Map, Value, json};
 use wiremock::ResponseTemplate;
 
+use super::models::ACCOUNT_ID;
+
 /// The suffix the runtime (bedrock-runtime) puts after the error code in `x-amzn-ErrorType`.
 const RUNTIME_ERROR_TYPE_SUFFIX: &str = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
 
 pub(crate) const INVALID_MODEL_IDENTIFIER: &str = "The provided model identifier is invalid.";
 pub(crate) const THROTTLED: &str = "Too many requests, please wait before trying again.";
 pub(crate) const SERVICE_UNAVAILABLE: &str = "Bedrock is unable to process your request.";
-pub(crate) const ACCESS_DENIED: &str =
-    "You don't have access to the model with the specified model ID.";
+/// The answer to a principal whose account has no AWS Marketplace subscription to the model
+/// yet (or one still being set up), and which may not make one. As seen live in 2026; the
+/// minutes at the end vary (2, 5, 15).
+pub(crate) const MARKETPLACE_DENIED: &str = "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model. Refer to the Amazon Bedrock documentation for further details. Your AWS Marketplace subscription for this model cannot be completed at this time. If you recently fixed this issue, try again after 2 minutes.";
 pub(crate) const MODEL_TIMEOUT: &str =
     "Model has timed out in processing the request. Try your request again.";
 pub(crate) const MODEL_ERROR: &str =
@@ -27,6 +31,16 @@ pub(crate) const INTERNAL_SERVER_ERROR: &str = "Internal server error. Retry you
 /// Bedrock's wording for a request that breaks the model's JSON schema.
 pub(crate) fn malformed_input(violation: &str) -> String {
     format!("Malformed input request: {violation}, please reformat your input and try again.")
+}
+
+/// IAM's answer to a principal whose policies do not allow `action` (on `resource`, for
+/// actions that name one).
+pub(crate) fn not_authorized(action: &str, resource: Option<&str>) -> String {
+    let on = resource.map_or(String::new(), |r| format!(" on resource: {r}"));
+    format!(
+        "User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/easel-task/easel is not authorized to \
+         perform: {action}{on} because no identity-based policy allows the {action} action"
+    )
 }
 
 /// The answer to an on-demand call of a model that must be called through an inference profile.

@@ -18,11 +18,7 @@ pub(crate) fn fault(mode: ControlPlaneMode, operation: &str) -> Option<ResponseT
         ControlPlaneMode::Refuse => Some(aws_error::control_plane(
             403,
             "AccessDeniedException",
-            &format!(
-                "User: arn:aws:iam::{ACCOUNT_ID}:user/easel is not authorized to perform: \
-                 bedrock:{operation} because no identity-based policy allows the \
-                 bedrock:{operation} action"
-            ),
+            &aws_error::not_authorized(&format!("bedrock:{operation}"), None),
         )),
         ControlPlaneMode::Fail => Some(aws_error::control_plane(
             500,
@@ -141,7 +137,7 @@ pub(crate) fn list_inference_profiles(state: &InRegion, request: &Request) -> Re
 }
 
 /// Whether ListFoundationModels shows the model (end-of-life models drop out).
-fn is_listed(lifecycle: &Lifecycle) -> bool {
+pub(crate) fn is_listed(lifecycle: &Lifecycle) -> bool {
     !matches!(lifecycle, Lifecycle::EndOfLife | Lifecycle::NotInRegion)
 }
 

@@ -9,7 +9,8 @@ use wiremock::{Request, ResponseTemplate};
 use super::aws_error::{self, json_answer};
 use super::models::{self, Family, Model, StabilityVariant, TitanVariant};
 use super::{
-    InRegion, Invocation, Lifecycle, Mode, State, lock, placeholder_png, stability, titan,
+    InRegion, Invocation, Lifecycle, Mode, State, Subscription, lock, placeholder_png, stability,
+    titan,
 };
 
 /// What happens to one invocation, decided from the mode when it arrives.
@@ -56,13 +57,21 @@ pub(crate) fn invoke(
             accept,
         });
         let call_number = state.received.len();
+        let fault = next_fault(&mut state.mode, call_number);
+        let target = resolve(&state.seen_from(request), &model_id);
         (
-            next_fault(&mut state.mode, call_number),
-            resolve(&state.seen_from(request), &model_id),
+            fault,
+            target.and_then(|model| subscribed(&mut state, model)),
         )
     };
 
-    let answer = answer(fault, target, content_type.as_deref(), &request.body);
+    let answer = answer(
+        fault,
+        &model_id,
+        target,
+        content_type.as_deref(),
+        &request.body,
+    );
     match fault {
         Fault::Delay(delay) => answer.set_delay(delay),
         _ => answer,
@@ -113,10 +122,26 @@ fn next_fault(mode: &mut Mode, call_number: usize) -> Fault {
     }
 }
 
+/// The model, if the account is subscribed to it; the first call of a caller that may
+/// subscribe starts the subscription and is answered.
+fn subscribed(state: &mut State, model: &'static Model) -> Result<&'static Model, Unreachable> {
+    let subscription = state.subscriptions.entry(model.id).or_default();
+    match subscription {
+        Subscription::Subscribed | Subscription::Pending => Ok(model),
+        Subscription::NotSubscribed if state.caller_may_subscribe => {
+            *subscription = Subscription::Pending;
+            Ok(model)
+        }
+        Subscription::NotSubscribed | Subscription::Failed => Err(Unreachable::NotSubscribed),
+    }
+}
+
 /// Why InvokeModel cannot reach a model.
 #[derive(Debug, Clone, PartialEq)]
 enum Unreachable {
     InvalidIdentifier,
+    /// No AWS Marketplace subscription, and the caller may not make one.
+    NotSubscribed,
     Legacy,
     EndOfLife,
     /// The id called, which needs an inference profile.
@@ -127,6 +152,9 @@ impl Unreachable {
     fn answer(&self) -> ResponseTemplate {
         match self {
             Unreachable::InvalidIdentifier => validation(aws_error::INVALID_MODEL_IDENTIFIER),
+            Unreachable::NotSubscribed => {
+                aws_error::runtime(403, "AccessDeniedException", aws_error::MARKETPLACE_DENIED)
+            }
             Unreachable::Legacy => {
                 aws_error::runtime(404, "ResourceNotFoundException", aws_error::LEGACY)
             }
@@ -168,6 +196,7 @@ fn strip_inference_profile_arn(identifier: &str) -> &str {
 
 fn answer(
     fault: Fault,
+    model_id: &str,
     target: Result<&'static Model, Unreachable>,
     content_type: Option<&str>,
     body: &[u8],
@@ -184,7 +213,12 @@ fn answer(
             );
         }
         Fault::DenyAccess => {
-            return aws_error::runtime(403, "AccessDeniedException", aws_error::ACCESS_DENIED);
+            let resource = models::foundation_model_arn(models::REGION, model_id);
+            return aws_error::runtime(
+                403,
+                "AccessDeniedException",
+                &aws_error::not_authorized("bedrock:InvokeModel", Some(&resource)),
+            );
         }
         _ => {}
     }

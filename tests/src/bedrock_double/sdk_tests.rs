@@ -10,7 +10,8 @@ use aws_sdk_bedrock::operation::get_foundation_model::GetFoundationModelError;
 use aws_sdk_bedrock::operation::list_foundation_models::ListFoundationModelsError;
 use aws_sdk_bedrock::primitives::DateTimeFormat;
 use aws_sdk_bedrock::types::{
-    FoundationModelLifecycleStatus, InferenceProfileType, InferenceType, ModelModality,
+    AgreementStatus, AuthorizationStatus, EntitlementAvailability, FoundationModelLifecycleStatus,
+    InferenceProfileType, InferenceType, ModelModality, OfferType, RegionAvailability,
 };
 use aws_sdk_bedrockruntime::config::Region;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
@@ -23,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::placeholder_png::SOFTWARE;
-use super::{BedrockDouble, Lifecycle};
+use super::{BedrockDouble, Lifecycle, Subscription};
 
 const TITAN_V1: &str = "amazon.titan-image-generator-v1";
 const TITAN_V2: &str = "amazon.titan-image-generator-v2:0";
@@ -815,6 +816,256 @@ async fn control_plane_faults_map_to_their_sdk_errors() {
 
     bedrock.reset();
     client.list_foundation_models().send().await.unwrap();
+}
+
+// ---------------------------------------------------------------- access and subscriptions
+
+#[tokio::test]
+async fn an_iam_denial_names_the_action_and_the_model() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.will_deny_access();
+
+    let error = invoke_err(&bedrock, CORE, &stability_body()).await;
+
+    assert!(error.is_access_denied_exception());
+    assert_eq!(
+        error.message(),
+        Some(
+            "User: arn:aws:sts::123456789012:assumed-role/easel-task/easel is not authorized to \
+             perform: bedrock:InvokeModel on resource: \
+             arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1 \
+             because no identity-based policy allows the bedrock:InvokeModel action"
+        )
+    );
+}
+
+async fn agreement_status(bedrock: &BedrockDouble, model_id: &str) -> AgreementStatus {
+    control_client(bedrock)
+        .get_foundation_model_availability()
+        .model_id(model_id)
+        .send()
+        .await
+        .unwrap()
+        .agreement_availability()
+        .unwrap()
+        .status()
+        .clone()
+}
+
+#[tokio::test]
+async fn every_model_starts_subscribed_and_available_where_it_is_listed() {
+    let bedrock = BedrockDouble::start().await;
+    let client = control_client(&bedrock);
+
+    let core = client
+        .get_foundation_model_availability()
+        .model_id(CORE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(core.model_id(), CORE);
+    assert_eq!(
+        core.agreement_availability().unwrap().status(),
+        &AgreementStatus::Available
+    );
+    assert_eq!(
+        core.authorization_status(),
+        &AuthorizationStatus::Authorized
+    );
+    assert_eq!(
+        core.entitlement_availability(),
+        &EntitlementAvailability::Available
+    );
+    assert_eq!(core.region_availability(), &RegionAvailability::Available);
+
+    let retired = client
+        .get_foundation_model_availability()
+        .model_id(TITAN_V1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        retired.region_availability(),
+        &RegionAvailability::NotAvailable
+    );
+
+    let unknown = client
+        .get_foundation_model_availability()
+        .model_id("stability.no-such-model-v1:0")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(unknown.is_resource_not_found_exception(), "{unknown:?}");
+}
+
+#[tokio::test]
+async fn an_unsubscribed_model_is_refused_until_its_offer_is_accepted() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.model_is_not_subscribed(CORE);
+    let client = control_client(&bedrock);
+    assert_eq!(
+        agreement_status(&bedrock, CORE).await,
+        AgreementStatus::NotAvailable
+    );
+
+    let refused = invoke_err(&bedrock, CORE, &stability_body()).await;
+    assert!(refused.is_access_denied_exception());
+    let message = refused.message().unwrap();
+    assert!(
+        message.starts_with("Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe)"),
+        "{message}"
+    );
+    assert!(message.ends_with("try again after 2 minutes."), "{message}");
+    invoke(&bedrock, ULTRA, &stability_body())
+        .await
+        .expect("other models answer");
+
+    let offers = client
+        .list_foundation_model_agreement_offers()
+        .model_id(CORE)
+        .offer_type(OfferType::Public)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(offers.model_id(), CORE);
+    let [offer] = offers.offers() else {
+        panic!("one public offer: {:?}", offers.offers())
+    };
+    let terms = offer.term_details().unwrap();
+    assert!(
+        !terms
+            .usage_based_pricing_term()
+            .unwrap()
+            .rate_card()
+            .is_empty()
+    );
+    assert!(terms.legal_term().unwrap().url().is_some());
+
+    let made = client
+        .create_foundation_model_agreement()
+        .model_id(CORE)
+        .offer_token(offer.offer_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.model_id(), CORE);
+    assert_eq!(bedrock.agreements_created(), [CORE]);
+    assert_eq!(
+        agreement_status(&bedrock, CORE).await,
+        AgreementStatus::Pending
+    );
+    invoke(&bedrock, CORE, &stability_body())
+        .await
+        .expect("a subscription being set up answers");
+
+    bedrock.subscription_completes(CORE);
+    assert_eq!(
+        agreement_status(&bedrock, CORE).await,
+        AgreementStatus::Available
+    );
+}
+
+#[tokio::test]
+async fn an_offer_is_accepted_only_with_its_own_token() {
+    let bedrock = BedrockDouble::start_all_live().await;
+    bedrock.model_is_not_subscribed(CORE);
+    let client = control_client(&bedrock);
+
+    let error = client
+        .create_foundation_model_agreement()
+        .model_id(CORE)
+        .offer_token("made-up")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(error.is_validation_exception(), "{error:?}");
+    assert_eq!(bedrock.subscription(CORE), Subscription::NotSubscribed);
+
+    let amazon = client
+        .list_foundation_model_agreement_offers()
+        .model_id(NOVA_CANVAS)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        amazon.offers().is_empty(),
+        "Amazon's own models need no agreement"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_allowed_to_subscribe_starts_the_subscription_with_its_first_call() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.model_is_not_subscribed(CORE);
+    bedrock.caller_may_subscribe();
+
+    invoke(&bedrock, CORE, &stability_body())
+        .await
+        .expect("the first call answers");
+
+    assert_eq!(bedrock.subscription(CORE), Subscription::Pending);
+    assert!(bedrock.agreements_created().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_subscription_reports_why_and_refuses_calls() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.subscription_failed(ULTRA);
+
+    let availability = control_client(&bedrock)
+        .get_foundation_model_availability()
+        .model_id(ULTRA)
+        .send()
+        .await
+        .unwrap();
+    let agreement = availability.agreement_availability().unwrap();
+    assert_eq!(agreement.status(), &AgreementStatus::Error);
+    assert!(
+        agreement
+            .error_message()
+            .unwrap()
+            .contains("aws-marketplace:Subscribe")
+    );
+    assert!(
+        invoke_err(&bedrock, ULTRA, &stability_body())
+            .await
+            .is_access_denied_exception()
+    );
+}
+
+#[tokio::test]
+async fn subscription_questions_obey_control_plane_faults() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.model_is_not_subscribed(CORE);
+    bedrock.will_refuse_control_plane();
+    let client = control_client(&bedrock);
+
+    let error = client
+        .get_foundation_model_availability()
+        .model_id(CORE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(error.is_access_denied_exception(), "{error:?}");
+    assert!(
+        error
+            .message()
+            .unwrap()
+            .contains("bedrock:GetFoundationModelAvailability")
+    );
+    let error = client
+        .create_foundation_model_agreement()
+        .model_id(CORE)
+        .offer_token("any")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(error.is_access_denied_exception(), "{error:?}");
+    assert!(bedrock.agreements_created().is_empty());
 }
 
 #[tokio::test]

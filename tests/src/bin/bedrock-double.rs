@@ -1,5 +1,5 @@
 //! `bedrock-double [--port N] [--host ADDR] [--all-live] [--answer-after-ms N]
-//! [--control-plane-after-ms N]`: the Bedrock test double as a
+//! [--control-plane-after-ms N] [--not-subscribed MODEL]...`: the Bedrock test double as a
 //! server of its own, for `cargo xtask dev` and container smoke tests.
 //!
 //! Listens on `0.0.0.0` (all interfaces, so a container can reach it) and the given port
@@ -8,7 +8,8 @@
 //! With `--all-live` every model it knows is active; without it, models stand where they
 //! stand on AWS today. With `--answer-after-ms` every model call, and with
 //! `--control-plane-after-ms` every model-list call, is answered that late (the bench's slow
-//! Bedrock).
+//! Bedrock). Each `--not-subscribed` model has no AWS Marketplace agreement yet (an account that
+//! never used it), for the deploy's agreement step.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::process::ExitCode;
@@ -18,14 +19,16 @@ use easel_tests::bedrock_double::BedrockDouble;
 
 const USAGE: &str =
     "usage: bedrock-double [--port N] [--host ADDR] [--all-live] [--answer-after-ms N]
-                      [--control-plane-after-ms N]
+                      [--control-plane-after-ms N] [--not-subscribed MODEL]...
 
   --port N             port to listen on (env BEDROCK_DOUBLE_PORT; default 0 = any free port)
   --host ADDR          address to listen on (env BEDROCK_DOUBLE_HOST; default 0.0.0.0)
   --all-live           make every model active (the Titan family too)
   --answer-after-ms N  answer every model call N milliseconds late
   --control-plane-after-ms N
-                       answer every model-list call N milliseconds late";
+                       answer every model-list call N milliseconds late
+  --not-subscribed MODEL
+                       the account has no AWS Marketplace agreement for MODEL (repeatable)";
 
 #[derive(Debug, PartialEq)]
 struct Options {
@@ -33,6 +36,7 @@ struct Options {
     all_live: bool,
     answer_after: Option<Duration>,
     control_plane_after: Option<Duration>,
+    not_subscribed: Vec<String>,
 }
 
 fn parse(
@@ -44,13 +48,18 @@ fn parse(
     let mut all_live = false;
     let mut answer_after = None;
     let mut control_plane_after = None;
+    let mut not_subscribed = Vec::new();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
             None => (arg, None),
         };
         match flag.as_str() {
-            "--port" | "--host" | "--answer-after-ms" | "--control-plane-after-ms" => {
+            "--port"
+            | "--host"
+            | "--answer-after-ms"
+            | "--control-plane-after-ms"
+            | "--not-subscribed" => {
                 let value = inline
                     .or_else(|| args.next())
                     .ok_or_else(|| format!("{flag} needs a value"))?;
@@ -58,6 +67,7 @@ fn parse(
                     "--port" => port = Some(value),
                     "--host" => host = Some(value),
                     "--answer-after-ms" => answer_after = Some(millis(&flag, &value)?),
+                    "--not-subscribed" => not_subscribed.push(value),
                     _ => control_plane_after = Some(millis(&flag, &value)?),
                 }
             }
@@ -83,6 +93,7 @@ fn parse(
         all_live,
         answer_after,
         control_plane_after,
+        not_subscribed,
     })
 }
 
@@ -107,6 +118,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(unknown) = options
+        .not_subscribed
+        .iter()
+        .find(|id| !BedrockDouble::knows(id))
+    {
+        eprintln!("bedrock-double: --not-subscribed {unknown}: not a model the double knows");
+        return ExitCode::from(2);
+    }
     let listener = match TcpListener::bind(options.address) {
         Ok(listener) => listener,
         Err(error) => {
@@ -126,6 +145,9 @@ async fn main() -> ExitCode {
     }
     if let Some(delay) = options.control_plane_after {
         double.will_answer_control_plane_after(delay);
+    }
+    for model in &options.not_subscribed {
+        double.model_is_not_subscribed(model);
     }
     println!("bedrock double listening on http://{}", double.address());
 
@@ -192,6 +214,9 @@ mod tests {
             options.control_plane_after,
             Some(Duration::from_millis(500))
         );
+        let options =
+            parse_args(&["--not-subscribed", "a.b", "--not-subscribed=c.d"], &env).unwrap();
+        assert_eq!(options.not_subscribed, ["a.b", "c.d"]);
     }
 
     #[test]
