@@ -1,6 +1,8 @@
-//! Which of the configured models Bedrock serves right now. Asked of the Bedrock control plane (in
-//! each region a model is called in) at start and every few minutes after; a 404 "end of its life" or "Legacy" from a generation marks a
-//! model at once. When Bedrock cannot be asked, every model is offered and the page says so.
+//! Which of the configured models Bedrock serves right now, and whether this AWS account is
+//! subscribed to each. Asked of the Bedrock control plane (in each region a model is called in)
+//! at start and every few minutes after; a 404 "end of its life" or "Legacy", or a Marketplace
+//! denial, from a generation marks a model at once. When Bedrock cannot be asked, every model is
+//! offered and the page says so.
 
 use std::{
     collections::HashMap,
@@ -12,7 +14,7 @@ use tokio::{sync::watch, time::Instant};
 
 use aws_sdk_bedrock::{
     Client,
-    types::{FoundationModelLifecycleStatus, InferenceType, ModelModality},
+    types::{AgreementStatus, FoundationModelLifecycleStatus, InferenceType, ModelModality},
 };
 
 use crate::{
@@ -65,9 +67,83 @@ impl Availability {
     }
 }
 
+/// Where the account's AWS Marketplace subscription to a model stands. Third-party models (every
+/// Stability model) need one; the first call of a principal allowed the aws-marketplace actions
+/// starts it, or an operator makes it ahead (`cargo xtask deploy --accept-model-agreements`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subscription {
+    /// Not asked (yet), or Bedrock would not say: no claim either way.
+    Unknown,
+    Subscribed,
+    /// Being set up (up to 15 minutes); calls may fail meanwhile.
+    Pending,
+    NotSubscribed,
+    /// The set-up failed (AWS's reason goes to the log).
+    Failed,
+}
+
+impl Subscription {
+    fn note(&self) -> Option<&'static str> {
+        match self {
+            Subscription::Unknown => None,
+            Subscription::Subscribed => Some("subscribed"),
+            Subscription::Pending => {
+                Some("subscription being set up: pictures may fail for up to 15 minutes")
+            }
+            Subscription::NotSubscribed => Some(
+                "not subscribed: the first picture subscribes this AWS account if Easel may; otherwise ask the operator",
+            ),
+            Subscription::Failed => {
+                Some("subscription failed: ask the operator to subscribe this AWS account again")
+            }
+        }
+    }
+}
+
+/// What the model list knows of one model: its lifecycle and the account's subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelState {
+    pub lifecycle: Availability,
+    pub subscription: Subscription,
+}
+
+impl ModelState {
+    /// Whether the model may be chosen. A missing subscription does not stop a choice: the
+    /// call itself may make it, and says what to do when it cannot.
+    pub fn is_usable(&self) -> bool {
+        self.lifecycle.is_usable()
+    }
+
+    /// What the model list says beside the model. For a model that cannot be chosen, only why
+    /// not (it completes "… is {note}").
+    pub fn note(&self, region: &str) -> Option<String> {
+        let lifecycle = self.lifecycle.note(region);
+        if !self.is_usable() {
+            return lifecycle;
+        }
+        let parts: Vec<String> = lifecycle
+            .into_iter()
+            .chain(self.subscription.note().map(str::to_owned))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Live, and not known to lack a subscription: the best pick.
+    fn is_ready(&self) -> bool {
+        matches!(
+            self.lifecycle,
+            Availability::Unchecked | Availability::Active
+        ) && matches!(
+            self.subscription,
+            Subscription::Unknown | Subscription::Subscribed
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct State {
     models: HashMap<String, Availability>,
+    subscriptions: HashMap<String, Subscription>,
     /// The inference profile to call instead of the model id, where one is needed.
     profiles: HashMap<String, String>,
     check_failed: Option<String>,
@@ -79,6 +155,7 @@ impl State {
         let known = |id: &String| models.iter().any(|m| m.id == *id);
         let mut kept = self.clone();
         kept.models.retain(|id, _| known(id));
+        kept.subscriptions.retain(|id, _| known(id));
         kept.profiles.retain(|id, _| known(id));
         kept.check_failed = None;
         kept
@@ -150,12 +227,20 @@ impl ModelStatus {
         }
     }
 
-    pub fn availability(&self, model_id: &str) -> Availability {
-        self.read()
-            .models
-            .get(model_id)
-            .cloned()
-            .unwrap_or(Availability::Unchecked)
+    pub fn availability(&self, model_id: &str) -> ModelState {
+        let state = self.read();
+        ModelState {
+            lifecycle: state
+                .models
+                .get(model_id)
+                .cloned()
+                .unwrap_or(Availability::Unchecked),
+            subscription: state
+                .subscriptions
+                .get(model_id)
+                .cloned()
+                .unwrap_or(Subscription::Unknown),
+        }
     }
 
     /// The id to send to InvokeModel: the model's own, or the inference profile that serves it.
@@ -167,20 +252,23 @@ impl ModelStatus {
             .unwrap_or_else(|| model_id.to_owned())
     }
 
-    /// The model the page preselects: the first available one, else the first that still
-    /// answers (Legacy), else the first configured.
+    /// The model the page preselects: the first available one with a subscription (or none
+    /// known to be missing), else the first available, else the first that still answers
+    /// (Legacy), else the first configured.
     pub fn preferred(&self) -> &str {
         let models = self.catalogue.models();
+        let ready = |m: &&ModelSpec| self.availability(&m.id).is_ready();
         let available = |m: &&ModelSpec| {
             matches!(
-                self.availability(&m.id),
+                self.availability(&m.id).lifecycle,
                 Availability::Active | Availability::Unchecked
             )
         };
         let usable = |m: &&ModelSpec| self.availability(&m.id).is_usable();
         models
             .iter()
-            .find(available)
+            .find(ready)
+            .or_else(|| models.iter().find(available))
             .or_else(|| models.iter().find(usable))
             .unwrap_or(&models[0])
             .id
@@ -192,8 +280,16 @@ impl ModelStatus {
         self.read().check_failed.clone()
     }
 
-    /// A generation learnt that a model is gone: the list says so from the next page on.
+    /// A generation learnt that a model is gone, or that the account is not subscribed to it:
+    /// the list says so from the next page on.
     pub fn learn_from(&self, model_id: &str, error: &BedrockError) {
+        if *error == BedrockError::NotSubscribed {
+            tracing::warn!(model = model_id, "marking a model as not subscribed");
+            self.write()
+                .subscriptions
+                .insert(model_id.to_owned(), Subscription::NotSubscribed);
+            return;
+        }
         let availability = match error {
             BedrockError::Retired => Availability::Retired,
             BedrockError::Legacy => Availability::LegacyWithdrawn,
@@ -260,6 +356,7 @@ impl ModelStatus {
                 regional = self.read().only(&models);
             }
             state.models.extend(regional.models);
+            state.subscriptions.extend(regional.subscriptions);
             state.profiles.extend(regional.profiles);
         }
         state.check_failed = (!failures.is_empty()).then(|| failures.join("; "));
@@ -301,6 +398,10 @@ impl ModelStatus {
                 }
                 None => self.unlisted(client, &model.id).await,
             };
+            if availability.is_usable() {
+                let subscription = self.subscription(client, &model.id).await;
+                state.subscriptions.insert(model.id.clone(), subscription);
+            }
             state.models.insert(model.id.clone(), availability);
         }
         if !needs_profile.is_empty() {
@@ -350,6 +451,38 @@ impl ModelStatus {
                 .map(|t| t.chars().take(10).collect())
         });
         Availability::Legacy { end_of_life }
+    }
+
+    /// The account's subscription to the model. A principal not allowed to ask (an IAM policy
+    /// from before the question existed) learns nothing, and the model list claims nothing.
+    async fn subscription(&self, client: &Client, model_id: &str) -> Subscription {
+        use aws_sdk_bedrock::error::DisplayErrorContext;
+        let asked = client
+            .get_foundation_model_availability()
+            .model_id(model_id)
+            .send()
+            .await;
+        let agreement = match asked {
+            Ok(answer) => answer.agreement_availability().cloned(),
+            Err(e) => {
+                tracing::warn!(model = model_id, error = %DisplayErrorContext(e), "could not ask for a model's subscription");
+                return Subscription::Unknown;
+            }
+        };
+        let Some(agreement) = agreement else {
+            return Subscription::Unknown;
+        };
+        match agreement.status() {
+            AgreementStatus::Available => Subscription::Subscribed,
+            AgreementStatus::Pending => Subscription::Pending,
+            AgreementStatus::NotAvailable => Subscription::NotSubscribed,
+            AgreementStatus::Error => {
+                let reason = agreement.error_message().unwrap_or_default().to_owned();
+                tracing::warn!(model = model_id, %reason, "the model's AWS Marketplace subscription failed");
+                Subscription::Failed
+            }
+            _ => Subscription::Unknown,
+        }
     }
 
     /// A configured model the region does not list: retired, or never offered here.

@@ -10,8 +10,13 @@ pub enum BedrockError {
     OutputFiltered,
     #[error("Bedrock throttled the request, even after retries")]
     Throttled,
+    /// IAM: this principal may not call the model (no `bedrock:InvokeModel` on it).
     #[error("access to the model is denied")]
     AccessDenied,
+    /// The account's AWS Marketplace subscription to the model is missing, failed, or still
+    /// being set up, and this principal may not make it.
+    #[error("the account's AWS Marketplace subscription to the model is missing or not ready")]
+    NotSubscribed,
     #[error("the model has reached the end of its life")]
     Retired,
     #[error("the model is Legacy and this account may no longer use it")]
@@ -64,6 +69,12 @@ fn from_service(err: InvokeModelError) -> BedrockError {
     match err {
         InvokeModelError::ThrottlingException(_)
         | InvokeModelError::ServiceQuotaExceededException(_) => BedrockError::Throttled,
+        // Both answers are AccessDeniedException; only the text tells a missing Marketplace
+        // subscription ("... AWS Marketplace actions ... subscription for this model ...")
+        // from IAM's "User: ... is not authorized to perform: bedrock:InvokeModel ...".
+        InvokeModelError::AccessDeniedException(_) if message.contains("Marketplace") => {
+            BedrockError::NotSubscribed
+        }
         InvokeModelError::AccessDeniedException(_) => BedrockError::AccessDenied,
         InvokeModelError::ResourceNotFoundException(_) => {
             if message.contains("end of its life") {

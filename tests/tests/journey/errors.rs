@@ -136,7 +136,7 @@ async fn one_throttle_is_absorbed_by_the_sdks_retry() {
 }
 
 #[tokio::test]
-async fn access_denied_tells_how_to_enable_the_model() {
+async fn an_iam_denial_says_the_operator_must_allow_the_model() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app(&bedrock).await;
     bedrock.will_deny_access();
@@ -147,7 +147,7 @@ async fn access_denied_tells_how_to_enable_the_model() {
     assert_eq!(
         page.messages(),
         [
-            "This AWS account may not use Stable Image Core. Enable access to it in the Bedrock console (Model access, region us-west-2), then try again."
+            "Easel's AWS identity is not allowed to call Stable Image Core in us-west-2: its IAM policy lacks bedrock:InvokeModel on this model. The operator must allow it (docs/bedrock-access.md has the policy), then try again."
         ]
     );
 }

@@ -261,6 +261,106 @@ async fn a_region_that_cannot_be_asked_leaves_the_others_checked() {
     );
 }
 
+#[tokio::test]
+async fn the_model_list_says_where_each_subscription_stands_and_preselects_a_subscribed_model() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.model_is_not_subscribed(CORE);
+    bedrock.subscription_is_pending(ULTRA);
+    let app = spawn_app(&bedrock).await;
+
+    let options = app.home().await.model_options();
+
+    let option = |id: &str| options.iter().find(|o| o.0 == id).expect("listed").clone();
+    let (_, label, disabled, selected) = option(CORE);
+    assert_eq!(
+        label,
+        "Stable Image Core (not subscribed: the first picture subscribes this AWS account if Easel may; otherwise ask the operator)"
+    );
+    assert!(
+        !disabled && !selected,
+        "offered, since the first call may subscribe"
+    );
+    let (_, label, disabled, selected) = option(ULTRA);
+    assert_eq!(
+        label,
+        "Stable Image Ultra (subscription being set up: pictures may fail for up to 15 minutes)"
+    );
+    assert!(!disabled && !selected);
+    let (_, label, disabled, selected) = option(SD35);
+    assert_eq!(label, "Stable Diffusion 3.5 Large (subscribed)");
+    assert!(
+        !disabled && selected,
+        "the first subscribed model is preselected"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_subscription_says_how_to_subscribe_and_the_list_learns_it() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let core = |options: Vec<(String, String, bool, bool)>| {
+        options.into_iter().find(|o| o.0 == CORE).expect("listed").1
+    };
+    assert_eq!(
+        core(app.home().await.model_options()),
+        "Stable Image Core (subscribed)"
+    );
+    // The subscription lapses after the list was checked (say, it was cancelled).
+    bedrock.model_is_not_subscribed(CORE);
+
+    let page = app
+        .generate_with(&[("model", CORE), ("prompt", "a fox")])
+        .await;
+
+    assert_eq!(page.job_states(), ["failed"], "{}", page.html);
+    assert!(page.images_in_result().is_empty());
+    assert_eq!(
+        page.messages(),
+        [
+            "This AWS account's AWS Marketplace subscription to Stable Image Core is missing or still being set up. If it was started in the last 15 minutes, try again in a few minutes; otherwise the operator must subscribe the account (cargo xtask deploy --accept-model-agreements), or allow Easel's AWS identity the aws-marketplace:Subscribe, Unsubscribe and ViewSubscriptions actions."
+        ]
+    );
+    assert!(
+        core(app.home().await.model_options()).contains("(not subscribed: "),
+        "the next page load knows"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_subscription_is_shown_with_who_can_fix_it() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.subscription_failed(ULTRA);
+    let app = spawn_app(&bedrock).await;
+
+    let options = app.home().await.model_options();
+
+    let ultra = options.iter().find(|o| o.0 == ULTRA).expect("listed");
+    assert_eq!(
+        ultra.1,
+        "Stable Image Ultra (subscription failed: ask the operator to subscribe this AWS account again)"
+    );
+}
+
+#[tokio::test]
+async fn a_legacy_model_says_both_its_end_of_life_and_its_subscription() {
+    let bedrock = BedrockDouble::start().await;
+    bedrock.set_lifecycle(
+        CORE,
+        Lifecycle::Legacy {
+            end_of_life: "2027-03-01",
+        },
+    );
+    let app = spawn_app(&bedrock).await;
+
+    let options = app.home().await.model_options();
+
+    let core = options.iter().find(|o| o.0 == CORE).expect("listed");
+    assert_eq!(
+        core.1,
+        "Stable Image Core (Legacy: end of life on 2027-03-01; subscribed)"
+    );
+}
+
 const SD35: &str = "stability.sd3-5-large-v1:0";
 
 /// One Stability entry of a catalogue file, called in `region` (else the default region).
