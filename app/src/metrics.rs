@@ -7,6 +7,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use crate::storage::{Operation, StoreRequests};
+
 /// Upper bounds of the Bedrock call latency histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
@@ -30,6 +32,7 @@ struct Counters {
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     counters: Arc<Mutex<Counters>>,
+    store: StoreRequests,
 }
 
 /// Gauges read at scrape time from the parts that own them.
@@ -44,6 +47,14 @@ pub struct Gauges {
 }
 
 impl Metrics {
+    /// Metrics that also report the requests counted by the store's `requests`.
+    pub fn with_store(store: StoreRequests) -> Self {
+        Self {
+            store,
+            ..Self::default()
+        }
+    }
+
     pub fn call(&self, model: &str, outcome: &'static str, seconds: f64) {
         let mut c = self.lock();
         *c.calls.entry((model.to_owned(), outcome)).or_default() += 1;
@@ -147,6 +158,16 @@ impl Metrics {
         );
         for (model, n) in &c.pictures {
             let _ = writeln!(out, "{name}{{model=\"{}\"}} {n}", escape(model));
+        }
+        let name = family(
+            &mut out,
+            "easel_store_requests_total",
+            "counter",
+            "Requests this process made to the object store, by operation (S3 bills each one).",
+        );
+        for operation in Operation::ALL {
+            let n = self.store.count(operation);
+            let _ = writeln!(out, "{name}{{operation=\"{}\"}} {n}", operation.as_str());
         }
         let name = family(
             &mut out,

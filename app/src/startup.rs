@@ -63,7 +63,7 @@ impl Application {
             ),
             budget: Budget::new(storage.clone(), config.budget),
             rate_limit: RateLimit::new(config.rate_limit),
-            metrics: Metrics::default(),
+            metrics: Metrics::with_store(storage.requests()),
             settings: config.jobs.clone(),
             catalogue: catalogue.clone(),
             models: models.clone(),

@@ -6,12 +6,22 @@
 //! folder creates atomically (a hard link) but cannot compare-and-swap, so a folder is for one
 //! process, and read-modify-write on it is serialised by a lock inside that process.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    fmt,
+    ops::Range,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    ObjectStore, ObjectStoreExt, PutMode, PutOptions, UpdateVersion,
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    UpdateVersion,
     aws::{AmazonS3Builder, AmazonS3ConfigKey},
     local::LocalFileSystem,
     memory::InMemory,
@@ -40,6 +50,7 @@ pub enum StorageError {
 #[derive(Debug, Clone)]
 pub struct Storage {
     pub(crate) store: Arc<dyn ObjectStore>,
+    requests: StoreRequests,
     /// Present when the store cannot compare-and-swap: then this process is its only writer.
     local_lock: Option<Arc<Mutex<()>>>,
 }
@@ -47,7 +58,7 @@ pub struct Storage {
 impl Storage {
     /// Opens the store. No request is made.
     pub fn open(location: &StorageLocation) -> Result<Self, StorageError> {
-        Ok(match location {
+        let (store, local_lock): (Arc<dyn ObjectStore>, _) = match location {
             StorageLocation::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateFolder {
                     path: dir.clone(),
@@ -56,10 +67,7 @@ impl Storage {
                 // Without fsync, a power cut could persist a record but not the bytes of the
                 // PNG written just before it.
                 let folder = LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
-                Self {
-                    store: Arc::new(folder),
-                    local_lock: Some(Arc::default()),
-                }
+                (Arc::new(folder), Some(Arc::default()))
             }
             StorageLocation::S3 { bucket, prefix } => {
                 let s3 = s3_builder(bucket).build()?;
@@ -68,20 +76,32 @@ impl Storage {
                 } else {
                     Arc::new(PrefixStore::new(s3, prefix.as_str()))
                 };
-                Self {
-                    store,
-                    local_lock: None,
-                }
+                (store, None)
             }
-        })
+        };
+        Ok(Self::counted(store, local_lock))
     }
 
     /// A store that lives and dies with the process.
     pub fn in_memory() -> Self {
+        Self::counted(Arc::new(InMemory::new()), None)
+    }
+
+    fn counted(inner: Arc<dyn ObjectStore>, local_lock: Option<Arc<Mutex<()>>>) -> Self {
+        let requests = StoreRequests::default();
         Self {
-            store: Arc::new(InMemory::new()),
-            local_lock: None,
+            store: Arc::new(CountingStore {
+                inner,
+                requests: requests.clone(),
+            }),
+            requests,
+            local_lock,
         }
+    }
+
+    /// How many requests of each kind this process has made to the store.
+    pub fn requests(&self) -> StoreRequests {
+        self.requests.clone()
     }
 
     pub async fn get(&self, key: &Path) -> Result<Option<Bytes>, StorageError> {
@@ -105,7 +125,11 @@ impl Storage {
     }
 
     pub async fn put_json<T: Serialize>(&self, key: &Path, value: &T) -> Result<(), StorageError> {
-        self.store.put(key, to_json(key, value)?.into()).await?;
+        self.put(key, to_json(key, value)?.into()).await
+    }
+
+    pub async fn put(&self, key: &Path, bytes: Bytes) -> Result<(), StorageError> {
+        self.store.put(key, bytes.into()).await?;
         Ok(())
     }
 
@@ -116,12 +140,13 @@ impl Storage {
         key: &Path,
         value: &T,
     ) -> Result<bool, StorageError> {
+        self.create(key, to_json(key, value)?.into()).await
+    }
+
+    /// [`Storage::create_json`] for bytes.
+    pub async fn create(&self, key: &Path, bytes: Bytes) -> Result<bool, StorageError> {
         let create = PutOptions::from(PutMode::Create);
-        match self
-            .store
-            .put_opts(key, to_json(key, value)?.into(), create)
-            .await
-        {
+        match self.store.put_opts(key, bytes.into(), create).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
             Err(e) => Err(e.into()),
@@ -140,10 +165,29 @@ impl Storage {
         T: Serialize + DeserializeOwned,
         E: From<StorageError>,
     {
+        self.change_json(key, |current| {
+            change(current).map(|(new, answer)| (Some(new), answer))
+        })
+        .await
+    }
+
+    /// As [`Storage::update_json`], but `change` may answer `None` for the value: then nothing
+    /// is written, which saves a request when the object is already as wanted.
+    pub async fn change_json<T, R, E>(
+        &self,
+        key: &Path,
+        mut change: impl FnMut(Option<T>) -> Result<(Option<T>, R), E>,
+    ) -> Result<R, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<StorageError>,
+    {
         if let Some(lock) = &self.local_lock {
             let _only_writer = lock.lock().await;
             let (new, answer) = change(self.get_json(key).await?)?;
-            self.put_json(key, &new).await?;
+            if let Some(new) = new {
+                self.put_json(key, &new).await?;
+            }
             return Ok(answer);
         }
         loop {
@@ -160,6 +204,9 @@ impl Storage {
                 Err(e) => return Err(StorageError::from(e).into()),
             };
             let (new, answer) = change(current)?;
+            let Some(new) = new else {
+                return Ok(answer);
+            };
             let mode = match version {
                 Some(version) => PutMode::Update(version),
                 None => PutMode::Create,
@@ -241,6 +288,161 @@ fn s3_builder(bucket: &str) -> AmazonS3Builder {
         builder.with_allow_http(true)
     } else {
         builder
+    }
+}
+
+/// What a request to the store did, as S3 bills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Get,
+    Head,
+    Put,
+    List,
+    Delete,
+    Copy,
+}
+
+impl Operation {
+    pub const ALL: [Self; 6] = [
+        Self::Get,
+        Self::Head,
+        Self::Put,
+        Self::List,
+        Self::Delete,
+        Self::Copy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Head => "head",
+            Self::Put => "put",
+            Self::List => "list",
+            Self::Delete => "delete",
+            Self::Copy => "copy",
+        }
+    }
+}
+
+/// Requests made to the store, by operation; cheap to clone, shared by the clones.
+#[derive(Debug, Clone, Default)]
+pub struct StoreRequests(Arc<[AtomicU64; Operation::ALL.len()]>);
+
+impl StoreRequests {
+    fn add(&self, operation: Operation) {
+        self.0[operation as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self, operation: Operation) -> u64 {
+        self.0[operation as usize].load(Ordering::Relaxed)
+    }
+}
+
+/// Counts every request on its way to the real store. S3 bills per request, and a page that
+/// should read one object must not quietly read a hundred.
+#[derive(Debug)]
+struct CountingStore {
+    inner: Arc<dyn ObjectStore>,
+    requests: StoreRequests,
+}
+
+impl fmt::Display for CountingStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Counting({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for CountingStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.requests.add(Operation::Put);
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.requests.add(Operation::Put);
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.requests.add(if options.head {
+            Operation::Head
+        } else {
+            Operation::Get
+        });
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        self.requests.add(Operation::Get);
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        let requests = self.requests.clone();
+        let counted = locations.inspect(move |_| requests.add(Operation::Delete));
+        self.inner.delete_stream(counted.boxed())
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.requests.add(Operation::List);
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.requests.add(Operation::List);
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.requests.add(Operation::List);
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.requests.add(Operation::Copy);
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        // A rename is a copy and a delete on S3.
+        self.requests.add(Operation::Copy);
+        self.requests.add(Operation::Delete);
+        self.inner.rename_opts(from, to, options).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Easel's test support: the Bedrock double and the in-process app with its browsers.
 
 pub mod bedrock_double;
+pub mod old_gallery;
 pub mod process;
 pub mod test_app;
 

@@ -121,6 +121,24 @@ impl TestApp {
         }
     }
 
+    /// Requests the app has made to its store so far, by operation, from its metrics.
+    pub async fn store_requests(&self) -> std::collections::BTreeMap<String, u64> {
+        let address = self.metrics_address.expect("started with metrics_listen");
+        let text = reqwest::get(format!("http://{address}/metrics"))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the metrics");
+        text.lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("easel_store_requests_total{operation=\"")?;
+                let (operation, count) = rest.split_once("\"} ")?;
+                Some((operation.to_owned(), count.parse().ok()?))
+            })
+            .collect()
+    }
+
     /// Another person's browser: no cookie yet.
     pub fn another_browser(&self) -> Browser {
         Browser::new(&self.address)
@@ -204,6 +222,17 @@ impl Browser {
             .cookies(&url)
             .map(|c| c.to_str().expect("ASCII cookies").to_owned())
             .unwrap_or_default()
+    }
+
+    /// The browser's owner id, from the signed cookie (the signature comes first).
+    pub async fn owner_id(&self) -> easel::gallery::OwnerId {
+        self.home().await;
+        let cookie = self.cookie_header();
+        let value = cookie
+            .split("; ")
+            .find_map(|c| c.strip_prefix("easel_id="))
+            .expect("an identity cookie");
+        easel::gallery::OwnerId::parse(&value[value.len() - 32..]).expect("an owner id")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -383,7 +412,8 @@ impl Page {
         })
     }
 
-    fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+    /// The `attr` of every element that `css` selects, in order.
+    pub fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
         self.each(css, |e| e.value().attr(attr).map(str::to_owned))
     }
 
@@ -537,14 +567,13 @@ fn parse_events(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Image ids from picture addresses (`/images/{id}/image.png`).
+/// Image ids from picture addresses (`/images/{id}/preview.jpg`, `/images/{id}/image.png`).
 fn ids_of(sources: Vec<String>) -> Vec<String> {
     sources
         .iter()
         .filter_map(|src| {
-            src.strip_prefix("/images/")?
-                .strip_suffix("/image.png")
-                .map(str::to_owned)
+            let (id, _file) = src.strip_prefix("/images/")?.split_once('/')?;
+            Some(id.to_owned())
         })
         .collect()
 }

@@ -69,10 +69,11 @@ async fn the_app_image_makes_a_picture_through_the_double() {
     let browser = Browser::new(&address);
     let page = browser.generate("a lighthouse at dawn").await;
     assert_eq!(page.status, 200, "{}", page.html);
-    let images = page.images_in_result();
+    let images = page.image_ids();
     assert_eq!(images.len(), 1, "one picture: {}", page.html);
 
-    let (status, headers, bytes) = browser.get_bytes(&images[0]).await;
+    let full_size = format!("/images/{}/image.png", images[0]);
+    let (status, headers, bytes) = browser.get_bytes(&full_size).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/png");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");

@@ -1,13 +1,16 @@
 //! The gallery: every image a browser has generated, kept in an object store
 //! (a local folder or S3).
 //!
-//! Layout: `galleries/{owner}/{image_id}.png` and `.json` beside it. Keys are
+//! Layout: `galleries/{owner}/{image_id}.png`, its preview `.jpg` and its record `.json` beside
+//! it, and the owner's index under `galleries/{owner}/index/`. Keys are
 //! only ever built from a validated [`OwnerId`] and [`ImageId`], so one
 //! browser can never reach another's images. Internal objects (probe, secrets)
 //! live under `_easel/`.
 
 mod ids;
+mod index;
 mod png_text;
+mod preview;
 mod record;
 mod store;
 
@@ -35,6 +38,8 @@ pub enum GalleryError {
     Storage(#[from] object_store::Error),
     #[error("the image is not a PNG")]
     NotPng,
+    #[error("cannot make a preview: {0}")]
+    Preview(String),
     #[error("gallery object {path} is corrupt: {reason}")]
     Corrupt { path: String, reason: String },
     #[error("cannot create the gallery folder {}: {source}", path.display())]

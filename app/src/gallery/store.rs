@@ -1,33 +1,31 @@
 //! Reading and writing gallery entries in an object store.
 //!
-//! An entry is two objects: the PNG and its JSON record. The PNG is always
-//! written first and deleted last, and only entries whose record exists are
-//! shown, so a crash between two writes can leave at most an invisible
-//! orphan PNG, never a broken entry. Each single write is atomic: S3 puts
-//! are, and `LocalFileSystem` writes a temporary file and renames it.
+//! An entry is its PNG, its preview, its JSON record and its line in the owner's index (see
+//! `index.rs`). They are written in that order, and removed in the opposite one, so a crash
+//! between two writes leaves at most objects nothing points at, never an index line whose
+//! picture is missing. Each single write is atomic: S3 puts are, and `LocalFileSystem` writes a
+//! temporary file and renames it.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-
-use crate::storage::Storage;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use tracing::warn;
 
+use super::index::Index;
 use super::png_text::insert_text_chunks;
-use super::{GalleryError, ImageId, ImageRecord, OwnerId, Recipe};
+use super::{GalleryError, ImageId, ImageRecord, OwnerId, Recipe, preview};
+use crate::storage::Storage;
 
-const GALLERIES: &str = "galleries";
+pub(super) const GALLERIES: &str = "galleries";
 const INTERNAL: &str = "_easel";
 const PNG: &str = "png";
 const JSON: &str = "json";
-/// Records are small, so a page is fetched with this many requests in flight.
+const PREVIEW: &str = "jpg";
+/// Records are small, so an index is built with this many reads in flight.
 const CONCURRENT_READS: usize = 8;
 
 /// Where the gallery lives, as given on the command line.
@@ -76,7 +74,8 @@ pub struct GalleryPage {
 /// Handle to the gallery store; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Gallery {
-    store: Arc<dyn ObjectStore>,
+    storage: Storage,
+    index: Index,
 }
 
 impl Gallery {
@@ -89,15 +88,14 @@ impl Gallery {
     /// The gallery inside a store shared with the rest of Easel.
     pub fn new(storage: &Storage) -> Self {
         Self {
-            store: storage.store.clone(),
+            storage: storage.clone(),
+            index: Index::new(storage.clone()),
         }
     }
 
     /// A gallery that lives and dies with the process.
     pub fn in_memory() -> Self {
-        Self {
-            store: Arc::new(InMemory::new()),
-        }
+        Self::new(&Storage::in_memory())
     }
 
     /// Stores `png` with `recipe` embedded as text chunks, and its record.
@@ -113,7 +111,8 @@ impl Gallery {
     }
 
     /// Stores a picture under an id chosen by the caller. Saving the same id again keeps the
-    /// first entry, so a job that is run again after a crash never adds a picture twice.
+    /// first entry, so a job that is run again after a crash never adds a picture twice, and
+    /// indexes it if the crash came between its record and the index.
     pub async fn save_as(
         &self,
         owner: &OwnerId,
@@ -122,10 +121,14 @@ impl Gallery {
         png: Bytes,
     ) -> Result<ImageRecord, GalleryError> {
         if let Some(existing) = self.read_record(owner, &id).await? {
+            self.index_record(owner, &existing).await?;
             return Ok(existing);
         }
         let text = recipe.png_text();
-        let png = insert_text_chunks(&png, text.iter().map(|(key, value)| (*key, value.as_str())))?;
+        let png = Bytes::from(insert_text_chunks(
+            &png,
+            text.iter().map(|(key, value)| (*key, value.as_str())),
+        )?);
         let record = ImageRecord {
             id,
             recipe,
@@ -134,49 +137,59 @@ impl Gallery {
         let record_key = image_key(owner, &record.id, JSON);
         // Serialized before anything is written, so a failure leaves nothing behind.
         let json = serde_json::to_vec_pretty(&record).map_err(|e| corrupt(&record_key, e))?;
+        let preview = make_preview(png.clone()).await?;
 
-        // The record is what makes the entry visible, so it goes last.
-        let png_key = image_key(owner, &record.id, PNG);
-        self.store.put(&png_key, png.into()).await?;
-        self.store.put(&record_key, json.into()).await?;
+        // The index is what makes the entry visible, so it goes last.
+        self.storage
+            .put(&image_key(owner, &record.id, PNG), png)
+            .await?;
+        self.storage
+            .put(&image_key(owner, &record.id, PREVIEW), preview)
+            .await?;
+        self.storage.put(&record_key, json.into()).await?;
+        self.index_record(owner, &record).await?;
         Ok(record)
     }
 
-    /// Page `page` (1-based; 0 is taken as 1) of `per_page` entries, newest first.
+    /// Page `page` (1-based; 0 is taken as 1) of `per_page` entries, newest first. Reads the
+    /// owner's index alone (and the chunk a later page falls in); a gallery made before there
+    /// was an index is indexed on its first read.
     pub async fn page(
         &self,
         owner: &OwnerId,
         page: usize,
         per_page: usize,
     ) -> Result<GalleryPage, GalleryError> {
-        let ids = self.visible_ids(owner).await?;
         let (page, per_page) = (page.max(1), per_page.max(1));
-        let start = (page - 1).saturating_mul(per_page).min(ids.len());
-        let end = start.saturating_add(per_page).min(ids.len());
-
-        let records: Vec<Option<ImageRecord>> = futures::stream::iter(ids[start..end].to_vec())
-            // Owned ids: a borrowed one makes the future not `Send` for axum handlers.
-            .map(|id| async move {
-                match self.read_record(owner, &id).await {
-                    // One damaged record must not take the whole gallery down.
-                    Err(GalleryError::Corrupt { path, reason }) => {
-                        warn!(%path, %reason, "skipping corrupt gallery record");
-                        Ok(None)
+        let offset = (page - 1).saturating_mul(per_page);
+        loop {
+            let head = match self.index.head(owner).await? {
+                Some(head) => head,
+                None => {
+                    let listed = self.listed_records(owner).await?;
+                    if listed.is_empty() {
+                        // Nothing to index: a browser that has made nothing costs no write.
+                        return Ok(GalleryPage {
+                            records: Vec::new(),
+                            page,
+                            has_more: false,
+                            total: 0,
+                        });
                     }
-                    other => other,
+                    self.index.create(owner, listed).await?
                 }
-            })
-            .buffered(CONCURRENT_READS)
-            .try_collect()
-            .await?;
-
-        Ok(GalleryPage {
-            // A record deleted since the listing is simply left out.
-            records: records.into_iter().flatten().collect(),
-            page,
-            has_more: end < ids.len(),
-            total: ids.len(),
-        })
+            };
+            // None: a chunk was replaced between reading the head and reading it.
+            if let Some(records) = self.index.slice(owner, &head, offset, per_page).await? {
+                let total = head.total();
+                return Ok(GalleryPage {
+                    records,
+                    page,
+                    has_more: offset.saturating_add(per_page) < total,
+                    total,
+                });
+            }
+        }
     }
 
     /// The record of one entry, if it exists and its PNG does too.
@@ -186,8 +199,9 @@ impl Gallery {
         id: &ImageId,
     ) -> Result<Option<ImageRecord>, GalleryError> {
         let png_key = image_key(owner, id, PNG);
-        let (record, has_png) =
-            futures::try_join!(self.read_record(owner, id), self.exists(&png_key))?;
+        let (record, has_png) = futures::try_join!(self.read_record(owner, id), async {
+            Ok(self.storage.exists(&png_key).await?)
+        })?;
         if record.is_some() && !has_png {
             warn!(%owner, %id, "gallery record without its PNG; hidden");
             return Ok(None);
@@ -200,17 +214,43 @@ impl Gallery {
     /// The record is not consulted, to keep image requests to one read: an
     /// orphan PNG's id was never handed out, as its record was never written.
     pub async fn png(&self, owner: &OwnerId, id: &ImageId) -> Result<Option<Bytes>, GalleryError> {
-        self.get(&image_key(owner, id, PNG)).await
+        Ok(self.storage.get(&image_key(owner, id, PNG)).await?)
+    }
+
+    /// The picture's preview (a JPEG). One stored before previews existed gets it now.
+    pub async fn preview(
+        &self,
+        owner: &OwnerId,
+        id: &ImageId,
+    ) -> Result<Option<Bytes>, GalleryError> {
+        let key = image_key(owner, id, PREVIEW);
+        if let Some(preview) = self.storage.get(&key).await? {
+            return Ok(Some(preview));
+        }
+        let Some(png) = self.png(owner, id).await? else {
+            return Ok(None);
+        };
+        let preview = make_preview(png).await?;
+        // Two requests may both make it: they write the same bytes.
+        self.storage.put(&key, preview.clone()).await?;
+        Ok(Some(preview))
     }
 
     /// Removes an entry; returns whether it existed.
     pub async fn delete(&self, owner: &OwnerId, id: &ImageId) -> Result<bool, GalleryError> {
+        // The index first: once the line is gone the entry is invisible, so a crash before the
+        // objects are removed leaves only objects nothing points at.
+        let indexed = self
+            .index
+            .remove(owner, id, || self.listed_records(owner))
+            .await?;
         let record_key = image_key(owner, id, JSON);
-        let existed = self.exists(&record_key).await?;
-        // Record first: once it is gone the entry is invisible, so a crash
-        // before the PNG is removed leaves only an orphan.
-        self.delete_if_present(&record_key).await?;
-        self.delete_if_present(&image_key(owner, id, PNG)).await?;
+        let existed = indexed || self.storage.exists(&record_key).await?;
+        for extension in [JSON, PREVIEW, PNG] {
+            self.storage
+                .delete(&image_key(owner, id, extension))
+                .await?;
+        }
         Ok(existed)
     }
 
@@ -219,10 +259,8 @@ impl Gallery {
         // A fresh name per probe, so concurrent probes from several tasks
         // cannot delete each other's object.
         let probe = Path::from_iter([INTERNAL, &format!("probe-{:016x}", rand::random::<u64>())]);
-        self.store
-            .put(&probe, PutPayload::from_static(b"ok"))
-            .await?;
-        self.store.delete(&probe).await?;
+        self.storage.put(&probe, Bytes::from_static(b"ok")).await?;
+        self.storage.delete(&probe).await?;
         Ok(())
     }
 
@@ -231,24 +269,17 @@ impl Gallery {
     /// secret, and it survives restarts.
     pub async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, GalleryError> {
         let key = Path::from_iter([INTERNAL, name]);
-        let secret = match self.get(&key).await? {
+        let secret = match self.storage.get(&key).await? {
             Some(existing) => existing,
             None => {
                 let mut fresh = vec![0; len];
                 rand::fill(&mut fresh[..]);
                 // Create rather than overwrite: when several tasks start at
                 // once, exactly one write wins and the others read it back.
-                let create = PutOptions::from(PutMode::Create);
-                match self
-                    .store
-                    .put_opts(&key, fresh.clone().into(), create)
-                    .await
-                {
-                    Ok(_) => Bytes::from(fresh),
-                    Err(object_store::Error::AlreadyExists { .. }) => {
-                        self.store.get(&key).await?.bytes().await?
-                    }
-                    Err(e) => return Err(e.into()),
+                if self.storage.create(&key, fresh.clone().into()).await? {
+                    Bytes::from(fresh)
+                } else {
+                    self.storage.get(&key).await?.unwrap_or_default()
                 }
             }
         };
@@ -261,17 +292,47 @@ impl Gallery {
         Ok(secret.to_vec())
     }
 
-    /// Ids of the owner's entries that have both a record and a PNG, newest first.
-    async fn visible_ids(&self, owner: &OwnerId) -> Result<Vec<ImageId>, GalleryError> {
+    /// Adds a stored record to the index, indexing the whole gallery first if it has none yet.
+    async fn index_record(
+        &self,
+        owner: &OwnerId,
+        record: &ImageRecord,
+    ) -> Result<(), GalleryError> {
+        self.index
+            .insert(owner, record, || self.listed_records(owner))
+            .await
+    }
+
+    /// Every entry found by listing the owner's folder: records that have their PNG. This is
+    /// how a gallery without an index (one made before indexes existed) gets one.
+    async fn listed_records(&self, owner: &OwnerId) -> Result<Vec<ImageRecord>, GalleryError> {
+        let ids = self.listed_ids(owner).await?;
+        let records: Vec<Option<ImageRecord>> = futures::stream::iter(ids)
+            .map(|id| async move {
+                match self.read_record(owner, &id).await {
+                    // One damaged record must not take the whole gallery down.
+                    Err(GalleryError::Corrupt { path, reason }) => {
+                        warn!(%path, %reason, "skipping corrupt gallery record");
+                        Ok(None)
+                    }
+                    other => other,
+                }
+            })
+            .buffer_unordered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
+        Ok(records.into_iter().flatten().collect())
+    }
+
+    /// Ids of the owner's entries that have both a record and a PNG.
+    async fn listed_ids(&self, owner: &OwnerId) -> Result<Vec<ImageId>, GalleryError> {
         let dir = Path::from_iter([GALLERIES, owner.as_str()]);
-        let listing = self.store.list_with_delimiter(Some(&dir)).await?;
+        let names = self.storage.names_under(&dir).await?;
 
         let mut records = Vec::new();
         let mut pngs = HashSet::new();
-        for object in listing.objects {
-            let Some((stem, extension)) =
-                object.location.filename().and_then(|f| f.rsplit_once('.'))
-            else {
+        for name in &names {
+            let Some((stem, extension)) = name.rsplit_once('.') else {
                 continue;
             };
             let Some(id) = ImageId::parse(stem) else {
@@ -293,7 +354,6 @@ impl Gallery {
             }
             has_png
         });
-        records.sort_unstable();
         Ok(records)
     }
 
@@ -302,41 +362,16 @@ impl Gallery {
         owner: &OwnerId,
         id: &ImageId,
     ) -> Result<Option<ImageRecord>, GalleryError> {
-        let key = image_key(owner, id, JSON);
-        let Some(json) = self.get(&key).await? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&json)
-            .map(Some)
-            .map_err(|e| corrupt(&key, e))
+        Ok(self.storage.get_json(&image_key(owner, id, JSON)).await?)
     }
+}
 
-    async fn get(&self, key: &Path) -> Result<Option<Bytes>, GalleryError> {
-        // The object can also vanish between the request and reading its body.
-        let read = async { self.store.get(key).await?.bytes().await };
-        match read.await {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn exists(&self, key: &Path) -> Result<bool, GalleryError> {
-        match self.store.head(key).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Deleting a missing object is an error for some stores and not for
-    /// others; here it is never one.
-    async fn delete_if_present(&self, key: &Path) -> Result<(), GalleryError> {
-        match self.store.delete(key).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
+/// Makes a preview on a blocking thread: decoding a megapixel is too long for an async one.
+async fn make_preview(png: Bytes) -> Result<Bytes, GalleryError> {
+    tokio::task::spawn_blocking(move || preview::make(&png))
+        .await
+        .map_err(|e| GalleryError::Preview(e.to_string()))?
+        .map(Bytes::from)
 }
 
 fn image_key(owner: &OwnerId, id: &ImageId, extension: &str) -> Path {
@@ -418,6 +453,7 @@ mod tests {
             .await;
         assert!(matches!(result, Err(GalleryError::NotPng)));
         let listing = gallery
+            .storage
             .store
             .list(None)
             .try_collect::<Vec<_>>()
@@ -474,41 +510,102 @@ mod tests {
         assert!(!gallery.delete(&alice, &record.id).await.unwrap());
     }
 
+    /// An entry as galleries were written before the index: its PNG and record only.
+    async fn save_unindexed(gallery: &Gallery, owner: &OwnerId, record: &ImageRecord) {
+        let json = serde_json::to_vec_pretty(record).unwrap();
+        let png = Bytes::from(test_png(4, 3));
+        gallery
+            .storage
+            .put(&image_key(owner, &record.id, PNG), png)
+            .await
+            .unwrap();
+        gallery
+            .storage
+            .put(&image_key(owner, &record.id, JSON), json.into())
+            .await
+            .unwrap();
+    }
+
+    fn record_at_minute(prompt: &str, minute: i64) -> ImageRecord {
+        let recipe = recipe_at_minute(prompt, minute);
+        ImageRecord {
+            id: ImageId::new(recipe.created_at),
+            recipe,
+            png_bytes: 1,
+        }
+    }
+
     #[tokio::test]
-    async fn half_written_entries_are_invisible() {
+    async fn a_gallery_without_an_index_is_indexed_from_what_is_whole() {
         let gallery = Gallery::in_memory();
         let owner = OwnerId::new_random();
-        let kept = save(&gallery, &owner, recipe_at_minute("kept", 0)).await;
+        let kept = record_at_minute("kept", 0);
+        save_unindexed(&gallery, &owner, &kept).await;
 
-        // A crash between the two writes of a save leaves only the PNG.
+        // A crash between the PNG and the record leaves only the PNG.
         let orphan = ImageId::new(recipe_at_minute("orphan", 1).created_at);
         let orphan_key = image_key(&owner, &orphan, PNG);
         gallery
-            .store
+            .storage
             .put(&orphan_key, test_png(1, 1).into())
             .await
             .unwrap();
 
         // A record whose PNG went missing.
-        let lost = save(&gallery, &owner, recipe_at_minute("lost", 2)).await;
-        let lost_key = image_key(&owner, &lost.id, PNG);
-        gallery.store.delete(&lost_key).await.unwrap();
+        let lost = record_at_minute("lost", 2);
+        save_unindexed(&gallery, &owner, &lost).await;
+        gallery
+            .storage
+            .delete(&image_key(&owner, &lost.id, PNG))
+            .await
+            .unwrap();
 
         // Neither a damaged record nor a stray object hides the rest.
-        let damaged = save(&gallery, &owner, recipe_at_minute("damaged", 3)).await;
+        let damaged = record_at_minute("damaged", 3);
+        save_unindexed(&gallery, &owner, &damaged).await;
         let damaged_key = image_key(&owner, &damaged.id, JSON);
-        gallery.store.put(&damaged_key, "{".into()).await.unwrap();
+        gallery.storage.put(&damaged_key, "{".into()).await.unwrap();
         let stray = Path::from_iter([GALLERIES, owner.as_str(), "notes.txt"]);
-        gallery.store.put(&stray, "hi".into()).await.unwrap();
+        gallery.storage.put(&stray, "hi".into()).await.unwrap();
 
         let page = gallery.page(&owner, 1, 10).await.unwrap();
-        assert_eq!(page.records, [kept]);
+        assert_eq!(page.records, std::slice::from_ref(&kept));
         assert_eq!(gallery.record(&owner, &orphan).await.unwrap(), None);
         assert_eq!(gallery.record(&owner, &lost.id).await.unwrap(), None);
         assert!(matches!(
             gallery.record(&owner, &damaged.id).await,
             Err(GalleryError::Corrupt { .. })
         ));
+
+        // Old pictures get their preview when first asked for it.
+        let preview = gallery.preview(&owner, &kept.id).await.unwrap().unwrap();
+        assert!(preview.starts_with(&[0xff, 0xd8]), "a JPEG");
+    }
+
+    #[tokio::test]
+    async fn a_picture_stored_but_not_indexed_is_indexed_when_saved_again() {
+        let gallery = Gallery::in_memory();
+        let owner = OwnerId::new_random();
+        let first = save(&gallery, &owner, recipe_at_minute("first", 0)).await;
+        // A crash after the record and before the index line.
+        let crashed = record_at_minute("crashed", 1);
+        save_unindexed(&gallery, &owner, &crashed).await;
+        assert_eq!(gallery.page(&owner, 1, 10).await.unwrap().total, 1);
+
+        // The job that made it runs again and saves the same id.
+        let again = gallery
+            .save_as(
+                &owner,
+                crashed.id.clone(),
+                crashed.recipe.clone(),
+                Bytes::from(test_png(4, 3)),
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(again, crashed, "the first write stands");
+        let page = gallery.page(&owner, 1, 10).await.unwrap();
+        assert_eq!(page.records, [crashed, first]);
     }
 
     #[tokio::test]
@@ -545,6 +642,7 @@ mod tests {
         // The readiness probe leaves nothing behind.
         let internal = Path::from(INTERNAL);
         let mut names: Vec<_> = second
+            .storage
             .store
             .list(Some(&internal))
             .map_ok(|object| object.location.to_string())

@@ -7,28 +7,40 @@ use axum_extra::extract::SignedCookieJar;
 
 use super::{AppError, AppState, pages::owned};
 
-/// `GET /images/{id}/image.png`: the picture itself, for `<img>`.
+/// `GET /images/{id}/image.png`: the picture itself, full size.
 pub async fn inline(
     State(state): State<AppState>,
     jar: SignedCookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (owner, id) = owned(&state, &jar, &id)?;
-    let png = state
-        .gallery
-        .png(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let png = state.gallery.png(&owner, &id).await?;
+    picture("image/png", png)
+}
+
+/// `GET /images/{id}/preview.jpg`: the display-sized picture that cards show.
+pub async fn preview(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (owner, id) = owned(&state, &jar, &id)?;
+    let jpeg = state.gallery.preview(&owner, &id).await?;
+    picture("image/jpeg", jpeg)
+}
+
+fn picture(content_type: &'static str, bytes: Option<bytes::Bytes>) -> Result<Response, AppError> {
+    let bytes = bytes.ok_or(AppError::NotFound)?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             // Private: only this browser may hold it; immutable: an id never changes content.
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, max-age=31536000, immutable"),
             ),
         ],
-        png,
+        bytes,
     )
         .into_response())
 }

@@ -74,6 +74,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(pages)
         .route("/images/{id}", get(pages::permalink))
         .route("/images/{id}/image.png", get(images::inline))
+        .route("/images/{id}/preview.jpg", get(images::preview))
         .route("/images/{id}/download", get(images::download))
         .route("/images/{id}/delete", post(images::delete))
         .route("/jobs/{id}", get(jobs::page))

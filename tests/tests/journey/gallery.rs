@@ -1,6 +1,9 @@
-//! The gallery: this browser's own pictures, newest first, kept across restarts, private.
+//! The gallery: this browser's own pictures, newest first, kept across restarts, private,
+//! shown as small previews, and as cheap to page through at ten thousand pictures as at one.
 
-use easel_tests::{BedrockDouble, Page, spawn_app, spawn_app_with};
+use std::{collections::BTreeMap, time::Duration};
+
+use easel_tests::{BedrockDouble, Page, TestApp, old_gallery, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_gallery_survives_a_restart() {
@@ -153,4 +156,141 @@ async fn a_crash_between_writes_leaves_no_broken_entry() {
 
     assert_eq!(gallery.status, 200);
     assert_eq!(gallery.gallery_ids(), [id]);
+}
+
+/// An app whose store requests can be counted, with no periodic job scan to add any.
+async fn counted_app(bedrock: &BedrockDouble) -> TestApp {
+    spawn_app_with(bedrock, |c| {
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.jobs.scan_interval = Duration::from_secs(3600);
+    })
+    .await
+}
+
+/// The store requests `act` made, by operation. Reading the metrics costs requests of its own
+/// (the spending gauges read the ledger), so what one reading costs is taken off.
+async fn requests_made<F: Future>(app: &TestApp, act: F) -> BTreeMap<String, u64> {
+    let first = app.store_requests().await;
+    let before = app.store_requests().await;
+    act.await;
+    let after = app.store_requests().await;
+    after
+        .into_iter()
+        .map(|(operation, n)| {
+            let count = |snapshot: &BTreeMap<String, u64>| snapshot.get(&operation).copied();
+            let reading = count(&before).unwrap_or(0) - count(&first).unwrap_or(0);
+            (operation.clone(), n - count(&before).unwrap_or(0) - reading)
+        })
+        .filter(|(_, made)| *made > 0)
+        .collect()
+}
+
+#[tokio::test]
+async fn ten_thousand_pictures_cost_a_page_and_a_generation_what_one_picture_does() {
+    let bedrock = BedrockDouble::start().await;
+    let big = counted_app(&bedrock).await;
+    let owner = big.owner_id().await;
+    let stored = old_gallery::write(big.storage.path(), &owner, 10_000);
+    // The first look indexes the gallery, which was stored before there were indexes.
+    let first_look = big.gallery().await;
+    assert_eq!(first_look.gallery_ids(), stored[..12]);
+    assert!(first_look.contains("10000 images"));
+
+    let page = requests_made(&big, big.get("/gallery?page=1")).await;
+    let small = counted_app(&bedrock).await;
+    for app in [&big, &small] {
+        app.generate("warming up").await;
+    }
+    let big_generation = requests_made(&big, big.generate("one more")).await;
+    let small_generation = requests_made(&small, small.generate("one more")).await;
+
+    assert_eq!(
+        page,
+        BTreeMap::from([("get".to_owned(), 1)]),
+        "a gallery page reads the index and nothing else"
+    );
+    // The job around the picture varies by a request or two with timing (how often its events
+    // are polled); the gallery's part is the index alone, so the sizes do not matter.
+    let total = |made: &BTreeMap<String, u64>| made.values().sum::<u64>();
+    assert!(!big_generation.contains_key("list"), "{big_generation:?}");
+    assert!(
+        total(&big_generation) <= total(&small_generation) + 2,
+        "a generation costs the same in a full gallery as in an empty one: \
+         {big_generation:?} against {small_generation:?}"
+    );
+    let gallery = big.gallery().await;
+    assert!(gallery.contains("10002 images"), "{}", gallery.html);
+    let last_page = big.get("/gallery?page=834").await;
+    assert_eq!(last_page.gallery_ids(), stored[stored.len() - 6..]);
+}
+
+#[tokio::test]
+async fn a_gallery_from_before_the_upgrade_is_read_whole() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let owner = app.owner_id().await;
+    let stored = old_gallery::write(app.storage.path(), &owner, 30);
+
+    let mut shown = Vec::new();
+    for page in 1..=3 {
+        let page = app.get(&format!("/gallery?page={page}")).await;
+        assert!(page.contains("30 images"), "{}", page.html);
+        shown.extend(page.gallery_ids());
+    }
+
+    assert_eq!(shown, stored, "every picture, newest first, once");
+    let oldest = &stored[29];
+    let (status, headers, preview) = app
+        .get_bytes(&format!("/images/{oldest}/preview.jpg"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert!(preview.starts_with(&[0xff, 0xd8]), "a JPEG");
+    assert!(
+        app.get(&format!("/images/{oldest}"))
+            .await
+            .contains("old picture 0")
+    );
+    assert_eq!(app.delete(oldest).await.status, 200);
+    let made = app.generate("new after the upgrade").await.image_ids();
+    let first = app.gallery().await;
+    assert!(first.contains("30 images"), "{}", first.html);
+    assert_eq!(first.gallery_ids()[0], made[0]);
+    assert_eq!(first.gallery_ids()[1..], stored[..11]);
+}
+
+#[tokio::test]
+async fn cards_show_small_previews_and_the_download_is_the_full_png() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let made = app.generate("a lighthouse").await;
+    let id = made.image_ids()[0].clone();
+
+    let preview_src = format!("/images/{id}/preview.jpg");
+    assert_eq!(made.images_in_result(), std::slice::from_ref(&preview_src));
+    let gallery = app.gallery().await;
+    assert_eq!(
+        gallery.attrs("#gallery li.card img", "src"),
+        std::slice::from_ref(&preview_src)
+    );
+    let (status, headers, preview) = app.get_bytes(&preview_src).await;
+    let (_, _, full) = app.get_bytes(&format!("/images/{id}/image.png")).await;
+    let (_, download_headers, download) = app.get_bytes(&format!("/images/{id}/download")).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert!(
+        preview.len() < 40_000 && preview.len() * 4 < full.len(),
+        "preview {} bytes, picture {} bytes",
+        preview.len(),
+        full.len()
+    );
+    assert_eq!(download_headers["content-type"], "image/png");
+    assert_eq!(download, full, "the download is the full picture");
+    let permalink = app.get(&format!("/images/{id}")).await;
+    assert_eq!(
+        permalink.attrs("article.permalink a[href$='image.png']", "href"),
+        [format!("/images/{id}/image.png")],
+        "the permalink links the full size"
+    );
 }

@@ -21,7 +21,8 @@ async fn a_prompt_becomes_a_picture_in_the_result_on_the_default_model() {
         calls[0].model_id, CORE,
         "the default model is a live Stability model"
     );
-    let (status, headers, png) = app.get_bytes(&page.images_in_result()[0]).await;
+    let full_size = format!("/images/{}/image.png", page.image_ids()[0]);
+    let (status, headers, png) = app.get_bytes(&full_size).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/png");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));

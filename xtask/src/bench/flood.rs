@@ -59,7 +59,7 @@ pub struct Flood {
     pub done_with_picture: usize,
     /// Flood start to the last accepted job seen ended.
     pub all_ended_in: Duration,
-    /// Pictures shown by the jobs' pages (`/images/{id}/image.png`), counting repeats.
+    /// Pictures shown by the jobs' pages (`/images/{id}/preview.jpg`), counting repeats.
     pub pictures_shown: usize,
     pub distinct_pictures: usize,
     /// Pictures shown whose record is not whole in the gallery folder.
@@ -491,7 +491,7 @@ fn job_on_page(html: &str) -> Option<(String, Vec<String>)> {
     let pictures = article
         .select(&img)
         .filter_map(|img| img.value().attr("src"))
-        .filter_map(|src| src.strip_prefix("/images/")?.strip_suffix("/image.png"))
+        .filter_map(|src| src.strip_prefix("/images/")?.strip_suffix("/preview.jpg"))
         .map(str::to_owned)
         .collect();
     Some((state, pictures))
@@ -598,7 +598,7 @@ mod tests {
     fn a_job_page_tells_its_state_and_pictures() {
         let page = r#"<html><body><div id="result"><article class="job" id="job-01J" data-state="done">
             <div class="images"><figure class="image"><a href="/images/01J-0">
-            <img src="/images/01J-0/image.png" alt="x"></a></figure></div></article></div></body></html>"#;
+            <img src="/images/01J-0/preview.jpg" alt="x"></a></figure></div></article></div></body></html>"#;
         assert_eq!(
             job_on_page(page),
             Some(("done".to_owned(), vec!["01J-0".to_owned()]))
