@@ -14,6 +14,7 @@ pub mod startup;
 pub mod storage;
 pub mod studio;
 pub mod telemetry;
+pub mod upload;
 
 pub use config::Config;
 pub use startup::Application;
