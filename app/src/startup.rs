@@ -61,7 +61,7 @@ impl Application {
                 &catalogue,
                 config.bedrock_timeout,
             ),
-            budget: Budget::new(storage.clone(), config.budget),
+            budget: Budget::new(storage.bookkeeping(), config.budget),
             rate_limit: RateLimit::new(config.rate_limit),
             metrics: Metrics::with_store(storage.requests()),
             settings: config.jobs.clone(),

@@ -53,12 +53,14 @@ pub struct Storage {
     requests: StoreRequests,
     /// Present when the store cannot compare-and-swap: then this process is its only writer.
     local_lock: Option<Arc<Mutex<()>>>,
+    /// The same folder, written without fsync: see [`Storage::bookkeeping`].
+    unsynced: Option<Arc<dyn ObjectStore>>,
 }
 
 impl Storage {
     /// Opens the store. No request is made.
     pub fn open(location: &StorageLocation) -> Result<Self, StorageError> {
-        let (store, local_lock): (Arc<dyn ObjectStore>, _) = match location {
+        let (store, local_lock, unsynced): (Arc<dyn ObjectStore>, _, _) = match location {
             StorageLocation::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateFolder {
                     path: dir.clone(),
@@ -66,8 +68,14 @@ impl Storage {
                 })?;
                 // Without fsync, a power cut could persist a record but not the bytes of the
                 // PNG written just before it.
-                let folder = LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
-                (Arc::new(folder), Some(Arc::default()))
+                let folder = LocalFileSystem::new_with_prefix(dir)?;
+                let unsynced: Arc<dyn ObjectStore> =
+                    Arc::new(LocalFileSystem::new_with_prefix(dir)?);
+                (
+                    Arc::new(folder.with_fsync(true)),
+                    Some(Arc::default()),
+                    Some(unsynced),
+                )
             }
             StorageLocation::S3 { bucket, prefix } => {
                 let s3 = s3_builder(bucket).build()?;
@@ -76,10 +84,12 @@ impl Storage {
                 } else {
                     Arc::new(PrefixStore::new(s3, prefix.as_str()))
                 };
-                (store, None)
+                (store, None, None)
             }
         };
-        Ok(Self::counted(store, local_lock))
+        let mut storage = Self::counted(store, local_lock);
+        storage.unsynced = unsynced.map(|folder| counting(folder, &storage.requests));
+        Ok(storage)
     }
 
     /// A store that lives and dies with the process.
@@ -90,12 +100,25 @@ impl Storage {
     fn counted(inner: Arc<dyn ObjectStore>, local_lock: Option<Arc<Mutex<()>>>) -> Self {
         let requests = StoreRequests::default();
         Self {
-            store: Arc::new(CountingStore {
-                inner,
-                requests: requests.clone(),
-            }),
+            store: counting(inner, &requests),
             requests,
             local_lock,
+            unsynced: None,
+        }
+    }
+
+    /// The same store, for bookkeeping that a killed process cannot lose (its writes are in
+    /// the kernel's page cache) and that is rebuilt or re-run after a power cut: jobs, claims,
+    /// heartbeats and the budget ledger. On a folder it skips fsync, which costs a job more
+    /// than all of its other work; S3 is durable either way. Pictures are always synced.
+    pub fn bookkeeping(&self) -> Self {
+        match &self.unsynced {
+            Some(unsynced) => Self {
+                store: unsynced.clone(),
+                unsynced: None,
+                ..self.clone()
+            },
+            None => self.clone(),
         }
     }
 
@@ -259,6 +282,14 @@ impl Storage {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// `inner`, with its requests counted in `requests`.
+fn counting(inner: Arc<dyn ObjectStore>, requests: &StoreRequests) -> Arc<dyn ObjectStore> {
+    Arc::new(CountingStore {
+        inner,
+        requests: requests.clone(),
+    })
 }
 
 fn to_json<T: Serialize>(key: &Path, value: &T) -> Result<Vec<u8>, StorageError> {

@@ -182,7 +182,7 @@ impl Studio {
                 models,
                 bedrock,
                 gallery,
-                jobs: JobStore::new(storage),
+                jobs: JobStore::new(storage.bookkeeping()),
                 budget,
                 rate_limit,
                 metrics,
@@ -700,7 +700,7 @@ impl Studio {
                     Err(run::RunError::TakenOver) => {
                         tracing::warn!(job = %id, "another process took this job over");
                     }
-                    Err(run::RunError::Storage(e)) => {
+                    Err(e @ (run::RunError::Storage(_) | run::RunError::Gallery(_))) => {
                         tracing::error!(job = %id, error = %e, "the store failed while running a job; it will be run again");
                         studio.retry_after_storage_failure(id, attempt).await;
                     }

@@ -11,7 +11,7 @@ use super::{Job, JobId, JobState, Picture, Problem, Studio};
 use crate::{
     bedrock::{self, BedrockError, Call, Generation},
     domain::GenerationRequest,
-    gallery::Recipe,
+    gallery::{GalleryError, Recipe},
     storage::StorageError,
 };
 
@@ -28,6 +28,8 @@ const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 pub enum RunError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Gallery(#[from] GalleryError),
     /// Its process was thought dead and another has taken the job over: this one stops.
     #[error("another process has taken the job over")]
     TakenOver,
@@ -77,12 +79,16 @@ pub async fn run(
     job.state = JobState::Running;
     job.started_at.get_or_insert_with(OffsetDateTime::now_utc);
     job.retrying = false;
+    let remaining = if attempt > 1 {
+        recover_stored(studio, &mut job, &request).await?
+    } else {
+        bedrock::calls(&request)
+    };
     save(studio, &job).await?;
 
     let call_id = inner.models.call_id(&request.model.id);
-    let mut calls: FuturesUnordered<_> = bedrock::calls(&request)
+    let mut calls: FuturesUnordered<_> = remaining
         .into_iter()
-        .filter(|call| !job.calls_done.contains(&call.first))
         .map(|call| make(studio, &request, &call_id, call, 0))
         .collect();
     let mut in_flight = calls.len();
@@ -119,7 +125,10 @@ pub async fn run(
         in_flight -= 1;
         job.retrying = false;
         keep(studio, &mut job, &request, outcome).await;
-        save(studio, &job).await?;
+        // After the last call, `finish` stores the job once, with its end.
+        if in_flight > 0 {
+            save(studio, &job).await?;
+        }
     }
     let state = if job.pictures.is_empty() {
         JobState::Failed
@@ -127,6 +136,42 @@ pub async fn run(
         JobState::Done
     };
     finish(studio, job, state, 0).await
+}
+
+/// The calls a re-run still has to make. A call whose pictures all reached the gallery before
+/// the last process died counts as done, so it is neither made nor paid for twice.
+async fn recover_stored(
+    studio: &Studio,
+    job: &mut Job,
+    request: &GenerationRequest,
+) -> Result<Vec<Call>, RunError> {
+    let gallery = &studio.inner.gallery;
+    let mut remaining = Vec::new();
+    for call in bedrock::calls(request) {
+        if job.calls_done.contains(&call.first) {
+            continue;
+        }
+        let mut stored = Vec::new();
+        for index in call.first..call.first + call.pictures {
+            let image = job.id.picture(index);
+            match gallery.record(&job.owner, &image).await? {
+                Some(record) => stored.push(Picture {
+                    index,
+                    image,
+                    seed: record.recipe.seed,
+                }),
+                None => break,
+            }
+        }
+        if stored.len() == usize::from(call.pictures) {
+            job.pictures.extend(stored);
+            job.calls_done.push(call.first);
+        } else {
+            remaining.push(call);
+        }
+    }
+    job.pictures.sort_by_key(|p| p.index);
+    Ok(remaining)
 }
 
 /// One call, after waiting out its earlier throttling.
