@@ -218,6 +218,26 @@ mod tests {
         })
     }
 
+    /// A big-endian EXIF block whose one entry is orientation 6 ("rotate 90°
+    /// clockwise to view").
+    const ORIENTATION_6: &[u8] =
+        b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
+
+    fn jpeg_with_exif(picture: &RgbImage, exif: &[u8]) -> Vec<u8> {
+        let mut jpeg = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 95);
+        encoder.set_exif_metadata(exif.to_vec()).unwrap();
+        encoder
+            .write_image(
+                picture,
+                picture.width(),
+                picture.height(),
+                ExtendedColorType::Rgb8,
+            )
+            .unwrap();
+        jpeg
+    }
+
     fn pixels_of(picture: &UploadedPicture) -> DynamicImage {
         image::load_from_memory_with_format(picture.png(), ImageFormat::Png).unwrap()
     }
@@ -288,6 +308,18 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_jpeg_is_found_even_behind_an_exif_thumbnail() {
+        // A thumbnail in the EXIF block has a scan and an end marker of its own.
+        let exif = [ORIENTATION_6, b"\xff\xd8\xff\xda\0\x02\xff\xd9"].concat();
+        let whole = jpeg_with_exif(&noise(256, 256), &exif);
+        assert!(UploadedPicture::parse(&whole, &PictureLimits::EDIT).is_ok());
+        assert_eq!(
+            UploadedPicture::parse(&whole[..whole.len() / 2], &PictureLimits::EDIT),
+            Err(UploadError::Damaged)
+        );
+    }
+
+    #[test]
     fn a_web_page_named_png_and_a_gif_are_refused_by_their_content() {
         let page = b"\xef\xbb\xbf\n  <!DOCTYPE html><html><script>alert(1)</script></html>";
         assert_eq!(
@@ -336,8 +368,7 @@ mod tests {
 
     #[test]
     fn a_jpeg_turned_by_exif_comes_out_upright_and_without_exif() {
-        // Taken sideways: red on the left, blue on the right, and EXIF
-        // orientation 6 ("rotate 90° clockwise to view").
+        // Taken sideways: red on the left, blue on the right.
         let sideways = RgbImage::from_fn(64, 32, |x, _| {
             if x < 32 {
                 Rgb([255, 0, 0])
@@ -345,13 +376,7 @@ mod tests {
                 Rgb([0, 0, 255])
             }
         });
-        let orientation_6 = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
-        let mut jpeg = Vec::new();
-        let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 95);
-        encoder.set_exif_metadata(orientation_6.to_vec()).unwrap();
-        encoder
-            .write_image(&sideways, 64, 32, ExtendedColorType::Rgb8)
-            .unwrap();
+        let jpeg = jpeg_with_exif(&sideways, ORIENTATION_6);
 
         let uploaded = UploadedPicture::parse(&jpeg, &PictureLimits::FAST_UPSCALE).unwrap();
 
