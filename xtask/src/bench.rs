@@ -32,6 +32,7 @@ use crate::{
 
 mod browser;
 mod flood;
+mod gallery;
 mod generations;
 
 const MODEL: &str = "amazon.titan-image-generator-v2:0";
@@ -67,6 +68,7 @@ impl flags::Bench {
         let client = browser()?;
 
         let page = first_page_load(&client, address)?;
+        let empty_gallery = gallery::page_times(&client, address)?;
         thread::sleep(Duration::from_millis(500));
         let rss_idle = easel.rss_bytes()?;
 
@@ -79,6 +81,17 @@ impl flags::Bench {
         .measure(self.generations)?;
         println!("Clicking Generate in headless Chromium…");
         let clicks = browser::measure(address);
+        let gallery_page = gallery::first_page_with_gallery(&client, address)?;
+        println!(
+            "Filling one browser's gallery to {} pictures (a few minutes)…",
+            gallery::PICTURES
+        );
+        gallery::fill(
+            &client,
+            address,
+            (generations::WARM_UP + self.generations) as usize,
+        )?;
+        let full_gallery = gallery::page_times(&client, address)?;
         drop(easel);
 
         let container_starts = match &self.image {
@@ -95,6 +108,9 @@ impl flags::Bench {
 
         let report = Report {
             page,
+            gallery_page,
+            empty_gallery,
+            full_gallery,
             rss_idle,
             timed,
             clicks,
@@ -332,6 +348,11 @@ fn ms(d: Duration) -> f64 {
 
 struct Report {
     page: Vec<Transfer>,
+    /// The first page again once the gallery has a full page, previews included.
+    gallery_page: Vec<Transfer>,
+    /// `GET /gallery?page=1` with an empty gallery, and with `gallery::PICTURES` pictures.
+    empty_gallery: Latencies,
+    full_gallery: Latencies,
     rss_idle: u64,
     timed: generations::Timed,
     clicks: browser::Browser,
@@ -373,6 +394,24 @@ impl Report {
                 measured: page_bytes as f64 / KB,
                 target: 50.0,
                 unit: "KB",
+            },
+            Row {
+                what: "first page with a full gallery page (+previews)",
+                measured: self.gallery_page.iter().map(Transfer::bytes).sum::<u64>() as f64 / KB,
+                target: 300.0,
+                unit: "KB",
+            },
+            Row {
+                what: "gallery page, empty gallery, median",
+                measured: ms(self.empty_gallery.median()),
+                target: 5.0,
+                unit: "ms",
+            },
+            Row {
+                what: "gallery page, 10,000 pictures, median",
+                measured: ms(self.full_gallery.median()),
+                target: 5.0,
+                unit: "ms",
             },
             Row {
                 what: "job overhead per generation, median",
