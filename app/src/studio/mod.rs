@@ -12,7 +12,7 @@ mod run;
 mod store;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, Ordering},
@@ -44,6 +44,9 @@ const STORAGE_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a cancel waits for a running job of this process to stop, to answer with its end.
 const CANCEL_WAIT: Duration = Duration::from_secs(2);
+
+/// How many seen jobs a process remembers; past it, it forgets them all and asks the store again.
+const KNOWN_SEEN: usize = 10_000;
 
 /// How jobs are queued and run.
 #[derive(Debug, Clone)]
@@ -121,6 +124,8 @@ struct Local {
     /// Requests past the checks whose jobs are not in a line yet, per model and per browser.
     admitting: HashMap<String, usize>,
     admitting_owners: HashMap<OwnerId, usize>,
+    /// Ended jobs known to have been seen, so a page load asks the store only about the rest.
+    known_seen: HashSet<JobId>,
 }
 
 /// A request counted against the bounds while it is being accepted.
@@ -330,9 +335,23 @@ impl Studio {
     /// Notes that the owner has now seen how the job ended.
     pub async fn seen(&self, job: &Job) -> Result<(), StorageError> {
         if job.state.is_final() {
-            self.inner.jobs.mark_seen(&job.id).await?;
+            self.first_sight(&job.id).await?;
         }
         Ok(())
+    }
+
+    /// Whether the owner sees how this ended job ended for the first time.
+    async fn first_sight(&self, id: &JobId) -> Result<bool, StorageError> {
+        if self.local().known_seen.contains(id) {
+            return Ok(false);
+        }
+        let first = self.inner.jobs.mark_seen(id).await?;
+        let mut local = self.local();
+        if local.known_seen.len() >= KNOWN_SEEN {
+            local.known_seen.clear();
+        }
+        local.known_seen.insert(id.clone());
+        Ok(first)
     }
 
     /// The owner's jobs worth listing: every one still going, and those that ended in the last
@@ -348,7 +367,7 @@ impl Studio {
             if status.job.state.is_final() && status.job.finished_at.is_some_and(|t| t < recently) {
                 continue;
             }
-            let away = status.job.state.is_final() && self.inner.jobs.mark_seen(&id).await?;
+            let away = status.job.state.is_final() && self.first_sight(&id).await?;
             listed.push(JobStatus {
                 ended_while_away: away,
                 ..status
