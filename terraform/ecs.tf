@@ -52,6 +52,9 @@ locals {
       EASEL_METRICS_LISTEN      = "0.0.0.0:${local.metrics_port}"
       EASEL_SHUTDOWN_GRACE_SECS = tostring(local.shutdown_grace_secs)
       AWS_REGION                = local.region
+      # Not the key: a new generation makes a new task definition, so the tasks
+      # restart and read the rotated secret.
+      COOKIE_KEY_GENERATION = tostring(var.cookie_key_rotation)
     },
   )
 }
@@ -86,6 +89,12 @@ resource "aws_ecs_task_definition" "app" {
       value = local.container_environment[k]
     }]
 
+    # Read by ECS (the execution role) from Secrets Manager when a task starts.
+    secrets = [for k in sort(keys(local.container_secrets)) : {
+      name      = k
+      valueFrom = local.container_secrets[k]
+    }]
+
     # The image has no shell: the probe is a subcommand of the binary.
     healthCheck = {
       command     = ["CMD", "/easel", "healthcheck"]
@@ -109,6 +118,9 @@ resource "aws_ecs_task_definition" "app" {
       }
     }
   }])
+
+  # The key must hold its new value before a task reads it.
+  depends_on = [aws_secretsmanager_secret_version.cookie_key]
 
   tags = { Name = var.name }
 }

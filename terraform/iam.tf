@@ -1,6 +1,7 @@
 ################################################################################
 # Task execution role: what ECS itself needs to start a task
-# (pull the image from this stack's repository, write its logs).
+# (pull the image from this stack's repository, write its logs, read the
+# cookie key into the container).
 ################################################################################
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -23,7 +24,7 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 
 resource "aws_iam_role" "execution" {
   name               = "${var.name}-execution"
-  description        = "ECS pulls the Easel image and writes its logs"
+  description        = "ECS pulls the Easel image, writes its logs and reads the cookie key"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 
   tags = { Name = "${var.name}-execution" }
@@ -51,6 +52,13 @@ data "aws_iam_policy_document" "execution" {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.app.arn}:*"]
+  }
+
+  # Only the execution role reads the key: the app itself may not.
+  statement {
+    sid       = "CookieKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.cookie_key.arn]
   }
 }
 

@@ -62,3 +62,13 @@ output "region" {
   description = "Region the stack is deployed in."
   value       = local.region
 }
+
+output "account_id" {
+  description = "AWS account the stack is deployed in; the xtask refuses to deploy or destroy from any other."
+  value       = local.account_id
+}
+
+output "cookie_key_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the cookie-signing key (EASEL_COOKIE_KEY)."
+  value       = try(aws_secretsmanager_secret.cookie_key.arn, null)
+}

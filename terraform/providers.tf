@@ -4,6 +4,9 @@
 provider "aws" {
   region = var.region
 
+  # A wrong profile or region is refused before anything is read or changed.
+  allowed_account_ids = var.allowed_account_ids
+
   default_tags {
     tags = local.tags
   }

@@ -21,6 +21,17 @@ variable "region" {
   default     = null
 }
 
+variable "allowed_account_ids" {
+  description = "AWS account ids this stack may be deployed to. Terraform refuses any other account before it reads or changes anything. null allows any account (the xtask still refuses an account other than the one in the state)."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.allowed_account_ids == null || try(length(var.allowed_account_ids) >= 1 && alltrue([for a in var.allowed_account_ids : can(regex("^[0-9]{12}$", a))]), false)
+    error_message = "allowed_account_ids must list 12-digit AWS account ids."
+  }
+}
+
 variable "tags" {
   description = "Extra tags for every resource, merged over the stack's own tags."
   type        = map(string)
@@ -185,10 +196,15 @@ variable "use_capacity_providers" {
 }
 
 variable "environment" {
-  description = "Extra environment variables for the container (for example EASEL_* limits). The stack's own variables (EASEL_LISTEN, EASEL_STORAGE, EASEL_BEDROCK_REGION, EASEL_BUDGET_DAILY_USD, EASEL_BUDGET_MONTHLY_USD, EASEL_METRICS_LISTEN, EASEL_SHUTDOWN_GRACE_SECS, AWS_REGION) win over these."
+  description = "Extra environment variables for the container (for example EASEL_* limits). The stack's own variables (EASEL_LISTEN, EASEL_STORAGE, EASEL_BEDROCK_REGION, EASEL_BUDGET_DAILY_USD, EASEL_BUDGET_MONTHLY_USD, EASEL_METRICS_LISTEN, EASEL_SHUTDOWN_GRACE_SECS, COOKIE_KEY_GENERATION, AWS_REGION) win over these; the cookie key comes from Secrets Manager and may not be set here."
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = length([for k in keys(var.environment) : k if startswith(k, "EASEL_COOKIE_KEY")]) == 0
+    error_message = "environment must not set EASEL_COOKIE_KEY or EASEL_COOKIE_KEY_PREVIOUS: the stack passes the key from Secrets Manager (see secrets.tf)."
+  }
 }
 
 variable "container_insights" {
@@ -319,6 +335,22 @@ variable "budget_monthly_usd" {
   validation {
     condition     = var.budget_monthly_usd >= 0
     error_message = "budget_monthly_usd must be >= 0 (0 means no monthly cap)."
+  }
+}
+
+################################################################################
+# Identity
+################################################################################
+
+variable "cookie_key_rotation" {
+  description = "Generation of the cookie-signing key in Secrets Manager. Raise it by one to rotate the key: the tasks then sign with a new key and still accept the previous one (EASEL_COOKIE_KEY_PREVIOUS)."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.cookie_key_rotation >= 1 && floor(var.cookie_key_rotation) == var.cookie_key_rotation
+    error_message = "cookie_key_rotation must be a whole number >= 1."
   }
 }
 

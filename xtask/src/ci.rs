@@ -1,11 +1,11 @@
 //! `cargo xtask ci`: every check CI runs, in order, stopping at the first failure.
 
-use std::time::Instant;
+use std::{collections::BTreeSet, time::Instant};
 
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::{flags, image};
+use crate::{flags, image, processes, smoke};
 
 /// One named check, run from the workspace root.
 struct Step {
@@ -46,6 +46,10 @@ fn steps() -> Vec<Step> {
                     .map_err(Into::into)
             },
         },
+        Step {
+            name: "settings table",
+            run: settings_table,
+        },
         // The container and lifecycle tests are ignored here: they need the image, built below.
         // They run later with `--workspace` too: the same feature set as this step, so nothing
         // is compiled twice.
@@ -81,11 +85,15 @@ fn steps() -> Vec<Step> {
             name: "image",
             run: |sh| {
                 let tag = image::git_tag(sh)?;
-                image::build(sh, &tag)?;
+                image::build(sh, &tag, image::Arch::X86_64)?;
                 // The container and lifecycle tests run this image.
                 sh.set_var("EASEL_IMAGE", format!("{}:{tag}", image::APP));
                 Ok(())
             },
+        },
+        Step {
+            name: "arm64 binary",
+            run: arm64_binary,
         },
         Step {
             name: "container test",
@@ -110,6 +118,92 @@ fn steps() -> Vec<Step> {
             },
         },
     ]
+}
+
+/// The README's settings table names exactly the settings `easel --help` lists (each
+/// `[env: EASEL_...]`), so neither can change without the other.
+fn settings_table(sh: &Shell) -> Result<()> {
+    let easel = sh.current_dir().join("target/debug/easel");
+    let help = cmd!(sh, "{easel} --help")
+        .read()
+        .context("easel --help (built by the build step)")?;
+    let readme = sh.read_file("README.md")?;
+    let (in_help, in_readme) = (settings_in_help(&help), settings_in_readme(&readme));
+    let missing: Vec<_> = in_help.difference(&in_readme).collect();
+    let stale: Vec<_> = in_readme.difference(&in_help).collect();
+    anyhow::ensure!(
+        missing.is_empty() && stale.is_empty(),
+        "README.md's Configuration table lacks {missing:?} and lists {stale:?}, which `easel --help` does not"
+    );
+    println!(
+        "README.md documents all {} settings of easel --help",
+        in_help.len()
+    );
+    Ok(())
+}
+
+/// The variables in clap's `[env: NAME=value]` and `[env: NAME]` notes.
+fn settings_in_help(help: &str) -> BTreeSet<String> {
+    help.split("[env: ")
+        .skip(1)
+        .filter_map(|note| note.split(['=', ']']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The first column of the table under `## Configuration`.
+fn settings_in_readme(readme: &str) -> BTreeSet<String> {
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .unwrap_or_default();
+    let section = section.split("\n## ").next().unwrap_or_default();
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The static arm64 binary that an ARM64 task's image holds, cross-compiled with zig as
+/// docker/Dockerfile does, then run under qemu's user-mode emulation: it must pass the smoke
+/// test (health, the page, the generate form). Docker cannot run arm64 containers here, so the
+/// binary is tested, not the image.
+fn arm64_binary(sh: &Shell) -> Result<()> {
+    let target = image::Arch::Arm64.musl_target();
+    cmd!(
+        sh,
+        "cargo zigbuild --release --target {target} -p easel --bin easel"
+    )
+    .run()
+    .with_context(|| {
+        format!("cargo zigbuild (pip install ziglang cargo-zigbuild; rustup target add {target})")
+    })?;
+    let binary = sh
+        .current_dir()
+        .join(format!("target/{target}/release/easel"));
+    let kind = cmd!(sh, "file --brief {binary}").read().unwrap_or_default();
+    println!("{}: {kind}", binary.display());
+
+    let address = processes::free_loopback_address()?;
+    let storage = tempfile::tempdir()?;
+    // No AWS: the health check and the page answer without Bedrock.
+    let env = [
+        ("EASEL_STORAGE", storage.path().display().to_string()),
+        ("AWS_REGION", "us-west-2".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "ci".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "ci".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ];
+    let mut qemu = std::process::Command::new("qemu-aarch64-static");
+    qemu.arg(&binary);
+    let _easel = processes::start_easel_with(qemu, address, &env, std::process::Stdio::null())
+        .context("the arm64 binary under qemu-aarch64-static (Debian: qemu-user-static)")?;
+    smoke::check(
+        &format!("http://{address}"),
+        false,
+        std::time::Duration::ZERO,
+    )
 }
 
 /// `terraform validate` after an init without a backend, in a data folder under target/ so the
@@ -223,6 +317,91 @@ fn disk_free(sh: &Shell) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn workflow(name: &str) -> String {
+        let path = crate::project_root().join(".github/workflows").join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// A tag can be moved to other code; a commit cannot.
+    #[test]
+    fn workflows_pin_every_action_to_a_commit() {
+        for name in ["ci.yml", "deploy.yml"] {
+            for line in workflow(name).lines() {
+                let Some((_, action)) = line.split_once("uses:") else {
+                    continue;
+                };
+                let action = action.split('#').next().unwrap().trim();
+                let commit = action.rsplit_once('@').map(|(_, c)| c).unwrap_or_default();
+                assert!(
+                    action.starts_with("./")
+                        || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+                    "{name}: {action} is not pinned to a commit"
+                );
+            }
+        }
+    }
+
+    /// Deploy runs only after CI passed, compiles nothing with the role, and only its deploy
+    /// job may ask for an OIDC token.
+    #[test]
+    fn deploy_assumes_the_role_only_after_the_build_and_a_green_ci() {
+        // Its steps, without the comments that explain them.
+        let deploy: String = workflow("deploy.yml")
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .flat_map(|line| [line, "\n"])
+            .collect();
+        assert!(deploy.contains("  workflow_run:\n    workflows: [CI]"));
+        assert!(deploy.contains("github.event.workflow_run.conclusion == 'success'"));
+        assert!(
+            deploy.contains("ref: ${{ env.COMMIT }}"),
+            "it deploys the commit CI tested"
+        );
+        assert!(
+            deploy.contains("\npermissions: {}\n"),
+            "no permissions by default"
+        );
+        let (build, job) = deploy
+            .split_once("\n  deploy:\n")
+            .expect("a deploy job after the build job");
+        assert!(
+            !build.contains("id-token"),
+            "the build job gets no OIDC token"
+        );
+        assert!(
+            !build.contains("aws-actions/"),
+            "the build job has no AWS credentials"
+        );
+        assert_eq!(deploy.matches("id-token: write").count(), 1);
+        let (before, after) = job
+            .split_once("aws-actions/configure-aws-credentials")
+            .expect("the deploy job assumes the role");
+        assert!(before.contains("cargo build -p xtask") && before.contains("docker load"));
+        for compiles in ["cargo build", "cargo test", "npm ", "cargo xtask image"] {
+            assert!(
+                !after.contains(compiles),
+                "`{compiles}` runs with the deploy role"
+            );
+        }
+        assert!(after.contains("cargo xtask deploy --tag"));
+    }
+
+    #[test]
+    fn settings_are_read_from_help_and_from_the_readme() {
+        let help = "  --listen <LISTEN>  Address [env: EASEL_LISTEN=] [default: x]\n\
+                    --cookie-key <K>  Key [env: EASEL_COOKIE_KEY]\n";
+        assert_eq!(
+            settings_in_help(help),
+            BTreeSet::from(["EASEL_LISTEN".to_owned(), "EASEL_COOKIE_KEY".to_owned()])
+        );
+        let readme = "## Budget\n| `EASEL_OTHER` | x |\n## Configuration\n\
+                      | Variable | Default |\n|---|---|\n| `EASEL_LISTEN` | a |\n## Layout\n";
+        assert_eq!(
+            settings_in_readme(readme),
+            BTreeSet::from(["EASEL_LISTEN".to_owned()])
+        );
+    }
 
     #[test]
     fn step_names_are_unique() {

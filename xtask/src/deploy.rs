@@ -6,24 +6,25 @@
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use crate::{flags, image, local_aws, push, smoke, steps::Steps, terraform::Terraform};
+use crate::{flags, image, push, smoke, stack::Stack, steps::Steps, terraform::Terraform};
 
 impl flags::Deploy {
     pub fn run(self, sh: &Shell) -> Result<()> {
         // Nothing to confirm: a deploy only moves the stack to this commit.
         let _never_asks = self.yes;
+        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("deploy");
         let local = push::start_local(&mut steps, sh, self.target.local)?;
         let ecr = push::check_aws(&mut steps, local.as_ref())?;
-        let tag = push::image_step(&mut steps, sh, self.tag)?;
-        let tf = Terraform::new(local.as_ref(), &tag);
-        push::repository_step(&mut steps, sh, &tf)?;
-        let pushed = push::push_step(&mut steps, sh, &ecr, local.as_ref(), &tag)?;
+        let tag = push::image_step(&mut steps, sh, self.tag, &stack)?;
+        let tf = Terraform::new(local.as_ref(), &stack, &tag);
+        push::repository_step(&mut steps, sh, &tf, &ecr)?;
+        let pushed = push::push_step(&mut steps, sh, &ecr, local.as_ref(), &stack, &tag)?;
         steps.run(
             "adopt a kept gallery bucket",
             "import the bucket by hand (see terraform/README.md, Lifecycle notes) and deploy again",
             || {
-                let bucket = ecr.gallery_bucket(local_aws::REPOSITORY)?;
+                let bucket = ecr.gallery_bucket(&stack.name)?;
                 tf.adopt_gallery(sh, &bucket)
             },
         )?;
@@ -48,7 +49,13 @@ impl flags::Deploy {
                 steps.run(
                     "start the service and wait until it is healthy",
                     "fix the image (see its log above) and deploy again",
-                    || local.run_service(sh, &pushed, &double),
+                    || {
+                        // As ECS does: the key from Secrets Manager, as an environment variable.
+                        let arn = tf
+                            .output(sh, "cookie_key_secret_arn")?
+                            .context("terraform output cookie_key_secret_arn is missing")?;
+                        local.run_service(sh, &pushed, &double, &ecr.secret(&arn)?)
+                    },
                 )?;
                 local.app_url()
             }

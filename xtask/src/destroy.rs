@@ -1,6 +1,9 @@
 //! `cargo xtask destroy`: removes what deploy created. The gallery bucket holds the users'
 //! images, so it is taken out of the Terraform state and kept (and named) unless
-//! `--delete-images`. Safe to run twice, and on an account where nothing was deployed.
+//! `--delete-images`, which also deletes a bucket an earlier destroy kept. Safe to run twice,
+//! and on an account where nothing was deployed. It refuses, changing nothing, when its state
+//! is empty but the account holds the stack's resources (another machine's or CI's state), or
+//! when the credentials are for another account or region than the state's.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -8,9 +11,11 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 use crate::{
+    ecr::Ecr,
     flags, image,
     local_aws::{self, LocalAws},
     push,
+    stack::Stack,
     steps::Steps,
     terraform::{self, Terraform},
 };
@@ -25,14 +30,31 @@ impl flags::Destroy {
         if !self.yes {
             confirm(what, self.delete_images)?;
         }
+        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("destroy");
         let local = push::start_local(&mut steps, sh, self.target.local)?;
-        push::check_aws(&mut steps, local.as_ref())?;
+        let ecr = push::check_aws(&mut steps, local.as_ref())?;
         // The tag only has to be valid: destroy removes whatever the state holds.
         let tag = image::git_tag(sh)?;
-        let tf = Terraform::new(local.as_ref(), &tag);
+        let tf = Terraform::new(local.as_ref(), &stack, &tag);
         tf.init_step(&mut steps, sh)?;
-        let in_state = tf.state_list(sh)?;
+        push::account_step(&mut steps, sh, &tf, &ecr)?;
+        let mut in_state = tf.state_list(sh)?;
+        if in_state.iter().all(|address| address.starts_with("data.")) {
+            let bucket = steps.run(
+                "look for the stack's resources outside the state",
+                "destroy from the state the stack was deployed with: the same backend (terraform/README.md, State), --var-file and --local folder",
+                || unmanaged(&ecr, &stack.name),
+            )?;
+            if self.delete_images {
+                steps.run(
+                    "adopt the kept gallery bucket",
+                    "read Terraform's error above and run destroy again",
+                    || tf.adopt_gallery(sh, &bucket),
+                )?;
+                in_state = tf.state_list(sh)?;
+            }
+        }
         let kept = steps.run(
             if self.delete_images {
                 "allow deleting the gallery bucket"
@@ -64,12 +86,39 @@ impl flags::Destroy {
         steps.finish();
         match kept {
             Some(bucket) => println!(
-                "Destroyed {what}. The gallery bucket {bucket} was kept with its images; delete it with `cargo xtask destroy --delete-images` after a deploy, or in the S3 console."
+                "Destroyed {what}. The gallery bucket {bucket} was kept with its images; the next deploy adopts it, and `cargo xtask destroy --delete-images` deletes it."
             ),
             None => println!("Destroyed {what}."),
         }
         Ok(())
     }
+}
+
+/// With nothing in the state: fails, naming them, when the account holds resources tagged with
+/// the stack's name other than a kept gallery bucket. Returns that bucket's name.
+fn unmanaged(ecr: &Ecr, name: &str) -> Result<String> {
+    let bucket = ecr.gallery_bucket(name)?;
+    let kept = format!("arn:aws:s3:::{bucket}");
+    let others: Vec<String> = ecr
+        .stack_resources(name)?
+        .into_iter()
+        .filter(|arn| *arn != kept)
+        .collect();
+    if !others.is_empty() {
+        bail!(
+            "the Terraform state is empty, but {} resources tagged Stack={name} exist in region {}, for example:\n  {}\nThis is not the state they were deployed with, so destroy would remove nothing: nothing was changed",
+            others.len(),
+            ecr.region(),
+            others
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
+    }
+    println!("Nothing of the stack {name} outside the state (a kept gallery bucket aside)");
+    Ok(bucket)
 }
 
 /// Takes the gallery out of the state (returns the kept bucket's name), or lets Terraform delete

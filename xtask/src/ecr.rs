@@ -1,5 +1,7 @@
-//! ECR through the AWS SDK: is AWS reachable, does the repository exist, may Docker log in,
-//! is a tag already pushed. Against moto too, so the local lifecycle takes the same path.
+//! AWS through the SDK: is AWS reachable, does the repository exist, may Docker log in, is a
+//! tag already pushed (ECR); which account and region the credentials are for (STS); what the
+//! account holds of a stack, by its tags (Resource Groups Tagging API). Against moto too, so
+//! the local lifecycle takes the same path.
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use crate::local_aws::{self, LocalAws};
 
 pub struct Ecr {
     client: aws_sdk_ecr::Client,
+    config: aws_config::SdkConfig,
     /// The endpoint the client talks to, for error messages.
     pub endpoint: String,
     runtime: tokio::runtime::Runtime,
@@ -63,9 +66,123 @@ impl Ecr {
             .unwrap_or_else(|| format!("https://api.ecr.{region}.amazonaws.com"));
         Ok(Self {
             client: aws_sdk_ecr::Client::new(&config),
+            config,
             endpoint,
             runtime,
         })
+    }
+
+    /// The region the clients use.
+    pub fn region(&self) -> String {
+        self.config
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// The account the credentials belong to.
+    pub fn account_id(&self) -> Result<String> {
+        let sts = aws_sdk_sts::Client::new(&self.config);
+        let identity = self
+            .runtime
+            .block_on(sts.get_caller_identity().send())
+            .map_err(|e| anyhow!("STS GetCallerIdentity: {}", DisplayErrorContext(e)))?;
+        identity
+            .account()
+            .map(str::to_owned)
+            .context("STS named no account")
+    }
+
+    /// The current value of a Secrets Manager secret.
+    pub fn secret(&self, arn: &str) -> Result<String> {
+        let secrets = aws_sdk_secretsmanager::Client::new(&self.config);
+        let value = self
+            .runtime
+            .block_on(secrets.get_secret_value().secret_id(arn).send())
+            .map_err(|e| anyhow!("the secret {arn}: {}", DisplayErrorContext(e)))?;
+        value
+            .secret_string()
+            .map(str::to_owned)
+            .with_context(|| format!("the secret {arn} holds no string"))
+    }
+
+    /// The ARNs of the resources in this region that carry the stack's tags (terraform/locals.tf
+    /// puts `Application = easel` and `Stack = <name>` on everything) and still exist. ECS keeps
+    /// deleted clusters and services listed, and the revisions of a task definition, which
+    /// Terraform only deregisters: the first two are left out once INACTIVE, the third always.
+    pub fn stack_resources(&self, name: &str) -> Result<Vec<String>> {
+        let mut live = vec![];
+        for arn in self.tagged(name)? {
+            if !arn.contains(":task-definition/") && self.ecs_active(&arn)? {
+                live.push(arn);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Whether an ECS cluster or service is ACTIVE; true for any other resource.
+    fn ecs_active(&self, arn: &str) -> Result<bool> {
+        let ecs = aws_sdk_ecs::Client::new(&self.config);
+        let status = if arn.contains(":cluster/") {
+            let found = self
+                .runtime
+                .block_on(ecs.describe_clusters().clusters(arn).send())
+                .map_err(|e| anyhow!("ECS DescribeClusters: {}", DisplayErrorContext(e)))?;
+            found
+                .clusters()
+                .first()
+                .and_then(|c| c.status().map(str::to_owned))
+        } else if let Some((_, path)) = arn.split_once(":service/") {
+            // service/<cluster>/<service>
+            let cluster = path.split('/').next().unwrap_or_default();
+            let found = self
+                .runtime
+                .block_on(
+                    ecs.describe_services()
+                        .cluster(cluster)
+                        .services(arn)
+                        .send(),
+                )
+                .map_err(|e| anyhow!("ECS DescribeServices: {}", DisplayErrorContext(e)))?;
+            found
+                .services()
+                .first()
+                .and_then(|s| s.status().map(str::to_owned))
+        } else {
+            return Ok(true);
+        };
+        Ok(status.as_deref() == Some("ACTIVE"))
+    }
+
+    fn tagged(&self, name: &str) -> Result<Vec<String>> {
+        use aws_sdk_resourcegroupstagging::types::TagFilter;
+        let tagging = aws_sdk_resourcegroupstagging::Client::new(&self.config);
+        let mut pages = tagging
+            .get_resources()
+            .tag_filters(
+                TagFilter::builder()
+                    .key("Application")
+                    .values("easel")
+                    .build(),
+            )
+            .tag_filters(TagFilter::builder().key("Stack").values(name).build())
+            .into_paginator()
+            .send();
+        let mut arns = vec![];
+        while let Some(page) = self.runtime.block_on(pages.next()) {
+            let page = page.map_err(|e| {
+                anyhow!(
+                    "Resource Groups Tagging API GetResources: {}",
+                    DisplayErrorContext(e)
+                )
+            })?;
+            arns.extend(
+                page.resource_tag_mapping_list()
+                    .iter()
+                    .filter_map(|r| r.resource_arn().map(str::to_owned)),
+            );
+        }
+        Ok(arns)
     }
 
     /// One cheap call that proves the endpoint answers and the credentials are accepted.
@@ -108,14 +225,13 @@ impl Ecr {
     }
 
     /// The gallery bucket's name as `terraform/storage.tf` builds it
-    /// (`<name>-gallery-<account>-<region>`), with the account read from the repository's URI.
+    /// (`<name>-gallery-<account>-<region>`).
     pub fn gallery_bucket(&self, name: &str) -> Result<String> {
-        let uri = self.repository_uri(name)?;
-        let host = uri.split('/').next().unwrap_or_default();
-        let mut parts = host.split('.');
-        let account = parts.next().unwrap_or_default();
-        let region = parts.nth(2).unwrap_or_default();
-        Ok(format!("{name}-gallery-{account}-{region}"))
+        Ok(format!(
+            "{name}-gallery-{}-{}",
+            self.account_id()?,
+            self.region()
+        ))
     }
 
     /// Docker's credentials from ECR's authorization token (`base64("AWS:password")`).

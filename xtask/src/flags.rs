@@ -69,18 +69,27 @@ pub struct Ci {}
 
 #[derive(Args)]
 pub struct Image {
-    /// Tag for both images (default: the git commit, `-dirty-<tree>` when uncommitted).
+    /// Tag for both images (default: the git commit, `-dirty-<tree>` when uncommitted, and
+    /// `-arm64` for arm64).
     #[arg(long)]
     pub tag: Option<String>,
+    /// CPU architecture of the images (the stack's cpu_architecture).
+    #[arg(long, value_enum, default_value = "x86_64")]
+    pub arch: crate::image::Arch,
 }
 
-/// What the lifecycle commands aim at: AWS (the default chain) or a local AWS.
-#[derive(Args, Clone, Copy)]
+/// What the lifecycle commands aim at: AWS (the default chain) or a local AWS, and with which
+/// Terraform variables.
+#[derive(Args, Clone)]
 pub struct Target {
     /// Use a local AWS instead of an account: moto server, a local registry and the local
     /// Docker engine running the service against the Bedrock double.
     #[arg(long)]
     pub local: bool,
+    /// Terraform variables file (e.g. terraform/team.tfvars), passed to every Terraform command;
+    /// the xtask reads the stack's `name` and `cpu_architecture` from it too.
+    #[arg(long, value_name = "FILE")]
+    pub var_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]

@@ -1,5 +1,10 @@
-//! `cargo xtask image`: the app image and the Bedrock double's image, built from release
-//! binaries with `docker/Dockerfile.prebuilt` (no base image to pull), tagged with the commit.
+//! `cargo xtask image`: the app image and the Bedrock double's image for the task's CPU
+//! architecture, tagged with the commit.
+//!
+//! A Linux host of the same architecture builds the release binaries itself and wraps them with
+//! `docker/Dockerfile.prebuilt` (no base image to pull: what CI does). Any other host (macOS, or
+//! Linux of the other architecture) cannot make that binary, so Docker builds it from
+//! `docker/Dockerfile`, whose builder runs natively and cross-compiles: no emulation.
 
 use std::path::{Path, PathBuf};
 
@@ -19,13 +24,45 @@ pub const DOUBLE: &str = "easel-bedrock-double";
 /// The CA bundle copied into the image: the AWS SDK needs system roots.
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// The CPU architecture of the ECS task (`cpu_architecture`), and so of the image.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Arch {
+    #[value(name = "x86_64")]
+    X86_64,
+    #[value(name = "arm64")]
+    Arm64,
+}
+
+impl Arch {
+    /// Docker's name, as in `linux/amd64` and `docker version`'s server architecture.
+    pub fn docker(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// Rust's name, as in `std::env::consts::ARCH` and target triples.
+    fn rust(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "aarch64",
+        }
+    }
+
+    /// The static Linux target the image's binaries are built for.
+    pub fn musl_target(self) -> String {
+        format!("{}-unknown-linux-musl", self.rust())
+    }
+}
+
 impl flags::Image {
     pub fn run(self, sh: &Shell) -> Result<()> {
         let tag = match self.tag {
             Some(tag) => tag,
-            None => git_tag(sh)?,
+            None => tag_for(sh, self.arch)?,
         };
-        build(sh, &tag)?;
+        build(sh, &tag, self.arch)?;
         println!("Built {APP}:{tag} and {DOUBLE}:{tag}");
         println!("export EASEL_IMAGE={APP}:{tag}");
         Ok(())
@@ -62,6 +99,16 @@ pub fn git_tag(sh: &Shell) -> Result<String> {
     ))
 }
 
+/// The tag of this working tree's image for `arch`: arm64 images get their own tags, since ECR
+/// tags are immutable and both architectures come from the same commit.
+pub fn tag_for(sh: &Shell, arch: Arch) -> Result<String> {
+    let tag = git_tag(sh)?;
+    Ok(match arch {
+        Arch::X86_64 => tag,
+        Arch::Arm64 => format!("{tag}-arm64"),
+    })
+}
+
 /// Whether `image` (`name:tag`) exists in the local Docker engine.
 pub fn exists(sh: &Shell, image: &str) -> bool {
     cmd!(sh, "docker image inspect {image}")
@@ -72,28 +119,23 @@ pub fn exists(sh: &Shell, image: &str) -> bool {
         .is_ok()
 }
 
-/// Builds both images with `tag`, prints the app image's size and fails when it is too big.
-pub fn build(sh: &Shell, tag: &str) -> Result<()> {
-    let binaries = processes::build(sh, Profile::Release).context("cargo build --release")?;
-    let context = sh.current_dir().join("target/image-context");
-    fill_context(sh, &context, &binaries).context("filling the Docker build context")?;
-
-    let _classic = sh.push_env("DOCKER_BUILDKIT", "0");
-    let dockerfile = "docker/Dockerfile.prebuilt";
+/// Builds both images with `tag` for `arch`, prints the app image's size and fails when it is
+/// too big.
+pub fn build(sh: &Shell, tag: &str, arch: Arch) -> Result<()> {
     let app = format!("{APP}:{tag}");
     let double = format!("{DOUBLE}:{tag}");
-    cmd!(
-        sh,
-        "docker build --quiet -f {dockerfile} --target bedrock-double -t {double} {context}"
-    )
-    .run()
-    .context("docker build of the Bedrock double's image")?;
-    cmd!(
-        sh,
-        "docker build --quiet -f {dockerfile} -t {app} {context}"
-    )
-    .run()
-    .context("docker build of the app image")?;
+    if cfg!(target_os = "linux") && std::env::consts::ARCH == arch.rust() {
+        build_prebuilt(sh, &app, &double)?;
+    } else {
+        println!(
+            "This host ({} {}) cannot make a Linux {} binary: building in Docker from docker/Dockerfile for linux/{} (a cross-compiling stage, no emulation)",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            arch.rust(),
+            arch.docker()
+        );
+        build_from_source(sh, &app, &double, arch)?;
+    }
 
     let format = "{{.Size}}";
     let size: u64 = cmd!(sh, "docker image inspect --format {format} {app}")
@@ -112,6 +154,99 @@ pub fn build(sh: &Shell, tag: &str) -> Result<()> {
             "the app image is {size} bytes, over the limit of {MAX_IMAGE_BYTES}: see what grew with `docker history {app}`"
         );
     }
+    Ok(())
+}
+
+/// This host's release binaries, wrapped by `docker/Dockerfile.prebuilt`.
+fn build_prebuilt(sh: &Shell, app: &str, double: &str) -> Result<()> {
+    let binaries = processes::build(sh, Profile::Release).context("cargo build --release")?;
+    let context = sh.current_dir().join("target/image-context");
+    fill_context(sh, &context, &binaries).context("filling the Docker build context")?;
+
+    let _classic = sh.push_env("DOCKER_BUILDKIT", "0");
+    let dockerfile = "docker/Dockerfile.prebuilt";
+    cmd!(
+        sh,
+        "docker build --quiet -f {dockerfile} --target bedrock-double -t {double} {context}"
+    )
+    .run()
+    .context("docker build of the Bedrock double's image")?;
+    cmd!(
+        sh,
+        "docker build --quiet -f {dockerfile} -t {app} {context}"
+    )
+    .run()
+    .context("docker build of the app image")?;
+    Ok(())
+}
+
+/// Both images from source with `docker/Dockerfile`: its builder stage runs on the engine's own
+/// platform and cross-compiles for `arch`; only the final stages are of the target platform.
+fn build_from_source(sh: &Shell, app: &str, double: &str, arch: Arch) -> Result<()> {
+    let build_platform = format!("BUILD_PLATFORM=linux/{}", engine_arch(sh)?);
+    let target = format!("TARGET={}", arch.musl_target());
+    let platform = format!("linux/{}", arch.docker());
+    for (stage, image) in [("bedrock-double", double), ("easel", app)] {
+        cmd!(
+            sh,
+            "docker build --platform {platform} --build-arg {build_platform} --build-arg {target} -f docker/Dockerfile --target {stage} -t {image} ."
+        )
+        .run()
+        .with_context(|| format!("docker build of {image} from docker/Dockerfile"))?;
+    }
+    Ok(())
+}
+
+/// The architecture of the images the Docker engine runs natively (`amd64`, `arm64`).
+pub fn engine_arch(sh: &Shell) -> Result<String> {
+    let format = "{{.Server.Arch}}";
+    let arch = cmd!(sh, "docker version --format {format}")
+        .quiet()
+        .read()
+        .context("docker version: is the Docker engine running?")?;
+    Ok(arch.trim().to_owned())
+}
+
+/// Starts the app image and waits until it answers `/healthz`, where this Docker engine runs
+/// the image's architecture; says so and skips it where it cannot.
+pub fn check_starts(sh: &Shell, image: &str, arch: Arch) -> Result<()> {
+    let engine = engine_arch(sh)?;
+    if engine != arch.docker() {
+        println!(
+            "SKIPPED: this Docker engine runs linux/{engine} images, not the linux/{} image {image}: its first run is on ECS, whose health check stops a deploy that fails it",
+            arch.docker()
+        );
+        return Ok(());
+    }
+    let address = processes::free_loopback_address()?;
+    let publish = format!("{address}:8080");
+    let id = cmd!(
+        sh,
+        "docker run --detach --publish {publish} --env AWS_EC2_METADATA_DISABLED=true {image}"
+    )
+    .quiet()
+    .read()
+    .context("docker run")?;
+    let state = "{{.State.Running}}";
+    let healthy = processes::wait_for_healthz(address, || {
+        let running = cmd!(sh, "docker inspect --format {state} {id}")
+            .quiet()
+            .read()?;
+        anyhow::ensure!(running.trim() == "true", "the container stopped");
+        Ok(())
+    });
+    let logs = cmd!(sh, "docker logs --tail 20 {id}")
+        .quiet()
+        .ignore_status()
+        .read_stderr()
+        .unwrap_or_default();
+    cmd!(sh, "docker rm --force {id}")
+        .quiet()
+        .ignore_stdout()
+        .run()?;
+    healthy
+        .with_context(|| format!("{image} did not answer /healthz. Its last log lines:\n{logs}"))?;
+    println!("{image} started and answered /healthz");
     Ok(())
 }
 

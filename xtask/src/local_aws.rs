@@ -24,8 +24,6 @@ use crate::processes;
 /// The region, account and throwaway credentials of the local account.
 pub const REGION: &str = "us-east-1";
 pub const ACCESS_KEY: &str = "easel-local";
-/// The repository name in the registry (the stack's default `name`).
-pub const REPOSITORY: &str = "easel";
 /// Containers and network of the local service.
 const APP_CONTAINER: &str = "easel-local-app";
 const DOUBLE_CONTAINER: &str = "easel-local-bedrock";
@@ -165,7 +163,13 @@ impl LocalAws {
 
     /// Runs the pushed image as the service, beside the Bedrock double, unless it already runs
     /// that image; then waits until it answers `/healthz`.
-    pub fn run_service(&self, sh: &Shell, image: &str, double: &str) -> Result<()> {
+    pub fn run_service(
+        &self,
+        sh: &Shell,
+        image: &str,
+        double: &str,
+        cookie_key: &str,
+    ) -> Result<()> {
         if running_image(sh, APP_CONTAINER).as_deref() == Some(image) && self.healthy() {
             println!("The service already runs {image}: unchanged");
             return Ok(());
@@ -210,10 +214,13 @@ impl LocalAws {
             "AWS_EC2_METADATA_DISABLED=true",
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://bedrock:9000",
             "AWS_ENDPOINT_URL_BEDROCK=http://bedrock:9000",
+            "EASEL_COOKIE_KEY",
         ]
         .iter()
         .flat_map(|pair| ["--env", pair]);
+        // The key reaches the container through docker's environment, never its command line.
         cmd!(sh, "docker run --detach --name {APP_CONTAINER} --network {NETWORK} --publish {publish} {env...} {image}")
+            .env("EASEL_COOKIE_KEY", cookie_key)
             .quiet()
             .ignore_stdout()
             .run()
@@ -263,8 +270,8 @@ impl LocalAws {
     }
 
     /// Whether the registry holds `tag` of the repository.
-    pub fn registry_has(&self, tag: &str) -> Result<bool> {
-        let url = format!("http://{}/v2/{REPOSITORY}/manifests/{tag}", self.registry());
+    pub fn registry_has(&self, repository: &str, tag: &str) -> Result<bool> {
+        let url = format!("http://{}/v2/{repository}/manifests/{tag}", self.registry());
         let response = reqwest::blocking::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))

@@ -16,6 +16,7 @@ mod plan;
 mod processes;
 mod push;
 mod smoke;
+mod stack;
 mod steps;
 mod terraform;
 

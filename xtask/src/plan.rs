@@ -3,19 +3,21 @@
 use anyhow::Result;
 use xshell::Shell;
 
-use crate::{flags, image, push, steps::Steps, terraform::Terraform};
+use crate::{flags, image, push, stack::Stack, steps::Steps, terraform::Terraform};
 
 impl flags::Plan {
     pub fn run(self, sh: &Shell) -> Result<()> {
+        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("plan");
         let local = push::start_local(&mut steps, sh, self.target.local)?;
-        push::check_aws(&mut steps, local.as_ref())?;
+        let ecr = push::check_aws(&mut steps, local.as_ref())?;
         let tag = match self.tag {
             Some(tag) => tag,
-            None => image::git_tag(sh)?,
+            None => image::tag_for(sh, stack.arch)?,
         };
-        let tf = Terraform::new(local.as_ref(), &tag);
+        let tf = Terraform::new(local.as_ref(), &stack, &tag);
         tf.init_step(&mut steps, sh)?;
+        push::account_step(&mut steps, sh, &tf, &ecr)?;
         let changes = steps.run("terraform plan", "read Terraform's error above", || {
             tf.plan(sh)
         })?;

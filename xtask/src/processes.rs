@@ -222,7 +222,16 @@ pub fn start_easel(
     env: &[(&'static str, String)],
     stdout: Stdio,
 ) -> Result<Running> {
-    let mut command = Command::new(binary);
+    start_easel_with(Command::new(binary), address, env, stdout)
+}
+
+/// [`start_easel`] for a binary that another program runs, e.g. an emulator.
+pub fn start_easel_with(
+    mut command: Command,
+    address: SocketAddr,
+    env: &[(&'static str, String)],
+    stdout: Stdio,
+) -> Result<Running> {
     command
         .env("EASEL_LISTEN", address.to_string())
         .envs(env.iter().map(|(key, value)| (key, value)))

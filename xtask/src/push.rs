@@ -2,26 +2,28 @@
 //! token, the image is pushed unless its tag is already there. With `--local` the repository and
 //! the token come from moto and the image goes to the local registry.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::{
     ecr::Ecr,
     flags, image,
-    local_aws::{self, LocalAws},
+    local_aws::LocalAws,
+    stack::Stack,
     steps::Steps,
     terraform::{self, Terraform},
 };
 
 impl flags::Push {
     pub fn run(self, sh: &Shell) -> Result<()> {
+        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("push");
         let local = start_local(&mut steps, sh, self.target.local)?;
         let ecr = check_aws(&mut steps, local.as_ref())?;
-        let tag = image_step(&mut steps, sh, self.tag)?;
-        let tf = Terraform::new(local.as_ref(), &tag);
-        repository_step(&mut steps, sh, &tf)?;
-        let pushed = push_step(&mut steps, sh, &ecr, local.as_ref(), &tag)?;
+        let tag = image_step(&mut steps, sh, self.tag, &stack)?;
+        let tf = Terraform::new(local.as_ref(), &stack, &tag);
+        repository_step(&mut steps, sh, &tf, &ecr)?;
+        let pushed = push_step(&mut steps, sh, &ecr, local.as_ref(), &stack, &tag)?;
         steps.finish();
         println!("Pushed {pushed}");
         Ok(())
@@ -56,9 +58,15 @@ pub fn check_aws(steps: &mut Steps, local: Option<&LocalAws>) -> Result<Ecr> {
     )
 }
 
-/// Step: the image for `tag` (default: this commit); an existing local image is used as it is.
-pub fn image_step(steps: &mut Steps, sh: &Shell, tag: Option<String>) -> Result<String> {
-    steps.run(
+/// Steps: the image for `tag` (default: this commit) and the stack's architecture, an existing
+/// local image used as it is; then a start of it, before it goes anywhere.
+pub fn image_step(
+    steps: &mut Steps,
+    sh: &Shell,
+    tag: Option<String>,
+    stack: &Stack,
+) -> Result<String> {
+    let tag = steps.run(
         "build the image",
         "fix the build error above and run the command again",
         || {
@@ -68,21 +76,55 @@ pub fn image_step(steps: &mut Steps, sh: &Shell, tag: Option<String>) -> Result<
                     return Ok(tag);
                 }
                 Some(tag) => tag,
-                None => image::git_tag(sh)?,
+                None => image::tag_for(sh, stack.arch)?,
             };
-            image::build(sh, &tag)?;
+            image::build(sh, &tag, stack.arch)?;
             Ok(tag)
         },
-    )
+    )?;
+    steps.run(
+        "check that the image starts and answers /healthz",
+        "the image does not start: read its log lines in the error below, fix it and run the command again",
+        || image::check_starts(sh, &format!("{}:{tag}", image::APP), stack.arch),
+    )?;
+    Ok(tag)
 }
 
-/// Steps: Terraform init, then the repository alone (the service needs the image first).
-pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform) -> Result<()> {
+/// Steps: Terraform init, the account check, then the repository alone (the service needs the
+/// image first).
+pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform, ecr: &Ecr) -> Result<()> {
     tf.init_step(steps, sh)?;
+    account_step(steps, sh, tf, ecr)?;
     steps.run(
         "create the ECR repository",
         "read Terraform's error above; fix the permissions or the variables and run the command again",
         || tf.apply(sh, terraform::REPOSITORY, &[]),
+    )
+}
+
+/// Step: the credentials are for the account and region the stack's state was made in, so a
+/// wrong profile or region changes nothing. A state without the stack passes.
+pub fn account_step(steps: &mut Steps, sh: &Shell, tf: &Terraform, ecr: &Ecr) -> Result<()> {
+    steps.run(
+        "check the account and region",
+        "use the profile (AWS_PROFILE) and AWS_REGION of the account the stack was deployed in, or another state (terraform/README.md, State)",
+        || {
+            let (account, region) = (ecr.account_id()?, ecr.region());
+            let stack_account = tf.output(sh, "account_id")?;
+            let stack_region = tf.output(sh, "region")?;
+            for (what, stack, here) in [
+                ("account", stack_account, &account),
+                ("region", stack_region, &region),
+            ] {
+                if let Some(stack) = stack.filter(|stack| stack != here) {
+                    bail!(
+                        "the stack in this Terraform state is in {what} {stack}, but these credentials are for {what} {here}: nothing was changed"
+                    );
+                }
+            }
+            println!("Account {account}, region {region}");
+            Ok(())
+        },
     )
 }
 
@@ -93,20 +135,22 @@ pub fn push_step(
     sh: &Shell,
     ecr: &Ecr,
     local: Option<&LocalAws>,
+    stack: &Stack,
     tag: &str,
 ) -> Result<String> {
     steps.run(
         "push the image",
         "check that Docker runs and may reach the registry, then run the command again",
         || {
-            let uri = ecr.repository_uri(local_aws::REPOSITORY)?;
+            let name = &stack.name;
+            let uri = ecr.repository_uri(name)?;
             // The token is fetched locally too, so the local lifecycle takes the same path.
             let login = ecr.login()?;
             let (repository, already) = match local {
                 Some(local) => {
                     println!("ECR token from moto ({uri}); the local registry needs no login");
-                    let repository = format!("{}/{}", local.registry(), local_aws::REPOSITORY);
-                    (repository, local.registry_has(tag)?)
+                    let repository = format!("{}/{name}", local.registry());
+                    (repository, local.registry_has(name, tag)?)
                 }
                 None => {
                     let (user, password, server) = (&login.user, login.password, &login.server);
@@ -117,7 +161,7 @@ pub fn push_step(
                     .stdin(password)
                     .run()
                     .context("docker login to ECR")?;
-                    let already = ecr.has_tag(local_aws::REPOSITORY, tag)?;
+                    let already = ecr.has_tag(name, tag)?;
                     (uri, already)
                 }
             };

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use xshell::{Cmd, Shell, cmd};
 
-use crate::{local_aws::LocalAws, steps::Steps};
+use crate::{local_aws::LocalAws, stack::Stack, steps::Steps};
 
 /// The gallery bucket and the resources that configure it: removed from the state (so destroy
 /// keeps them) unless the images are to be deleted.
@@ -31,11 +31,12 @@ pub const REPOSITORY: &[&str] = &["aws_ecr_repository.app", "aws_ecr_lifecycle_p
 pub struct Terraform {
     env: Vec<(&'static str, String)>,
     state: Option<PathBuf>,
+    var_file: Option<PathBuf>,
     vars: Vec<String>,
 }
 
 impl Terraform {
-    pub fn new(local: Option<&LocalAws>, tag: &str) -> Self {
+    pub fn new(local: Option<&LocalAws>, stack: &Stack, tag: &str) -> Self {
         let mut vars = vec![format!("image_tag={tag}")];
         let (mut env, state) = match local {
             None => (vec![], None),
@@ -47,11 +48,7 @@ impl Terraform {
                     "wait_for_steady_state=false".to_owned(),
                     "enable_autoscaling=false".to_owned(),
                     "use_capacity_providers=false".to_owned(),
-                    format!(
-                        "image_repository_url={}/{}",
-                        local.registry(),
-                        crate::local_aws::REPOSITORY
-                    ),
+                    format!("image_repository_url={}/{}", local.registry(), stack.name),
                 ]);
                 let mut env = local.aws_env();
                 env.push((
@@ -62,7 +59,12 @@ impl Terraform {
             }
         };
         env.push(("TF_IN_AUTOMATION", "1".to_owned()));
-        Self { env, state, vars }
+        Self {
+            env,
+            state,
+            var_file: stack.var_file.clone(),
+            vars,
+        }
     }
 
     fn cmd<'a>(&self, sh: &'a Shell, args: &[&str]) -> Cmd<'a> {
@@ -80,13 +82,19 @@ impl Terraform {
             .collect()
     }
 
+    /// The variables file first: the xtask's own `-var`s after it win.
     fn var_args(&self, extra: &[&str]) -> Vec<String> {
-        self.vars
+        let file = self
+            .var_file
+            .iter()
+            .map(|file| format!("-var-file={}", file.display()));
+        let vars = self
+            .vars
             .iter()
             .map(String::as_str)
             .chain(extra.iter().copied())
-            .flat_map(|var| ["-var".to_owned(), var.to_owned()])
-            .collect()
+            .flat_map(|var| ["-var".to_owned(), var.to_owned()]);
+        file.chain(vars).collect()
     }
 
     /// `terraform init`, from `TF_PLUGIN_DIR` when set (machines without registry access).

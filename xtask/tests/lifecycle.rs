@@ -1,5 +1,7 @@
 //! The one-command lifecycle, for real, against a local AWS: `cargo xtask deploy --local`, then
 //! `destroy --local`, checked by asking moto through the AWS SDK and the registry over its API.
+//! It deploys a team's stack: a name of its own and settings from a variables file, as
+//! `--var-file` passes them.
 //!
 //! The whole lifecycle needs the Docker engine, moto_server, docker-registry, Terraform (with
 //! `TF_PLUGIN_DIR` where the provider registry is out of reach) and the images from
@@ -18,12 +20,20 @@ use std::{
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecs::config::Credentials;
+use base64::Engine;
 use serde_json::Value;
 
-/// Runs `cargo xtask ARGS` (the binary cargo built for this test) against the local AWS in `dir`.
+/// The stack's name in the variables file: not the default, so nothing may assume `easel`.
+const NAME: &str = "team-easel";
+
+/// Runs `cargo xtask ARGS --var-file VARS` (the binary cargo built for this test) against the
+/// local AWS in `dir`, with the team's variables file there.
 fn xtask(dir: &Path, args: &[&str]) -> Output {
+    let vars = dir.join("team.tfvars");
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
+        .arg("--var-file")
+        .arg(&vars)
         .env("EASEL_LOCAL_AWS_DIR", dir)
         .stdin(Stdio::null())
         .output()
@@ -32,6 +42,15 @@ fn xtask(dir: &Path, args: &[&str]) -> Output {
     println!("{}", String::from_utf8_lossy(&output.stdout));
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     output
+}
+
+/// The command failed, and its error says each of `reasons`.
+fn fails_saying(output: &Output, reasons: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the command succeeded");
+    for reason in reasons {
+        assert!(stderr.contains(reason), "no `{reason}` in: {stderr}");
+    }
 }
 
 fn succeeds(output: &Output) -> String {
@@ -53,7 +72,21 @@ impl LocalAws {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lifecycle");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // moto's account is 123456789012.
+        std::fs::write(
+            dir.join("team.tfvars"),
+            format!(
+                "name = \"{NAME}\"\nallowed_account_ids = [\"123456789012\"]\n\
+                 allowed_ingress_cidrs = [\"198.51.100.0/24\"]\n\
+                 budget_daily_usd = 3\nbudget_monthly_usd = 150\nmax_count = 4\n"
+            ),
+        )
+        .unwrap();
         Self { dir }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.join("terraform.tfstate")
     }
 
     fn recorded(&self) -> Value {
@@ -72,7 +105,7 @@ impl LocalAws {
 
     /// An output of the local Terraform state.
     fn output_value(&self, name: &str) -> Value {
-        let text = std::fs::read_to_string(self.dir.join("terraform.tfstate")).unwrap();
+        let text = std::fs::read_to_string(self.state()).unwrap();
         let state: Value = serde_json::from_str(&text).unwrap();
         state["outputs"][name]["value"].clone()
     }
@@ -188,11 +221,67 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         .await
         .unwrap();
     let definition = task_definition.task_definition().unwrap();
-    let image = definition.container_definitions()[0].image().unwrap();
+    let container = &definition.container_definitions()[0];
     assert_eq!(
-        image,
-        format!("{}/easel:{tag}", local.registry()),
-        "the service runs the new tag"
+        container.image().unwrap(),
+        format!("{}/{NAME}:{tag}", local.registry()),
+        "the service runs the new tag from the stack's own repository"
+    );
+    let environment = |name: &str| {
+        container
+            .environment()
+            .iter()
+            .find(|v| v.name() == Some(name))
+            .and_then(|v| v.value())
+    };
+    assert_eq!(
+        environment("EASEL_BUDGET_MONTHLY_USD"),
+        Some("150"),
+        "the variables file reached the task"
+    );
+
+    // The cookie key comes from Secrets Manager, as an ECS secret: never in the plain
+    // environment, the Terraform state or the gallery.
+    let secret_arn = local.output("cookie_key_secret_arn");
+    assert!(
+        container
+            .environment()
+            .iter()
+            .all(|v| !v.name().unwrap_or_default().starts_with("EASEL_COOKIE_KEY")),
+        "the key is not in the plain environment"
+    );
+    let secrets: Vec<(&str, &str)> = container
+        .secrets()
+        .iter()
+        .map(|s| (s.name(), s.value_from()))
+        .collect();
+    assert_eq!(secrets, [("EASEL_COOKIE_KEY", secret_arn.as_str())]);
+    let key = aws_sdk_secretsmanager::Client::new(&aws)
+        .get_secret_value()
+        .secret_id(&secret_arn)
+        .send()
+        .await
+        .unwrap()
+        .secret_string()
+        .unwrap()
+        .to_owned();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&key)
+        .expect("the key is base64");
+    assert!(decoded.len() >= 64, "the key has {} bytes", decoded.len());
+    assert!(
+        !std::fs::read_to_string(local.state())
+            .unwrap()
+            .contains(&key),
+        "the key is not in the Terraform state"
+    );
+    let stored = Command::new("docker")
+        .args(["cp", "easel-local-app:/data/_easel/cookie-key", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        !stored.status.success(),
+        "the service took its key from the secret, so it made none in its store"
     );
 
     let groups = elb
@@ -203,19 +292,10 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         .unwrap();
     assert_eq!(groups.target_groups().len(), 1, "the target group exists");
 
-    let tags: Value = reqwest::get(format!("http://{}/v2/easel/tags/list", local.registry()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tags = registry_tags(&local).await;
     assert!(
-        tags["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t == tag.as_str()),
-        "the image is in the registry: {tags}"
+        tags.contains(&tag),
+        "the image is in the registry: {tags:?}"
     );
 
     // Least privilege as deployed: what IAM holds, checked against what the stack configures.
@@ -228,12 +308,8 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
             .expect("the task has an execution role"),
     );
     let log_group = local.output("log_group");
-    let bedrock_region = definition.container_definitions()[0]
-        .environment()
-        .iter()
-        .find(|v| v.name() == Some("EASEL_BEDROCK_REGION"))
-        .and_then(|v| v.value())
-        .expect("the task definition sets EASEL_BEDROCK_REGION");
+    let bedrock_region =
+        environment("EASEL_BEDROCK_REGION").expect("the task definition sets EASEL_BEDROCK_REGION");
     let models = strings(&local.output_value("bedrock_models"));
     assert_task_role_least_privilege(
         &role_grants(&iam, &task_role).await,
@@ -262,6 +338,7 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         &role_grants(&iam, &execution_role).await,
         repositories.repositories()[0].repository_arn().unwrap(),
         group.log_group_arn().unwrap(),
+        &secret_arn,
     );
 
     // Nothing changed: nothing changes.
@@ -270,19 +347,37 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
     assert!(again.contains("Resources: 0 added, 0 changed, 0 destroyed"));
     assert!(again.contains("unchanged"));
 
-    // A broken image: the deploy fails, naming the step and what to do.
-    let failed = xtask(&local.dir, &["deploy", "--local", "--tag", &broken]);
-    assert!(!failed.status.success(), "deploying a broken image fails");
-    let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert!(
-        stderr.contains("`start the service and wait until it is healthy`"),
-        "{stderr}"
+    // A broken image: the deploy stops before the push, naming the step, with the image's log.
+    fails_saying(
+        &xtask(&local.dir, &["deploy", "--local", "--tag", &broken]),
+        &[
+            "`check that the image starts and answers /healthz`",
+            "EASEL_LISTEN",
+        ],
     );
-    assert!(stderr.contains("exited at once"), "{stderr}");
     assert!(
-        stderr.contains("EASEL_LISTEN"),
-        "its log names the bad setting: {stderr}"
+        !registry_tags(&local).await.contains(&broken),
+        "the broken image was not pushed"
     );
+
+    // Credentials for another account than the state's: refused before anything changes.
+    let state = std::fs::read_to_string(local.state()).unwrap();
+    let elsewhere = state.replace("\"123456789012\"", "\"111111111111\"");
+    assert_ne!(state, elsewhere, "the state names moto's account");
+    std::fs::write(local.state(), &elsewhere).unwrap();
+    fails_saying(
+        &xtask(&local.dir, &["destroy", "--local", "--yes"]),
+        &["account 111111111111", "nothing was changed"],
+    );
+    std::fs::write(local.state(), &state).unwrap();
+
+    // Another machine's empty state: destroy refuses, naming what exists.
+    std::fs::rename(local.state(), local.dir.join("elsewhere.tfstate")).unwrap();
+    fails_saying(
+        &xtask(&local.dir, &["destroy", "--local", "--yes"]),
+        &[&format!("tagged Stack={NAME}"), "nothing was changed"],
+    );
+    std::fs::rename(local.dir.join("elsewhere.tfstate"), local.state()).unwrap();
 
     let destroyed = succeeds(&xtask(&local.dir, &["destroy", "--local", "--yes"]));
     let bucket = local_bucket(&destroyed);
@@ -358,11 +453,22 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
             .all(|g| g.log_group_name() != Some(log_group.as_str())),
         "the log group is gone"
     );
+    let secret = aws_sdk_secretsmanager::Client::new(&aws)
+        .describe_secret()
+        .secret_id(&secret_arn)
+        .send()
+        .await;
     assert!(
-        bucket.starts_with("easel-gallery-"),
+        secret.is_err_and(|e| e
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception())),
+        "the cookie key's secret is gone"
+    );
+    assert!(
+        bucket.starts_with(&format!("{NAME}-gallery-")),
         "the kept bucket is named: {bucket}"
     );
-    let state = std::fs::read_to_string(local.dir.join("terraform.tfstate")).unwrap();
+    let state = std::fs::read_to_string(local.state()).unwrap();
     let state: Value = serde_json::from_str(&state).unwrap();
     assert!(
         state["resources"].as_array().is_none_or(|r| r.is_empty()),
@@ -382,12 +488,15 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         "the kept bucket exists"
     );
 
-    // The next deploy adopts the kept bucket; destroy --delete-images removes it too.
+    // The next deploy adopts the kept bucket, and destroy keeps it again; destroy
+    // --delete-images then deletes it with no deploy in between.
     let adopted = succeeds(&xtask(&local.dir, &["deploy", "--local", "--tag", &tag]));
     assert!(
         adopted.contains("Adopted the gallery bucket"),
         "the kept bucket is adopted"
     );
+    let kept = succeeds(&xtask(&local.dir, &["destroy", "--local", "--yes"]));
+    assert_eq!(local_bucket(&kept), bucket, "the same bucket is kept");
     let deleted = succeeds(&xtask(
         &local.dir,
         &["destroy", "--local", "--yes", "--delete-images"],
@@ -395,7 +504,7 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
     assert!(!deleted.contains("was kept"));
     assert!(
         !bucket_exists(&local, &bucket).await,
-        "the bucket is gone with --delete-images"
+        "the kept bucket is gone with --delete-images"
     );
 
     // Twice is fine.
@@ -403,6 +512,17 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         &local.dir,
         &["destroy", "--local", "--yes", "--stop-local-aws"],
     ));
+}
+
+/// The tags of the stack's repository in the local registry.
+async fn registry_tags(local: &LocalAws) -> Vec<String> {
+    let tags: Value = reqwest::get(format!("http://{}/v2/{NAME}/tags/list", local.registry()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    strings(&tags["tags"])
 }
 
 /// Whether moto knows the bucket (S3's HeadBucket: 404 when there is none).
@@ -556,12 +676,13 @@ fn assert_task_role_least_privilege(
     }
 }
 
-/// ECS may pull only from the stack's repository (the login token has no resource) and write
-/// only to the stack's log group.
+/// ECS may pull only from the stack's repository (the login token has no resource), write
+/// only to the stack's log group and read only the cookie key's secret.
 fn assert_execution_role_least_privilege(
     grants: &[Grant],
     repository_arn: &str,
     log_group_arn: &str,
+    secret_arn: &str,
 ) {
     assert_actions(
         grants,
@@ -572,7 +693,13 @@ fn assert_execution_role_least_privilege(
             "ecr:GetDownloadUrlForLayer",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
+            "secretsmanager:GetSecretValue",
         ],
+    );
+    assert_eq!(
+        resources_where(grants, |a| of_service(a, "secretsmanager")),
+        BTreeSet::from([secret_arn.to_owned()]),
+        "the execution role may read only the cookie key"
     );
     let pull = resources_where(grants, |a| {
         of_service(a, "ecr") && !a.eq_ignore_ascii_case("ecr:GetAuthorizationToken")
