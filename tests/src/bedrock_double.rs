@@ -23,6 +23,7 @@
 
 mod aws_error;
 mod control_plane;
+pub mod image_services;
 mod marketplace;
 mod models;
 mod placeholder_png;
