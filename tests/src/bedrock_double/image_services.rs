@@ -286,21 +286,14 @@ pub static SERVICES: [Service; 13] = [
     Service {
         id: "stability.stable-conservative-upscale-v1:0",
         name: "Conservative Upscale",
-        fields: &[
-            IMAGE,
-            PROMPT,
-            optional(
-                "creativity",
-                Rule::Number {
-                    min: 0.2,
-                    max: 0.5,
-                    default: 0.35,
-                },
-            ),
-            NEGATIVE_PROMPT,
-            SEED,
-            OUTPUT_FORMAT,
-        ],
+        fields: &prompted(optional(
+            "creativity",
+            Rule::Number {
+                min: 0.2,
+                max: 0.5,
+                default: 0.35,
+            },
+        )),
         input: EDIT_INPUT,
         effect: Effect::UpscaleTo(UPSCALE_TARGET),
     },
@@ -621,6 +614,16 @@ impl Checked<'_> {
             .unwrap_or(default)
     }
 
+    /// The mask, one grey level per pixel.
+    fn mask(&self) -> image::GrayImage {
+        self.picture("mask").to_luma8()
+    }
+
+    /// How far the mask reaches beyond its white pixels.
+    fn grow(&self) -> u32 {
+        self.number("grow_mask") as u32
+    }
+
     fn picture(&self, name: &str) -> &DynamicImage {
         let found = self.pictures.iter().find(|(field, _)| *field == name);
         &found.expect("the table requires this picture").1
@@ -800,15 +803,10 @@ fn paint(call: &Checked) -> DynamicImage {
             let (width, height) = upscaled_size(source.dimensions(), target);
             pictures::scale_to(&source, width, height)
         }
-        Effect::Inpaint | Effect::Erase => {
-            let mask = call.picture("mask").to_luma8();
-            let grow = call.number("grow_mask") as u32;
-            if call.service.effect == Effect::Inpaint {
-                pictures::repaint_masked(&source, &mask, grow, fresh)
-            } else {
-                let background = pictures::mean_colour(&source);
-                pictures::repaint_masked(&source, &mask, grow, |_, _| background)
-            }
+        Effect::Inpaint => pictures::repaint_masked(&source, &call.mask(), call.grow(), fresh),
+        Effect::Erase => {
+            let background = pictures::mean_colour(&source);
+            pictures::repaint_masked(&source, &call.mask(), call.grow(), |_, _| background)
         }
         Effect::RemoveBackground => {
             return DynamicImage::ImageRgba8(pictures::remove_background(&source));
