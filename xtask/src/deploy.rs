@@ -6,14 +6,16 @@
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use crate::{flags, image, push, smoke, stack::Stack, steps::Steps, terraform::Terraform};
+use crate::{
+    agreements, flags, image, push, smoke, stack::Stack, steps::Steps, terraform::Terraform,
+};
 
 impl flags::Deploy {
     pub fn run(self, sh: &Shell) -> Result<()> {
-        // Nothing to confirm: a deploy only moves the stack to this commit.
-        let _never_asks = self.yes;
         let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("deploy");
+        let consent = agreements::Consent::from_flags(self.accept_model_agreements, self.yes);
+        agreements::step(&mut steps, sh, self.target.local, consent)?;
         let local = push::start_local(&mut steps, sh, self.target.local)?;
         let ecr = push::check_aws(&mut steps, local.as_ref())?;
         let tag = push::image_step(&mut steps, sh, self.tag, &stack)?;

@@ -118,10 +118,14 @@ pub struct Deploy {
     /// git commit).
     #[arg(long)]
     pub tag: Option<String>,
-    /// Never ask (deploy asks nothing today; accepted so that scripts such as deploy.yml may
-    /// pass it).
+    /// Never ask: a model's missing AWS Marketplace agreement then stops the deploy, unless
+    /// --accept-model-agreements accepts it.
     #[arg(long)]
     pub yes: bool,
+    /// Accept the AWS Marketplace offer of every configured model this AWS account is not
+    /// subscribed to (without it, deploy asks at a terminal, else stops).
+    #[arg(long)]
+    pub accept_model_agreements: bool,
 }
 
 #[derive(Args)]

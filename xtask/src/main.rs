@@ -3,6 +3,7 @@
 //! Plain Rust instead of shell scripts: each command is a flags struct in `flags.rs` with a
 //! `run(self, sh)` in its own module.
 
+mod agreements;
 mod bench;
 mod ci;
 mod deploy;
