@@ -37,7 +37,12 @@ pub struct RawConfig {
     /// Key that signs the browser cookie, base64, at least 64 bytes (default: one kept in storage).
     #[arg(long, env = "EASEL_COOKIE_KEY", hide_env_values = true)]
     pub cookie_key: Option<String>,
-    /// Send the cookie over HTTPS only.
+    /// The key that signed cookies before the current one: still accepted, and cookies signed
+    /// with it are signed again with the current key (base64, at least 64 bytes).
+    #[arg(long, env = "EASEL_COOKIE_KEY_PREVIOUS", hide_env_values = true)]
+    pub cookie_key_previous: Option<String>,
+    /// Easel is served over HTTPS: the cookie is sent over HTTPS only, and browsers are told to
+    /// use HTTPS (Strict-Transport-Security).
     #[arg(long, env = "EASEL_SECURE_COOKIE", default_value = "false")]
     pub secure_cookie: String,
     /// Jobs of one model that one process runs at once.
@@ -91,6 +96,9 @@ pub struct Config {
     pub bedrock_timeout: Duration,
     pub shutdown_grace: Duration,
     pub cookie_key: Option<CookieKey>,
+    /// Accepted besides `cookie_key` while browsers move to it.
+    pub cookie_key_previous: Option<CookieKey>,
+    /// Served over HTTPS (`EASEL_SECURE_COOKIE`).
     pub secure_cookie: bool,
     pub rate_limit: u32,
     pub model_check_interval: Duration,
@@ -141,6 +149,20 @@ fn dollars(raw: &str) -> Result<Option<Usd>, String> {
     }
 }
 
+fn cookie_key(raw: &str) -> Result<CookieKey, String> {
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .map_err(|_| "the key is not base64".to_owned())?;
+    if key.len() < 64 {
+        return Err(format!(
+            "the key is {} bytes; it needs 64 or more",
+            key.len()
+        ));
+    }
+    Ok(CookieKey(key))
+}
+
 fn address(raw: &str) -> Result<SocketAddr, String> {
     raw.parse()
         .map_err(|_| format!("{raw:?} is not an address like 0.0.0.0:8080"))
@@ -153,7 +175,6 @@ fn positive(raw: &str) -> Result<NonZeroU32, String> {
 
 impl RawConfig {
     pub fn parse(self) -> Result<Config, ConfigError> {
-        use base64::Engine;
         Ok(Config {
             listen: parse("EASEL_LISTEN", &self.listen, address)?,
             storage: parse("EASEL_STORAGE", &self.storage, |s| s.parse())?,
@@ -187,20 +208,12 @@ impl RawConfig {
             cookie_key: self
                 .cookie_key
                 .as_deref()
-                .map(|raw| {
-                    parse("EASEL_COOKIE_KEY", raw, |s| {
-                        let key = base64::engine::general_purpose::STANDARD
-                            .decode(s)
-                            .map_err(|_| "the key is not base64".to_owned())?;
-                        if key.len() < 64 {
-                            return Err(format!(
-                                "the key is {} bytes; it needs 64 or more",
-                                key.len()
-                            ));
-                        }
-                        Ok(CookieKey(key))
-                    })
-                })
+                .map(|raw| parse("EASEL_COOKIE_KEY", raw, cookie_key))
+                .transpose()?,
+            cookie_key_previous: self
+                .cookie_key_previous
+                .as_deref()
+                .map(|raw| parse("EASEL_COOKIE_KEY_PREVIOUS", raw, cookie_key))
                 .transpose()?,
             secure_cookie: parse("EASEL_SECURE_COOKIE", &self.secure_cookie, |s| {
                 s.parse().map_err(|_| format!("{s:?} is not true or false"))
@@ -301,6 +314,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("needs 64 or more"), "{err}");
+        let err = parse_args(&["--cookie-key-previous", "not base64!"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EASEL_COOKIE_KEY_PREVIOUS:"), "{err}");
         let err = parse_args(&["--storage", "s3://"]).unwrap_err().to_string();
         assert!(err.starts_with("EASEL_STORAGE:"), "{err}");
     }

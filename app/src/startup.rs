@@ -46,6 +46,10 @@ impl Application {
             Some(key) => Key::from(&key.0),
             None => Key::from(&gallery.secret("cookie-key", 64).await?),
         };
+        let previous_cookie_key = config
+            .cookie_key_previous
+            .as_ref()
+            .map(|key| Key::from(&key.0));
         let catalogue = config.catalogue.clone();
         let models = ModelStatus::new(catalogue.clone());
         let control_plane = ControlPlane::new(aws, &config.bedrock_region, &catalogue);
@@ -77,6 +81,7 @@ impl Application {
             catalogue,
             gallery,
             cookie_key,
+            previous_cookie_key,
             secure_cookie: config.secure_cookie,
             page_size: config.gallery_page_size,
             bedrock_region: config.bedrock_region.clone(),

@@ -105,9 +105,18 @@ async fn start(
 impl TestApp {
     /// Stops the server (letting requests finish) and starts a new one on the same images,
     /// as a redeploy would. The browser keeps its cookie.
-    pub async fn restart(mut self, bedrock: &BedrockDouble) -> TestApp {
+    pub async fn restart(self, bedrock: &BedrockDouble) -> TestApp {
+        self.restart_with(bedrock, |_| {}).await
+    }
+
+    /// Like [`restart`](Self::restart), as a redeploy with changed settings would.
+    pub async fn restart_with(
+        mut self,
+        bedrock: &BedrockDouble,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
         self.stop_and_wait().await;
-        let mut restarted = start(bedrock, self.storage.clone(), |_| {}).await;
+        let mut restarted = start(bedrock, self.storage.clone(), adjust).await;
         restarted.browser = self.browser.clone_for(&restarted.address);
         restarted
     }
@@ -212,6 +221,13 @@ impl Browser {
             }
         }
         Self::with_jar(address, jar)
+    }
+
+    /// The browser keeps `cookie` (`name=value`) for Easel's address, as if a server had set
+    /// it: a cookie made up by hand, say.
+    pub fn plant_cookie(&self, cookie: &str) {
+        let url: reqwest::Url = self.address.parse().expect("a URL");
+        self.jar.add_cookie_str(cookie, &url);
     }
 
     /// The `Cookie` header this browser sends.

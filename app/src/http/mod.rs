@@ -45,6 +45,8 @@ pub struct AppState {
     pub models: ModelStatus,
     pub gallery: Gallery,
     pub cookie_key: Key,
+    /// Accepted besides `cookie_key` during a rotation (see `identity`).
+    pub previous_cookie_key: Option<Key>,
     pub secure_cookie: bool,
     pub page_size: usize,
     pub bedrock_region: String,
@@ -61,6 +63,19 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let cookie_keys = identity::CookieKeys {
+        current: state.cookie_key.clone(),
+        previous: state.previous_cookie_key.clone(),
+        secure: state.secure_cookie,
+    };
+    // Served over HTTPS: browsers are told to keep to HTTPS for a year. Sub-domains are left
+    // alone, since Easel often runs on one among others it does not own.
+    let strict_transport = state.secure_cookie.then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
     let pages = Router::new()
         .route("/", get(pages::index))
         .route("/generate", post(generate::generate))
@@ -85,6 +100,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/assets/{file}", get(assets::asset))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            cookie_keys,
+            identity::accept_previous_key,
+        ))
         .layer(middleware::from_fn(same_site_only))
         .layer(
             ServiceBuilder::new()
@@ -101,6 +120,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CompressionLayer::new())
+                .option_layer(strict_transport)
                 // Everything the page needs comes from its own origin; nothing may frame it.
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CONTENT_SECURITY_POLICY,
