@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::domain::{AspectRatio, Quality, Size};
 
-const BUILT_IN: &str = include_str!("../models.toml");
+const BUILT_IN: &str = include_str!("../../models.toml");
 
 /// How a model is spoken to: the request and response shapes are code, one per family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
