@@ -23,10 +23,10 @@ use aws_sdk_bedrock::{
 use serde::Deserialize;
 use xshell::Shell;
 
-use crate::steps::Steps;
+use crate::{stack::Stack, steps::Steps};
 
-/// Where the deployed Easel calls Bedrock unless a model names its own region: the default of
-/// Terraform's `bedrock_region`, which the stack passes as EASEL_BEDROCK_REGION.
+/// The default of Terraform's `bedrock_region`, which the stack passes as EASEL_BEDROCK_REGION:
+/// where the deployed Easel calls Bedrock unless a model names its own region.
 pub const DEFAULT_BEDROCK_REGION: &str = "us-west-2";
 
 /// The catalogue the image carries: the models the deployed Easel offers.
@@ -121,7 +121,14 @@ impl std::fmt::Display for Agreement {
 
 /// The step: every configured model's agreement, the missing ones made with consent. Skipped
 /// for a local AWS, which has no Marketplace (the double's agreements are tested on their own).
-pub fn step(steps: &mut Steps, sh: &Shell, local: bool, consent: Consent) -> Result<()> {
+/// The models are called in the stack's `bedrock_region` unless the catalogue names another.
+pub fn step(
+    steps: &mut Steps,
+    sh: &Shell,
+    local: bool,
+    consent: Consent,
+    stack: &Stack,
+) -> Result<()> {
     let name = "check the models' AWS Marketplace agreements";
     if local {
         println!("==> {name}: skipped with --local (a local AWS has no Marketplace)");
@@ -131,7 +138,7 @@ pub fn step(steps: &mut Steps, sh: &Shell, local: bool, consent: Consent) -> Res
         name,
         "accept the offers (run deploy again with --accept-model-agreements) or subscribe by hand (docs/bedrock-access.md), then deploy again",
         || {
-            let models = configured(&sh.read_file(CATALOGUE)?, DEFAULT_BEDROCK_REGION)?;
+            let models = configured(&sh.read_file(CATALOGUE)?, &stack.bedrock_region)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

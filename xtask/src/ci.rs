@@ -352,11 +352,17 @@ mod tests {
             .filter(|line| !line.trim_start().starts_with('#'))
             .flat_map(|line| [line, "\n"])
             .collect();
-        assert!(deploy.contains("  workflow_run:\n    workflows: [CI]"));
-        assert!(deploy.contains("github.event.workflow_run.conclusion == 'success'"));
-        assert!(
-            deploy.contains("ref: ${{ env.COMMIT }}"),
-            "it deploys the commit CI tested"
+        assert!(deploy.contains(
+            "  workflow_run:\n    workflows: [CI]\n    types: [completed]\n    branches: [main]\n"
+        ));
+        assert!(deploy.contains(
+            "if: github.event.workflow_run.conclusion == 'success' && github.event.workflow_run.event == 'push'"
+        ), "only a green CI run of a push to main");
+        assert!(deploy.contains("  COMMIT: ${{ github.event.workflow_run.head_sha }}\n"));
+        assert_eq!(
+            deploy.matches("ref: ${{ env.COMMIT }}").count(),
+            deploy.matches("actions/checkout@").count(),
+            "every checkout is of the commit CI tested"
         );
         assert!(
             deploy.contains("\npermissions: {}\n"),

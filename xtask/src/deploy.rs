@@ -14,13 +14,17 @@ impl flags::Deploy {
     pub fn run(self, sh: &Shell) -> Result<()> {
         let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("deploy");
-        let consent = agreements::Consent::from_flags(self.accept_model_agreements, self.yes);
-        agreements::step(&mut steps, sh, self.target.local, consent)?;
         let local = push::start_local(&mut steps, sh, self.target.local)?;
-        let ecr = push::check_aws(&mut steps, local.as_ref())?;
-        let tag = push::image_step(&mut steps, sh, self.tag, &stack)?;
+        let ecr = push::check_aws(&mut steps, local.as_ref(), &stack)?;
+        let tag = image::tag_or_commit(sh, self.tag.as_deref(), stack.arch)?;
         let tf = Terraform::new(local.as_ref(), &stack, &tag);
-        push::repository_step(&mut steps, sh, &tf, &ecr)?;
+        push::account_steps(&mut steps, sh, &tf, &ecr, &stack)?;
+        // Accepting an offer changes the account: only once it is known to be the stack's, and
+        // before the slow build, so a missing agreement stops the deploy at once.
+        let consent = agreements::Consent::from_flags(self.accept_model_agreements, self.yes);
+        agreements::step(&mut steps, sh, self.target.local, consent, &stack)?;
+        push::image_step(&mut steps, sh, &tag, self.tag.is_some(), &stack)?;
+        push::repository_step(&mut steps, sh, &tf)?;
         let pushed = push::push_step(&mut steps, sh, &ecr, local.as_ref(), &stack, &tag)?;
         steps.run(
             "adopt a kept gallery bucket",

@@ -33,12 +33,11 @@ impl flags::Destroy {
         let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("destroy");
         let local = push::start_local(&mut steps, sh, self.target.local)?;
-        let ecr = push::check_aws(&mut steps, local.as_ref())?;
+        let ecr = push::check_aws(&mut steps, local.as_ref(), &stack)?;
         // The tag only has to be valid: destroy removes whatever the state holds.
         let tag = image::git_tag(sh)?;
         let tf = Terraform::new(local.as_ref(), &stack, &tag);
-        tf.init_step(&mut steps, sh)?;
-        push::account_step(&mut steps, sh, &tf, &ecr)?;
+        push::account_steps(&mut steps, sh, &tf, &ecr, &stack)?;
         let mut in_state = tf.state_list(sh)?;
         if in_state.iter().all(|address| address.starts_with("data.")) {
             let bucket = steps.run(

@@ -28,9 +28,10 @@ pub struct Login {
 }
 
 impl Ecr {
-    /// A client for the default chain (credentials, region, `AWS_ENDPOINT_URL*`), or for moto.
+    /// A client for the default chain (credentials, region, `AWS_ENDPOINT_URL*`), or for moto,
+    /// in `region` when the stack names one (Terraform deploys there, whatever AWS_REGION says).
     /// Short timeouts and one retry: an unreachable endpoint must fail in seconds, not minutes.
-    pub fn connect(local: Option<&LocalAws>) -> Result<Self> {
+    pub fn connect(local: Option<&LocalAws>, region: Option<&str>) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -54,6 +55,9 @@ impl Ecr {
                     None,
                     "easel-local",
                 ));
+        }
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_owned()));
         }
         let config = runtime.block_on(loader.load());
         let Some(region) = config.region() else {

@@ -163,6 +163,62 @@ mod tests {
         Xtask::command().debug_assert();
     }
 
+    /// The docs an operator reads: the README, and the access guide for the agreement flags.
+    fn operator_docs() -> String {
+        ["README.md", "docs/bedrock-access.md"]
+            .iter()
+            .map(|doc| std::fs::read_to_string(crate::project_root().join(doc)).unwrap())
+            .collect()
+    }
+
+    /// Each flag of each command is documented (bench's are the measurements' own business).
+    #[test]
+    fn every_flag_is_documented() {
+        use clap::CommandFactory;
+        let docs = operator_docs();
+        for command in Xtask::command()
+            .get_subcommands()
+            .filter(|c| c.get_name() != "bench")
+        {
+            for long in command.get_arguments().filter_map(|a| a.get_long()) {
+                assert!(
+                    docs.contains(&format!("--{long}")),
+                    "`cargo xtask {} --{long}` is documented nowhere",
+                    command.get_name()
+                );
+            }
+        }
+    }
+
+    /// Each `cargo xtask COMMAND --flag` the docs show is a flag of that command.
+    #[test]
+    fn every_documented_flag_exists() {
+        use clap::CommandFactory;
+        let xtask = Xtask::command();
+        let docs = operator_docs();
+        for shown in docs.split("cargo xtask ").skip(1) {
+            // The command line ends where its code span or shell comment does.
+            let line = shown.split(['`', '#', '\n']).next().unwrap();
+            let mut words = line.split_whitespace();
+            let name = words.next().unwrap_or_default();
+            let Some(command) = xtask.find_subcommand(name) else {
+                panic!("the docs show `cargo xtask {name}`, which is no command");
+            };
+            if name == "run" {
+                continue; // its flags are easel's
+            }
+            for word in words.filter(|w| w.starts_with("[--") || w.starts_with("--")) {
+                let long = word
+                    .trim_matches(['[', ']', ',', '.', ')'])
+                    .trim_start_matches('-');
+                assert!(
+                    command.get_arguments().any(|a| a.get_long() == Some(long)),
+                    "the docs show `cargo xtask {name} --{long}`, which {name} does not take"
+                );
+            }
+        }
+    }
+
     #[test]
     fn run_passes_flags_through() {
         let flags = Xtask::parse_from(["xtask", "run", "--listen", "127.0.0.1:9000"]);

@@ -58,10 +58,7 @@ impl Arch {
 
 impl flags::Image {
     pub fn run(self, sh: &Shell) -> Result<()> {
-        let tag = match self.tag {
-            Some(tag) => tag,
-            None => tag_for(sh, self.arch)?,
-        };
+        let tag = tag_or_commit(sh, self.tag.as_deref(), self.arch)?;
         build(sh, &tag, self.arch)?;
         println!("Built {APP}:{tag} and {DOUBLE}:{tag}");
         println!("export EASEL_IMAGE={APP}:{tag}");
@@ -107,6 +104,14 @@ pub fn tag_for(sh: &Shell, arch: Arch) -> Result<String> {
         Arch::X86_64 => tag,
         Arch::Arm64 => format!("{tag}-arm64"),
     })
+}
+
+/// The tag a command works with: the one given, else this working tree's for `arch`.
+pub fn tag_or_commit(sh: &Shell, tag: Option<&str>, arch: Arch) -> Result<String> {
+    match tag {
+        Some(tag) => Ok(tag.to_owned()),
+        None => tag_for(sh, arch),
+    }
 }
 
 /// Whether `image` (`name:tag`) exists in the local Docker engine.

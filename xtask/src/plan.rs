@@ -10,14 +10,10 @@ impl flags::Plan {
         let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("plan");
         let local = push::start_local(&mut steps, sh, self.target.local)?;
-        let ecr = push::check_aws(&mut steps, local.as_ref())?;
-        let tag = match self.tag {
-            Some(tag) => tag,
-            None => image::tag_for(sh, stack.arch)?,
-        };
+        let ecr = push::check_aws(&mut steps, local.as_ref(), &stack)?;
+        let tag = image::tag_or_commit(sh, self.tag.as_deref(), stack.arch)?;
         let tf = Terraform::new(local.as_ref(), &stack, &tag);
-        tf.init_step(&mut steps, sh)?;
-        push::account_step(&mut steps, sh, &tf, &ecr)?;
+        push::account_steps(&mut steps, sh, &tf, &ecr, &stack)?;
         let changes = steps.run("terraform plan", "read Terraform's error above", || {
             tf.plan(sh)
         })?;

@@ -19,10 +19,12 @@ impl flags::Push {
         let stack = Stack::read(sh, self.target.var_file.as_deref())?;
         let mut steps = Steps::new("push");
         let local = start_local(&mut steps, sh, self.target.local)?;
-        let ecr = check_aws(&mut steps, local.as_ref())?;
-        let tag = image_step(&mut steps, sh, self.tag, &stack)?;
+        let ecr = check_aws(&mut steps, local.as_ref(), &stack)?;
+        let tag = image::tag_or_commit(sh, self.tag.as_deref(), stack.arch)?;
         let tf = Terraform::new(local.as_ref(), &stack, &tag);
-        repository_step(&mut steps, sh, &tf, &ecr)?;
+        account_steps(&mut steps, sh, &tf, &ecr, &stack)?;
+        image_step(&mut steps, sh, &tag, self.tag.is_some(), &stack)?;
+        repository_step(&mut steps, sh, &tf)?;
         let pushed = push_step(&mut steps, sh, &ecr, local.as_ref(), &stack, &tag)?;
         steps.finish();
         println!("Pushed {pushed}");
@@ -45,12 +47,13 @@ pub fn start_local(steps: &mut Steps, sh: &Shell, local: bool) -> Result<Option<
 }
 
 /// Step: one ECR call, before anything slow, so a wrong endpoint or credentials fail at once.
-pub fn check_aws(steps: &mut Steps, local: Option<&LocalAws>) -> Result<Ecr> {
+/// In the stack's region, when its variables name one.
+pub fn check_aws(steps: &mut Steps, local: Option<&LocalAws>, stack: &Stack) -> Result<Ecr> {
     steps.run(
         "check AWS access",
         "check the credentials, AWS_REGION and AWS_ENDPOINT_URL (or the network), then run the command again",
         || {
-            let ecr = Ecr::connect(local)?;
+            let ecr = Ecr::connect(local, stack.region.as_deref())?;
             ecr.check()?;
             println!("ECR answers at {}", ecr.endpoint);
             Ok(ecr)
@@ -58,43 +61,36 @@ pub fn check_aws(steps: &mut Steps, local: Option<&LocalAws>) -> Result<Ecr> {
     )
 }
 
-/// Steps: the image for `tag` (default: this commit) and the stack's architecture, an existing
-/// local image used as it is; then a start of it, before it goes anywhere.
+/// Steps: the image `tag` for the stack's architecture, built unless it was `given` and exists
+/// locally (then used as it is); then a start of it, before it goes anywhere.
 pub fn image_step(
     steps: &mut Steps,
     sh: &Shell,
-    tag: Option<String>,
+    tag: &str,
+    given: bool,
     stack: &Stack,
-) -> Result<String> {
-    let tag = steps.run(
+) -> Result<()> {
+    let image = format!("{}:{tag}", image::APP);
+    steps.run(
         "build the image",
         "fix the build error above and run the command again",
         || {
-            let tag = match tag {
-                Some(tag) if image::exists(sh, &format!("{}:{tag}", image::APP)) => {
-                    println!("Using the existing image {}:{tag}", image::APP);
-                    return Ok(tag);
-                }
-                Some(tag) => tag,
-                None => image::tag_for(sh, stack.arch)?,
-            };
-            image::build(sh, &tag, stack.arch)?;
-            Ok(tag)
+            if given && image::exists(sh, &image) {
+                println!("Using the existing image {image}");
+                return Ok(());
+            }
+            image::build(sh, tag, stack.arch)
         },
     )?;
     steps.run(
         "check that the image starts and answers /healthz",
         "the image does not start: read its log lines in the error below, fix it and run the command again",
-        || image::check_starts(sh, &format!("{}:{tag}", image::APP), stack.arch),
-    )?;
-    Ok(tag)
+        || image::check_starts(sh, &image, stack.arch),
+    )
 }
 
-/// Steps: Terraform init, the account check, then the repository alone (the service needs the
-/// image first).
-pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform, ecr: &Ecr) -> Result<()> {
-    tf.init_step(steps, sh)?;
-    account_step(steps, sh, tf, ecr)?;
+/// Step: the repository alone (the service needs the image first).
+pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform) -> Result<()> {
     steps.run(
         "create the ECR repository",
         "read Terraform's error above; fix the permissions or the variables and run the command again",
@@ -102,14 +98,33 @@ pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform, ecr: &Ecr)
     )
 }
 
-/// Step: the credentials are for the account and region the stack's state was made in, so a
-/// wrong profile or region changes nothing. A state without the stack passes.
-pub fn account_step(steps: &mut Steps, sh: &Shell, tf: &Terraform, ecr: &Ecr) -> Result<()> {
+/// Steps: Terraform init, then the check that the credentials are for an account the stack's
+/// `allowed_account_ids` names, and for the account and region its state was made in, so a
+/// wrong profile or region changes nothing: every lifecycle command runs it before it changes
+/// anything. A state without the stack passes the second check.
+pub fn account_steps(
+    steps: &mut Steps,
+    sh: &Shell,
+    tf: &Terraform,
+    ecr: &Ecr,
+    stack: &Stack,
+) -> Result<()> {
+    tf.init_step(steps, sh)?;
     steps.run(
         "check the account and region",
         "use the profile (AWS_PROFILE) and AWS_REGION of the account the stack was deployed in, or another state (terraform/README.md, State)",
         || {
             let (account, region) = (ecr.account_id()?, ecr.region());
+            if let Some(allowed) = stack
+                .allowed_account_ids
+                .as_ref()
+                .filter(|allowed| !allowed.contains(&account))
+            {
+                bail!(
+                    "these credentials are for account {account}, which allowed_account_ids ({}) does not name: nothing was changed",
+                    allowed.join(", ")
+                );
+            }
             let stack_account = tf.output(sh, "account_id")?;
             let stack_region = tf.output(sh, "region")?;
             for (what, stack, here) in [

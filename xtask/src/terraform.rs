@@ -230,3 +230,27 @@ impl Terraform {
         Ok(outputs[name]["value"].as_str().map(str::to_owned))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// terraform/README.md names every variable and output the stack declares.
+    #[test]
+    fn the_readme_names_every_variable_and_output() {
+        let dir = crate::project_root().join("terraform");
+        let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+        let readme = read("README.md");
+        for (file, kind) in [("variables.tf", "variable"), ("outputs.tf", "output")] {
+            let declared = format!("\n{}", read(file));
+            for name in declared
+                .split(&format!("\n{kind} \""))
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+            {
+                assert!(
+                    readme.contains(&format!("`{name}`")),
+                    "terraform/README.md does not name the {kind} {name}"
+                );
+            }
+        }
+    }
+}

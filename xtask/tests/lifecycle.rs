@@ -26,6 +26,18 @@ use serde_json::Value;
 /// The stack's name in the variables file: not the default, so nothing may assume `easel`.
 const NAME: &str = "team-easel";
 
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+
+/// The team's variables file, with the stack pinned to `account`.
+fn team_vars(account: &str) -> String {
+    format!(
+        "name = \"{NAME}\"\nallowed_account_ids = [\"{account}\"]\n\
+         allowed_ingress_cidrs = [\"198.51.100.0/24\"]\n\
+         budget_daily_usd = 3\nbudget_monthly_usd = 150\nmax_count = 4\n"
+    )
+}
+
 /// Runs `cargo xtask ARGS --var-file VARS` (the binary cargo built for this test) against the
 /// local AWS in `dir`, with the team's variables file there.
 fn xtask(dir: &Path, args: &[&str]) -> Output {
@@ -72,17 +84,25 @@ impl LocalAws {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lifecycle");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        // moto's account is 123456789012.
-        std::fs::write(
-            dir.join("team.tfvars"),
-            format!(
-                "name = \"{NAME}\"\nallowed_account_ids = [\"123456789012\"]\n\
-                 allowed_ingress_cidrs = [\"198.51.100.0/24\"]\n\
-                 budget_daily_usd = 3\nbudget_monthly_usd = 150\nmax_count = 4\n"
-            ),
-        )
-        .unwrap();
-        Self { dir }
+        let local = Self { dir };
+        local.pin_to(ACCOUNT);
+        local
+    }
+
+    /// Writes the team's variables file with the stack pinned to `account`.
+    fn pin_to(&self, account: &str) {
+        std::fs::write(self.dir.join("team.tfvars"), team_vars(account)).unwrap();
+    }
+
+    /// Runs destroy with one output of the state changed to `value` (as if the state came from
+    /// elsewhere): it must fail saying each of `reasons`. The state is put back afterwards.
+    fn destroy_refuses_with_output(&self, name: &str, value: &str, reasons: &[&str]) {
+        let state = std::fs::read_to_string(self.state()).unwrap();
+        let mut changed: Value = serde_json::from_str(&state).unwrap();
+        changed["outputs"][name]["value"] = Value::from(value);
+        std::fs::write(self.state(), changed.to_string()).unwrap();
+        fails_saying(&xtask(&self.dir, &["destroy", "--local", "--yes"]), reasons);
+        std::fs::write(self.state(), state).unwrap();
     }
 
     fn state(&self) -> PathBuf {
@@ -360,16 +380,34 @@ async fn deploy_smoke_and_destroy_against_a_local_aws() {
         "the broken image was not pushed"
     );
 
-    // Credentials for another account than the state's: refused before anything changes.
-    let state = std::fs::read_to_string(local.state()).unwrap();
-    let elsewhere = state.replace("\"123456789012\"", "\"111111111111\"");
-    assert_ne!(state, elsewhere, "the state names moto's account");
-    std::fs::write(local.state(), &elsewhere).unwrap();
-    fails_saying(
-        &xtask(&local.dir, &["destroy", "--local", "--yes"]),
+    // Credentials for another account or region than the state's, or for an account the
+    // variables do not allow: refused before anything changes.
+    assert_eq!(local.output("account_id"), ACCOUNT);
+    local.destroy_refuses_with_output(
+        "account_id",
+        "111111111111",
         &["account 111111111111", "nothing was changed"],
     );
-    std::fs::write(local.state(), &state).unwrap();
+    local.destroy_refuses_with_output(
+        "region",
+        "eu-north-1",
+        &["region eu-north-1", "nothing was changed"],
+    );
+    local.pin_to("111111111111");
+    let refused = xtask(&local.dir, &["deploy", "--local", "--tag", &tag]);
+    fails_saying(
+        &refused,
+        &[
+            "`check the account and region`",
+            "allowed_account_ids (111111111111)",
+            "nothing was changed",
+        ],
+    );
+    assert!(
+        !String::from_utf8_lossy(&refused.stdout).contains("build the image"),
+        "refused before the image step"
+    );
+    local.pin_to(ACCOUNT);
 
     // Another machine's empty state: destroy refuses, naming what exists.
     std::fs::rename(local.state(), local.dir.join("elsewhere.tfstate")).unwrap();
