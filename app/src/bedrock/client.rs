@@ -4,7 +4,7 @@ use aws_sdk_bedrockruntime::{Client, config::Region, primitives::Blob};
 use bytes::Bytes;
 
 use super::BedrockError;
-use crate::catalogue::{Catalogue, ModelSpec};
+use crate::catalogue::Catalogue;
 
 /// The Bedrock runtime, one SDK client per region the catalogue needs.
 #[derive(Clone)]
@@ -36,13 +36,14 @@ impl Bedrock {
         }
     }
 
+    /// Calls `call_id` in `region` (a model's own), or in the Bedrock region when `None`.
     pub(super) async fn invoke(
         &self,
-        model: &ModelSpec,
+        region: Option<&str>,
         call_id: &str,
         body: serde_json::Value,
     ) -> Result<Bytes, BedrockError> {
-        let client = &self.clients[model.region(&self.default_region)];
+        let client = &self.clients[region.unwrap_or(&self.default_region)];
         let call = client
             .invoke_model()
             .model_id(call_id)

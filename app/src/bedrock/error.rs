@@ -4,7 +4,8 @@ use aws_sdk_bedrockruntime::{error::SdkError, operation::invoke_model::InvokeMod
 /// answer; `http::error` alone decides what the user reads for each.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum BedrockError {
-    #[error("the prompt was blocked by the content filter")]
+    /// What was sent: the prompt, or an edit's picture ("Filter reason: input image").
+    #[error("the prompt or the picture sent was blocked by the content filter")]
     InputFiltered,
     #[error("the picture was blocked by the content filter")]
     OutputFiltered,

@@ -2,6 +2,7 @@
 
 mod client;
 mod error;
+mod image_services;
 mod stability;
 mod titan;
 
@@ -10,7 +11,10 @@ use bytes::Bytes;
 pub use client::Bedrock;
 pub use error::BedrockError;
 
-use crate::{catalogue::Family, domain::GenerationRequest};
+use crate::{
+    catalogue::Family,
+    domain::{EditRequest, GenerationRequest},
+};
 
 /// One picture as the model made it.
 #[derive(Debug, Clone)]
@@ -58,7 +62,9 @@ impl Bedrock {
         let result = match model.family {
             Family::Titan => {
                 async {
-                    let answer = self.invoke(model, call_id, titan::body(request)).await?;
+                    let answer = self
+                        .invoke(model.region.as_deref(), call_id, titan::body(request))
+                        .await?;
                     titan::decode(&answer, request.seed.value())
                 }
                 .await
@@ -70,7 +76,11 @@ impl Bedrock {
                             .seed
                             .nth(u64::from(call.first), model.seed_min, model.seed_max);
                     let answer = self
-                        .invoke(model, call_id, stability::body(request, seed))
+                        .invoke(
+                            model.region.as_deref(),
+                            call_id,
+                            stability::body(request, seed),
+                        )
                         .await?;
                     stability::decode(&answer, seed.value()).map(|image| Generation {
                         images: vec![image],
@@ -84,6 +94,21 @@ impl Bedrock {
             images: Vec::new(),
             failures: vec![failure],
         })
+    }
+
+    /// Makes the one picture of an edit, in the Bedrock region, through the operation's `us.`
+    /// inference profile (or SD3.5 Large itself, on demand).
+    pub async fn edit(&self, request: &EditRequest) -> Result<GeneratedImage, BedrockError> {
+        let answer = self
+            .invoke(
+                None,
+                request.spec().call_id(),
+                image_services::body(request),
+            )
+            .await?;
+        // Fast Upscale and Remove Background take no seed; the answer still reports one.
+        let sent_seed = request.operation().seed().map_or(0, |seed| seed.value());
+        stability::decode(&answer, sent_seed)
     }
 }
 

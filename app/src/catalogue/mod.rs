@@ -1,5 +1,8 @@
 //! The models Easel offers and the rules each one enforces. This is data (`models.toml`, or the
 //! file named by `EASEL_MODELS`), checked once at start so the rest of the app can trust it.
+//! The edit operations are data beside them ([`operations`]).
+
+mod operations;
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -10,6 +13,11 @@ use std::{
 use serde::Deserialize;
 
 use crate::domain::{AspectRatio, Quality, Size};
+
+pub use operations::{
+    OperationKind, OperationSpec, Operations, OperationsError, Param, ParamKind, ParamRule,
+    ParamSpec, PromptUse,
+};
 
 const BUILT_IN: &str = include_str!("../../models.toml");
 

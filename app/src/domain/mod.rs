@@ -1,11 +1,16 @@
-//! Typed, validated generation requests. Raw form text becomes these values at the edge, checked
-//! against the chosen model's rules, so the Bedrock code never sees a raw string.
+//! Typed, validated generation and edit requests. Raw form text becomes these values at the
+//! edge, checked against the chosen model's or operation's rules, so the Bedrock code never
+//! sees a raw string.
 
+mod edit;
 mod prompt;
 mod request;
 mod seed;
 mod shape;
 
+pub use edit::{
+    EditPictures, EditRequest, Level, Operation, Pixels, Prompts, Setting, Sides, StylePreset,
+};
 pub use prompt::Prompt;
 pub use request::{Field, FieldErrors, GenerateForm, GenerationRequest, ImageCount};
 pub use seed::Seed;

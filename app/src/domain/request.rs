@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Prompt, Quality, Seed, Shape};
-use crate::catalogue::{Catalogue, ModelSpec, Shapes};
+use crate::catalogue::{Catalogue, ModelSpec, Param, Shapes};
 
 /// The generate form exactly as the browser sent it: text only, nothing trusted yet.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -34,6 +34,17 @@ pub enum Field {
     Quality,
     Seed,
     Compare,
+    /// The edit form's fields.
+    Operation,
+    /// The picture to edit.
+    Image,
+    Mask,
+    /// The second picture, whose style an operation applies.
+    StyleImage,
+    /// Outpaint's four sides together.
+    Sides,
+    /// A setting of the chosen operation's own.
+    Param(Param),
 }
 
 impl Field {
@@ -48,6 +59,12 @@ impl Field {
             Field::Quality => "quality",
             Field::Seed => "seed",
             Field::Compare => "compare",
+            Field::Operation => "operation",
+            Field::Image => "image",
+            Field::Mask => "mask",
+            Field::StyleImage => "style_image",
+            Field::Sides => "sides",
+            Field::Param(param) => param.name(),
         }
     }
 }
@@ -76,7 +93,7 @@ impl FieldErrors {
         self.0.iter().map(|(f, m)| (*f, m.as_str()))
     }
 
-    fn check<T>(&mut self, field: Field, result: Result<T, String>) -> Option<T> {
+    pub(super) fn check<T>(&mut self, field: Field, result: Result<T, String>) -> Option<T> {
         result.map_err(|m| self.0.push((field, m))).ok()
     }
 }
@@ -156,10 +173,7 @@ impl GenerationRequest {
         let quality = errors.check(Field::Quality, parse_quality(&form.quality, model));
         let seed = errors.check(
             Field::Seed,
-            match form.seed_mode.as_str() {
-                "fixed" => Seed::parse(&form.seed, model.seed_min, model.seed_max),
-                _ => Ok(Seed::random(model.seed_min, model.seed_max)),
-            },
+            Seed::from_form(&form.seed_mode, &form.seed, model.seed_min, model.seed_max),
         );
         match (
             prompt,

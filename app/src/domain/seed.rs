@@ -18,6 +18,14 @@ impl Seed {
         }
     }
 
+    /// The seed a form asks for: `mode` "fixed" takes `raw`, anything else draws one.
+    pub fn from_form(mode: &str, raw: &str, min: u64, max: u64) -> Result<Self, String> {
+        match mode {
+            "fixed" => Self::parse(raw, min, max),
+            _ => Ok(Self::random(min, max)),
+        }
+    }
+
     pub fn random(min: u64, max: u64) -> Self {
         Self(rand::rng().random_range(min..=max))
     }

@@ -55,6 +55,26 @@ impl PictureLimits {
     /// A picture past what a service really takes is refused by Bedrock with
     /// its own message, so this errs on the side of letting the user try.
     pub const EDIT: Self = Self::CONSERVATIVE_UPSCALE;
+
+    /// Whether a picture of this size is within the limits: a picture accepted for one
+    /// operation is checked again when it is sent to another.
+    pub fn check_size(&self, width: u32, height: u32) -> Result<(), UploadError> {
+        if width.min(height) < self.min_side {
+            return Err(UploadError::TooSmall {
+                width,
+                height,
+                min_side: self.min_side,
+            });
+        }
+        if u64::from(width) * u64::from(height) > self.max_pixels {
+            return Err(UploadError::TooManyPixels {
+                width,
+                height,
+                max_pixels: self.max_pixels,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A picture that passed every check: its pixels, upright, as a PNG with no
@@ -81,20 +101,7 @@ impl UploadedPicture {
         }
         let header = Header::read(bytes, limits.max_pixels)?;
         let (width, height) = header.size();
-        if width.min(height) < limits.min_side {
-            return Err(UploadError::TooSmall {
-                width,
-                height,
-                min_side: limits.min_side,
-            });
-        }
-        if u64::from(width) * u64::from(height) > limits.max_pixels {
-            return Err(UploadError::TooManyPixels {
-                width,
-                height,
-                max_pixels: limits.max_pixels,
-            });
-        }
+        limits.check_size(width, height)?;
         let png = clean_png(header.decode()?);
         Ok(Self { png, width, height })
     }
