@@ -3,17 +3,123 @@
 //! A JPEG at most [`LONG_SIDE`] pixels on its long side: a card is at most about 300 CSS
 //! pixels wide, and twelve of them must fit the first page's byte budget (docs/gallery.md).
 
-use std::io::Cursor;
+use std::{
+    collections::HashMap,
+    io::Cursor,
+    sync::{Arc, Mutex, PoisonError},
+};
 
+use bytes::Bytes;
+use futures::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
 use image::{DynamicImage, ImageFormat, ImageReader, RgbImage, codecs::jpeg::JpegEncoder};
+use object_store::path::Path;
 
 use super::GalleryError;
+use crate::storage::{Storage, StorageError};
+
+/// A preview being made: its JPEG, or why it could not be made.
+type Making = Shared<BoxFuture<'static, Result<Bytes, String>>>;
+
+/// Previews are made after their picture is stored, on a blocking thread, so a job never waits
+/// for one; a card that asks for a preview still being made waits for that one instead of
+/// making it again.
+#[derive(Clone)]
+pub(super) struct Previews {
+    /// A lost preview is made again from its PNG, so it is bookkeeping, not worth an fsync.
+    storage: Storage,
+    making: Arc<Mutex<HashMap<Path, Making>>>,
+}
+
+impl std::fmt::Debug for Previews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Previews").finish_non_exhaustive()
+    }
+}
+
+impl Previews {
+    pub(super) fn new(storage: &Storage) -> Self {
+        Self {
+            storage: storage.bookkeeping(),
+            making: Arc::default(),
+        }
+    }
+
+    /// Starts making the preview of `png`, to be stored at `key`.
+    pub(super) fn start(&self, key: Path, png: Bytes) {
+        let _spawned = self.under_way(key, png);
+    }
+
+    /// Makes the preview of `png` and stores it at `key`.
+    pub(super) async fn make(&self, key: Path, png: Bytes) -> Result<Bytes, String> {
+        self.under_way(key, png).await
+    }
+
+    /// The making of the preview at `key`: started now, unless it is already under way.
+    fn under_way(&self, key: Path, png: Bytes) -> Making {
+        let mut making = self.making.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(under_way) = making.get(&key) {
+            return under_way.clone();
+        }
+        let (storage, all, stored_at) = (self.storage.clone(), self.making.clone(), key.clone());
+        let made = async move {
+            let made = match make_off_thread(png).await {
+                Ok(jpeg) => storage
+                    .put(&stored_at, jpeg.clone())
+                    .await
+                    .map(|()| jpeg)
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            all.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&stored_at);
+            made
+        }
+        .boxed()
+        .shared();
+        making.insert(key, made.clone());
+        // Made even when nobody waits for it.
+        tokio::spawn(made.clone());
+        made
+    }
+
+    /// The preview at `key`: the one being made, else the stored one.
+    pub(super) async fn get(&self, key: &Path) -> Result<Option<Bytes>, StorageError> {
+        let under_way = self
+            .making
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned();
+        if let Some(Ok(jpeg)) = match under_way {
+            Some(making) => Some(making.await),
+            None => None,
+        } {
+            return Ok(Some(jpeg));
+        }
+        // Unsynced, so a power cut can leave an empty file: that one is made again.
+        Ok(self.storage.get(key).await?.filter(|b| b.starts_with(JPEG)))
+    }
+}
+
+const JPEG: &[u8] = &[0xff, 0xd8];
+
+/// Makes a preview on a blocking thread: decoding a megapixel is too long for an async one.
+async fn make_off_thread(png: Bytes) -> Result<Bytes, GalleryError> {
+    tokio::task::spawn_blocking(move || make(&png))
+        .await
+        .map_err(|e| GalleryError::Preview(e.to_string()))?
+        .map(Bytes::from)
+}
 
 pub(super) const LONG_SIDE: u32 = 320;
 const QUALITY: u8 = 75;
 
 /// The preview of a stored PNG. CPU work: call it off the async threads.
-pub(super) fn make(png: &[u8]) -> Result<Vec<u8>, GalleryError> {
+fn make(png: &[u8]) -> Result<Vec<u8>, GalleryError> {
     let picture = ImageReader::with_format(Cursor::new(png), ImageFormat::Png)
         .decode()
         .map_err(|_| GalleryError::NotPng)?;

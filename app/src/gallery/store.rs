@@ -1,10 +1,11 @@
 //! Reading and writing gallery entries in an object store.
 //!
-//! An entry is its PNG, its preview, its JSON record and its line in the owner's index (see
-//! `index.rs`). They are written in that order, and removed in the opposite one, so a crash
-//! between two writes leaves at most objects nothing points at, never an index line whose
-//! picture is missing. Each single write is atomic: S3 puts are, and `LocalFileSystem` writes a
-//! temporary file and renames it.
+//! An entry is its PNG, its JSON record and its line in the owner's index (see `index.rs`).
+//! The PNG and the record are written together and the index line after both; removal goes
+//! the other way. So a crash leaves at most objects nothing points at, never an index line
+//! whose picture is missing (a record without its PNG counts as absent). The preview is made
+//! in the background while the picture is written (`preview.rs`). Each single write is
+//! atomic: S3 puts are, and `LocalFileSystem` writes a temporary file and renames it.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ use tracing::warn;
 
 use super::index::Index;
 use super::png_text::insert_text_chunks;
-use super::{GalleryError, ImageId, ImageRecord, OwnerId, Recipe, preview};
+use super::preview::Previews;
+use super::{GalleryError, ImageId, ImageRecord, OwnerId, Recipe};
 use crate::storage::Storage;
 
 pub(super) const GALLERIES: &str = "galleries";
@@ -76,6 +78,7 @@ pub struct GalleryPage {
 pub struct Gallery {
     storage: Storage,
     index: Index,
+    previews: Previews,
 }
 
 impl Gallery {
@@ -90,6 +93,7 @@ impl Gallery {
         Self {
             storage: storage.clone(),
             index: Index::new(storage.clone()),
+            previews: Previews::new(storage),
         }
     }
 
@@ -120,7 +124,8 @@ impl Gallery {
         recipe: Recipe,
         png: Bytes,
     ) -> Result<ImageRecord, GalleryError> {
-        if let Some(existing) = self.read_record(owner, &id).await? {
+        // `record` hides a record whose PNG is missing: a crash between the two writes below.
+        if let Some(existing) = self.record(owner, &id).await? {
             self.index_record(owner, &existing).await?;
             return Ok(existing);
         }
@@ -137,16 +142,17 @@ impl Gallery {
         let record_key = image_key(owner, &record.id, JSON);
         // Serialized before anything is written, so a failure leaves nothing behind.
         let json = serde_json::to_vec_pretty(&record).map_err(|e| corrupt(&record_key, e))?;
-        let preview = make_preview(png.clone()).await?;
 
-        // The index is what makes the entry visible, so it goes last.
-        self.storage
-            .put(&image_key(owner, &record.id, PNG), png)
-            .await?;
-        self.storage
-            .put(&image_key(owner, &record.id, PREVIEW), preview)
-            .await?;
-        self.storage.put(&record_key, json.into()).await?;
+        // Made while the picture is written, so a job never waits for its preview.
+        self.previews
+            .start(image_key(owner, &record.id, PREVIEW), png.clone());
+        // The index is what makes the entry visible, so it goes last; the PNG and the record
+        // are written together, and a record without its PNG counts as absent.
+        let png_key = image_key(owner, &record.id, PNG);
+        futures::try_join!(
+            self.storage.put(&png_key, png),
+            self.storage.put(&record_key, json.into()),
+        )?;
         self.index_record(owner, &record).await?;
         Ok(record)
     }
@@ -224,16 +230,17 @@ impl Gallery {
         id: &ImageId,
     ) -> Result<Option<Bytes>, GalleryError> {
         let key = image_key(owner, id, PREVIEW);
-        if let Some(preview) = self.storage.get(&key).await? {
+        if let Some(preview) = self.previews.get(&key).await? {
             return Ok(Some(preview));
         }
         let Some(png) = self.png(owner, id).await? else {
             return Ok(None);
         };
-        let preview = make_preview(png).await?;
-        // Two requests may both make it: they write the same bytes.
-        self.storage.put(&key, preview.clone()).await?;
-        Ok(Some(preview))
+        self.previews
+            .make(key, png)
+            .await
+            .map(Some)
+            .map_err(GalleryError::Preview)
     }
 
     /// Removes an entry; returns whether it existed.
@@ -364,14 +371,6 @@ impl Gallery {
     ) -> Result<Option<ImageRecord>, GalleryError> {
         Ok(self.storage.get_json(&image_key(owner, id, JSON)).await?)
     }
-}
-
-/// Makes a preview on a blocking thread: decoding a megapixel is too long for an async one.
-async fn make_preview(png: Bytes) -> Result<Bytes, GalleryError> {
-    tokio::task::spawn_blocking(move || preview::make(&png))
-        .await
-        .map_err(|e| GalleryError::Preview(e.to_string()))?
-        .map(Bytes::from)
 }
 
 fn image_key(owner: &OwnerId, id: &ImageId, extension: &str) -> Path {
