@@ -968,7 +968,11 @@ mod tests {
         let operations = Operations::parse(&text).unwrap();
         // A noisy 160x160 RGB PNG is about 77 KB, about 102 KB as base64.
         let noise = RgbImage::from_fn(160, 160, |x, y| {
-            Rgb([((x * 31) ^ (y * 17)) as u8, (x * y) as u8, (x + 3 * y) as u8])
+            Rgb([
+                ((x * 31) ^ (y * 17)) as u8,
+                (x * y) as u8,
+                (x + 3 * y) as u8,
+            ])
         });
         let source = UploadedPicture::parse(&png(noise), &PictureLimits::EDIT).unwrap();
         let fields = form(&[("operation", "upscale-fast")]);
