@@ -163,23 +163,25 @@ mod tests {
         Xtask::command().debug_assert();
     }
 
-    /// The docs an operator reads: the README, and the access guide for the agreement flags.
+    /// The docs an operator reads: the README, the access guide for the agreement flags, and
+    /// the measurements for bench's.
     fn operator_docs() -> String {
-        ["README.md", "docs/bedrock-access.md"]
-            .iter()
-            .map(|doc| std::fs::read_to_string(crate::project_root().join(doc)).unwrap())
-            .collect()
+        [
+            "README.md",
+            "docs/bedrock-access.md",
+            "docs/measurements.md",
+        ]
+        .iter()
+        .map(|doc| std::fs::read_to_string(crate::project_root().join(doc)).unwrap())
+        .collect()
     }
 
-    /// Each flag of each command is documented (bench's are the measurements' own business).
+    /// Each flag of each command is documented.
     #[test]
     fn every_flag_is_documented() {
         use clap::CommandFactory;
         let docs = operator_docs();
-        for command in Xtask::command()
-            .get_subcommands()
-            .filter(|c| c.get_name() != "bench")
-        {
+        for command in Xtask::command().get_subcommands() {
             for long in command.get_arguments().filter_map(|a| a.get_long()) {
                 assert!(
                     docs.contains(&format!("--{long}")),
