@@ -9,7 +9,7 @@ use std::{
 };
 
 use easel_tests::{BedrockDouble, spawn_app};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use serde_json::{Value, json};
 
 /// chromedriver on a free port, stopped when dropped.
@@ -76,6 +76,28 @@ impl ChromeDriver {
 }
 
 /// The mark set by `open_studio` is still there: no page load happened.
+/// Whether `image` has loaded and has pixels within `patience`: its preview may still be being
+/// made when the card arrives, and the browser shows it once it comes.
+async fn displayed_within(browser: &Client, image: &Element, patience: Duration) -> bool {
+    let until = std::time::Instant::now() + patience;
+    loop {
+        let width = browser
+            .execute(
+                "return arguments[0].complete ? arguments[0].naturalWidth : 0;",
+                vec![serde_json::to_value(image).unwrap()],
+            )
+            .await
+            .unwrap();
+        if width.as_u64().unwrap_or(0) > 0 {
+            return true;
+        }
+        if std::time::Instant::now() > until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn assert_same_page(browser: &Client) {
     let mark = browser
         .execute("return window.easelMark;", vec![])
@@ -133,16 +155,9 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         .await
         .expect("the picture is pushed into the card");
     assert_same_page(&browser).await;
-    let loaded = browser
-        .execute(
-            "return arguments[0].complete && arguments[0].naturalWidth;",
-            vec![serde_json::to_value(&image).unwrap()],
-        )
-        .await
-        .unwrap();
     assert!(
-        loaded.as_u64().unwrap_or(0) > 0,
-        "the picture is displayed: {loaded}"
+        displayed_within(&browser, &image, Duration::from_secs(10)).await,
+        "the picture is displayed"
     );
     let seed = browser
         .find(Locator::Css("#result .seed"))
