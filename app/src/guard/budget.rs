@@ -47,7 +47,7 @@ impl std::ops::Add for Usd {
 impl fmt::Display for Usd {
     /// Cents, unless a fraction of a cent matters (a $0.04 picture, a $0.035 one).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 10_000 == 0 {
+        if self.0.is_multiple_of(10_000) {
             write!(f, "${:.2}", self.dollars())
         } else {
             write!(f, "${:.3}", self.dollars())

@@ -732,10 +732,10 @@ impl Studio {
     fn finished(&self, id: &JobId) {
         {
             let mut local = self.local();
-            if let Some(held) = local.held.remove(id) {
-                if let Some(running) = local.running.get_mut(&held.model) {
-                    *running = running.saturating_sub(1);
-                }
+            if let Some(held) = local.held.remove(id)
+                && let Some(running) = local.running.get_mut(&held.model)
+            {
+                *running = running.saturating_sub(1);
             }
             let running = local.running.values().sum();
             self.inner.idle.send_replace(running);

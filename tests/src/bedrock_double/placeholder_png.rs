@@ -135,7 +135,7 @@ fn paint_stripes(pixels: &mut [u8], width: u32, height: u32, border: u32) {
         let whole_row = y < border || y >= height - border;
         for x in 0..width {
             if whole_row || x < border || x >= width - border {
-                let colour = if ((x + y) / border) % 2 == 0 {
+                let colour = if ((x + y) / border).is_multiple_of(2) {
                     STRIPE_YELLOW
                 } else {
                     STRIPE_BLACK

@@ -17,7 +17,7 @@ pub(super) fn fresh(seed: u64, x: u32, y: u32) -> Rgb<u8> {
     let [r, g, b, ..] = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes();
     // Keep the colour away from black and white so it never reads as a mask or a background.
     let colour = [r, g, b].map(|c| 48 + c / 2);
-    if ((x + y) / 16) % 2 == 0 {
+    if ((x + y) / 16).is_multiple_of(2) {
         Rgb(colour)
     } else {
         Rgb(colour.map(|c| c - 40))
