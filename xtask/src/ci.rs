@@ -174,10 +174,12 @@ fn settings_in_readme(readme: &str) -> BTreeSet<String> {
 fn arm64_binary(sh: &Shell) -> Result<()> {
     let target = image::Arch::Arm64.musl_target();
     cmd!(sh, "cargo zigbuild --target {target} -p easel --bin easel")
-    .run()
-    .with_context(|| {
-        format!("cargo zigbuild (pip install ziglang cargo-zigbuild; rustup target add {target})")
-    })?;
+        .run()
+        .with_context(|| {
+            format!(
+                "cargo zigbuild (pip install ziglang cargo-zigbuild; rustup target add {target})"
+            )
+        })?;
     let binary = sh
         .current_dir()
         .join(format!("target/{target}/debug/easel"));
