@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     bedrock::Bedrock,
+    catalogue::Operations,
     config::Config,
     gallery::{Gallery, GalleryError},
     guard::{Budget, RateLimit},
@@ -51,6 +52,7 @@ impl Application {
             .as_ref()
             .map(|key| Key::from(&key.0));
         let catalogue = config.catalogue.clone();
+        let operations = Operations::built_in();
         let models = ModelStatus::new(catalogue.clone());
         let control_plane = ControlPlane::new(aws, &config.bedrock_region, &catalogue);
         tokio::spawn(keep_model_list_fresh(
@@ -70,6 +72,7 @@ impl Application {
             metrics: Metrics::with_store(storage.requests()),
             settings: config.jobs.clone(),
             catalogue: catalogue.clone(),
+            operations: operations.clone(),
             models: models.clone(),
             gallery: gallery.clone(),
             storage,
@@ -79,6 +82,7 @@ impl Application {
             studio: studio.clone(),
             models,
             catalogue,
+            operations,
             gallery,
             cookie_key,
             previous_cookie_key,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use easel::gallery::{ImageId, ImageRecord, OwnerId, Recipe};
+use easel::gallery::{ImageId, ImageRecord, Origin, OwnerId, Recipe};
 use time::{Duration, OffsetDateTime};
 
 /// Writes `count` pictures, a second apart, into `owner`'s gallery in the store folder `root`.
@@ -27,6 +27,7 @@ pub fn write(root: &Path, owner: &OwnerId, count: usize) -> Vec<String> {
                 seed: n as u64,
                 price_usd: 0.04,
                 created_at: start + Duration::seconds(n as i64),
+                origin: Origin::Generated,
             };
             let record = ImageRecord {
                 id: ImageId::new(recipe.created_at),

@@ -562,7 +562,7 @@ async fn a_filtered_or_failed_edit_says_why() {
     let edits = self::edits().await;
     edits.double.will_filter_input_image().await;
     let blocked = edits.run(&fields, only(&original)).await;
-    assert_eq!(blocked.unwrap_err(), BedrockError::InputFiltered);
+    assert_eq!(blocked.unwrap_err(), BedrockError::InputImageFiltered);
 
     let edits = self::edits().await;
     edits.double.will_fail_inference().await;

@@ -4,9 +4,12 @@ use aws_sdk_bedrockruntime::{error::SdkError, operation::invoke_model::InvokeMod
 /// answer; `http::error` alone decides what the user reads for each.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum BedrockError {
-    /// What was sent: the prompt, or an edit's picture ("Filter reason: input image").
-    #[error("the prompt or the picture sent was blocked by the content filter")]
+    /// The prompt sent ("Filter reason: prompt").
+    #[error("the prompt was blocked by the content filter")]
     InputFiltered,
+    /// An edit's picture ("Filter reason: input image").
+    #[error("the picture sent was blocked by the content filter")]
+    InputImageFiltered,
     #[error("the picture was blocked by the content filter")]
     OutputFiltered,
     #[error("Bedrock throttled the request, even after retries")]

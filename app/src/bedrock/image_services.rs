@@ -21,15 +21,12 @@ pub(super) fn body(request: &EditRequest) -> Value {
             put("image", picture(request.source().png()));
         }
     }
-    match operation {
-        Operation::Inpaint { mask, .. } | Operation::Erase { mask, .. } => {
-            put("mask", picture(&mask.png()));
-        }
-        // SD3.5 Large makes pictures from text unless told otherwise.
-        Operation::ImageToImage { .. } => {
-            put("mode", json!("image-to-image"));
-        }
-        _ => {}
+    if let Some(mask) = operation.mask() {
+        put("mask", picture(&mask.png()));
+    }
+    // SD3.5 Large makes pictures from text unless told otherwise.
+    if let Operation::ImageToImage { .. } = operation {
+        put("mode", json!("image-to-image"));
     }
     if let Some((prompt, negative_prompt)) = operation.prompts() {
         if let Some(prompt) = prompt {

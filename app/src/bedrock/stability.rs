@@ -35,11 +35,11 @@ pub(super) fn decode(answer: &[u8], sent_seed: u64) -> Result<GeneratedImage, Be
     let answer: Answer = serde_json::from_slice(answer).map_err(|e| {
         BedrockError::Malformed(format!("the answer was not the expected JSON: {e}"))
     })?;
-    // Filtering is not an HTTP error here: it is HTTP 200 with a finish reason. An edit's
-    // source picture is input too ("Filter reason: input image").
+    // Filtering is not an HTTP error here: it is HTTP 200 with a finish reason.
     match answer.finish_reasons.into_iter().flatten().next() {
-        Some(reason) if reason.contains("prompt") || reason.contains("input image") => {
-            return Err(BedrockError::InputFiltered);
+        Some(reason) if reason.contains("prompt") => return Err(BedrockError::InputFiltered),
+        Some(reason) if reason.contains("input image") => {
+            return Err(BedrockError::InputImageFiltered);
         }
         Some(reason) if reason.contains("output image") => {
             return Err(BedrockError::OutputFiltered);

@@ -282,6 +282,22 @@ impl Operation {
         }
     }
 
+    /// The mask of an operation that takes one.
+    pub fn mask(&self) -> Option<&Mask> {
+        match self {
+            Self::Inpaint { mask, .. } | Self::Erase { mask, .. } => Some(mask),
+            _ => None,
+        }
+    }
+
+    /// Style Transfer's second picture.
+    pub fn style(&self) -> Option<&UploadedPicture> {
+        match self {
+            Self::StyleTransfer { style, .. } => Some(style),
+            _ => None,
+        }
+    }
+
     /// The seed sent, if the operation takes one.
     pub fn seed(&self) -> Option<Seed> {
         match self {

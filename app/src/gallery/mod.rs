@@ -17,8 +17,8 @@ mod store;
 use std::path::PathBuf;
 
 pub use ids::{ImageId, OwnerId};
-pub use png_text::read_text_chunks;
-pub use record::{ImageRecord, Recipe};
+pub use png_text::{png_size, read_text_chunks};
+pub use record::{EditRecipe, ImageRecord, Origin, Recipe};
 pub use store::{Gallery, GalleryPage, StorageLocation};
 
 impl From<crate::storage::StorageError> for GalleryError {
@@ -76,5 +76,6 @@ fn test_recipe(prompt: &str) -> Recipe {
         seed: 42,
         price_usd: 0.08,
         created_at: time::macros::datetime!(2025-06-01 12:30 UTC),
+        origin: Origin::Generated,
     }
 }

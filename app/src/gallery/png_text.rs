@@ -15,6 +15,14 @@ const IHDR_END: usize = 8 + 4 + 4 + 13 + 4;
 /// An IEND chunk is always these exact 12 bytes (empty data, fixed CRC).
 const IEND: &[u8; 12] = b"\0\0\0\0IEND\xae\x42\x60\x82";
 
+/// The width and height a PNG's header gives.
+pub fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    let number = |at: usize| Some(u32::from_be_bytes(png.get(at..at + 4)?.try_into().ok()?));
+    (png.starts_with(SIGNATURE) && png.get(12..16) == Some(b"IHDR"))
+        .then(|| Some((number(16)?, number(20)?)))
+        .flatten()
+}
+
 /// Returns a copy of `png` with one text chunk per `(keyword, text)` inserted
 /// right after `IHDR`.
 ///

@@ -22,6 +22,46 @@ pub struct Recipe {
     pub price_usd: f64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Made by a model, uploaded, or made from another picture. Records from before there
+    /// were edits have none, and were all generated.
+    #[serde(default, skip_serializing_if = "Origin::is_generated")]
+    pub origin: Origin,
+}
+
+/// Where a picture came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    #[default]
+    Generated,
+    /// Uploaded by its owner, to be edited.
+    Uploaded,
+    Edited(EditRecipe),
+}
+
+impl Origin {
+    fn is_generated(&self) -> bool {
+        matches!(self, Origin::Generated)
+    }
+
+    pub fn edit(&self) -> Option<&EditRecipe> {
+        match self {
+            Origin::Edited(edit) => Some(edit),
+            _ => None,
+        }
+    }
+}
+
+/// How an edit was made: enough to show its lineage and to fill the edit form again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditRecipe {
+    /// The operation's stable id (`inpaint`, ...).
+    pub operation: String,
+    pub operation_name: String,
+    /// The picture it was made from.
+    pub source: ImageId,
+    /// The edit form's fields as the job ran them, seed fixed.
+    pub form: Vec<(String, String)>,
 }
 
 /// The JSON object stored beside each PNG. Its presence is what makes an
@@ -56,6 +96,21 @@ impl Recipe {
                 .format(&Rfc3339)
                 .ok()
                 .map(|created| ("Created", created)),
+            self.origin.edit().map(|edit| {
+                (
+                    "Operation",
+                    format!("{} ({})", edit.operation_name, edit.operation),
+                )
+            }),
+            self.origin
+                .edit()
+                .map(|edit| ("Source", edit.source.to_string())),
+            // The whole edit recipe, so a dropped PNG can fill the edit form again.
+            self.origin
+                .edit()
+                .and_then(|edit| serde_json::to_string(edit).ok())
+                .map(|json| ("Easel edit", json)),
+            matches!(self.origin, Origin::Uploaded).then(|| ("Origin", "uploaded".to_owned())),
             Some(("Software", "Easel".to_owned())),
         ]
         .into_iter()

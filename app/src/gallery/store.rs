@@ -20,7 +20,7 @@ use super::index::Index;
 use super::png_text::insert_text_chunks;
 use super::preview::Previews;
 use super::{GalleryError, ImageId, ImageRecord, OwnerId, Recipe};
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError};
 
 pub(super) const GALLERIES: &str = "galleries";
 const INTERNAL: &str = "_easel";
@@ -152,9 +152,50 @@ impl Gallery {
         futures::try_join!(
             self.storage.put(&png_key, png),
             self.storage.put(&record_key, json.into()),
+            self.note_lineage(owner, &record),
         )?;
         self.index_record(owner, &record).await?;
         Ok(record)
+    }
+
+    /// An edit is noted under its source, so the source's page can list its edits without
+    /// reading the gallery. A note whose record is missing (a crash, a deletion) is skipped.
+    async fn note_lineage(
+        &self,
+        owner: &OwnerId,
+        record: &ImageRecord,
+    ) -> Result<(), StorageError> {
+        match record.recipe.origin.edit() {
+            Some(edit) => {
+                let key = lineage_key(owner, &edit.source, Some(&record.id));
+                self.storage.put(&key, Bytes::new()).await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The pictures made from `source` by an edit, newest first, as the gallery lists them.
+    pub async fn edits_of(
+        &self,
+        owner: &OwnerId,
+        source: &ImageId,
+    ) -> Result<Vec<ImageRecord>, GalleryError> {
+        let folder = lineage_key(owner, source, None);
+        let mut ids: Vec<ImageId> = self
+            .storage
+            .names_under(&folder)
+            .await?
+            .iter()
+            .filter_map(|name| ImageId::parse(name))
+            .collect();
+        ids.sort();
+        let mut edits = Vec::new();
+        for id in ids {
+            if let Some(record) = self.record(owner, &id).await? {
+                edits.push(record);
+            }
+        }
+        Ok(edits)
     }
 
     /// Page `page` (1-based; 0 is taken as 1) of `per_page` entries, newest first. Reads the
@@ -375,6 +416,15 @@ impl Gallery {
 
 fn image_key(owner: &OwnerId, id: &ImageId, extension: &str) -> Path {
     Path::from_iter([GALLERIES, owner.as_str(), &format!("{id}.{extension}")])
+}
+
+/// `galleries/{owner}/edits/{source}/`, or the note of one edit in it.
+fn lineage_key(owner: &OwnerId, source: &ImageId, edit: Option<&ImageId>) -> Path {
+    let folder = [GALLERIES, owner.as_str(), "edits", source.as_str()];
+    match edit {
+        Some(edit) => Path::from_iter(folder.into_iter().chain([edit.as_str()])),
+        None => Path::from_iter(folder),
+    }
 }
 
 fn corrupt(key: &Path, error: serde_json::Error) -> GalleryError {

@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 
 use crate::{
     bedrock::BedrockError,
-    catalogue::ModelSpec,
     gallery::GalleryError,
     guard::{CrossSite, OverBudget},
     storage::StorageError,
@@ -173,33 +172,28 @@ fn in_words(secs: u64) -> String {
 /// A plain sentence for each reason a job made fewer pictures than asked.
 pub fn explain_problem(
     problem: &Problem,
-    model: &ModelSpec,
+    name: &str,
     region: &str,
     instead: Option<&str>,
 ) -> String {
     match problem {
-        Problem::Bedrock(error) => explain(error, model, region, instead),
+        Problem::Bedrock(error) => explain(error, name, region, instead),
         Problem::NotSaved(n) => format!("{n} picture(s) were made but could not be saved to the gallery. Try again in a moment."),
         Problem::Interrupted => "Easel stopped twice while this job was running (a restart or a crash), so it was not tried a third time. Pictures that were saved are kept; start it again to make the rest.".into(),
         Problem::NoLongerValid(why) => format!("This job can no longer run as asked: {why}"),
     }
 }
 
-/// A plain sentence for each way a model call can fail. `instead` names a model to pick
-/// when this one cannot be used.
-pub fn explain(
-    error: &BedrockError,
-    model: &ModelSpec,
-    region: &str,
-    instead: Option<&str>,
-) -> String {
-    let name = &model.name;
+/// A plain sentence for each way a model (or edit operation) call can fail, `name` naming
+/// it. `instead` names a model to pick when this one cannot be used.
+pub fn explain(error: &BedrockError, name: &str, region: &str, instead: Option<&str>) -> String {
     let pick = match instead {
         Some(other) => format!(" Pick {other} instead."),
         None => " Pick another model.".to_owned(),
     };
     match error {
         BedrockError::InputFiltered => "Bedrock's content filter blocked this prompt. Rephrase it and try again.".into(),
+        BedrockError::InputImageFiltered => "Bedrock's content filter blocked the picture sent to be edited. Edit another picture.".into(),
         BedrockError::OutputFiltered => "Bedrock's content filter blocked the picture the model made. Try another prompt or seed.".into(),
         BedrockError::Throttled => format!("Bedrock is getting too many requests for {name} right now and asked Easel to slow down. Wait a moment and try again."),
         BedrockError::AccessDenied => format!("Easel's AWS identity is not allowed to call {name} in {region}: its IAM policy lacks bedrock:InvokeModel on this model. The operator must allow it (docs/bedrock-access.md has the policy), then try again."),

@@ -31,7 +31,10 @@ use tower_http::{
 };
 
 use crate::{
-    catalogue::Catalogue, gallery::Gallery, guard::check_same_site, models::ModelStatus,
+    catalogue::{Catalogue, Operations},
+    gallery::Gallery,
+    guard::check_same_site,
+    models::ModelStatus,
     studio::Studio,
 };
 
@@ -42,6 +45,7 @@ pub use error::AppError;
 pub struct AppState {
     pub studio: Studio,
     pub catalogue: Catalogue,
+    pub operations: Operations,
     pub models: ModelStatus,
     pub gallery: Gallery,
     pub cookie_key: Key,

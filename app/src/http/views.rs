@@ -9,7 +9,7 @@ use crate::{
     domain::{FieldErrors, GenerateForm},
     gallery::{GalleryPage, ImageRecord},
     guard::{Caps, Spending},
-    studio::{JobState, JobStatus},
+    studio::{JobState, JobStatus, Work},
 };
 
 pub struct ModelOption {
@@ -258,17 +258,23 @@ impl JobView {
         if job.state.is_final() && made > 0 && made < asked {
             notes.push(format!("{made} of {asked} {} were made.", pictures(asked)));
         }
-        let messages = match state.catalogue.get(&job.model_id) {
-            Some(model) => {
+        // An edit is called in the Bedrock region; another operation is no fix for it.
+        let called = match &job.work {
+            Work::Generate(_) => state.catalogue.get(&job.model_id).map(|model| {
                 let instead = state
                     .catalogue
                     .get(state.models.preferred())
                     .filter(|m| m.id != model.id)
                     .map(|m| m.name.as_str());
-                let region = model.region(&state.bedrock_region);
+                (model.region(&state.bedrock_region), instead)
+            }),
+            Work::Edit(_) => Some((state.bedrock_region.as_str(), None)),
+        };
+        let messages = match called {
+            Some((region, instead)) => {
                 let mut messages: Vec<String> = Vec::new();
                 for problem in &job.problems {
-                    let sentence = explain_problem(problem, model, region, instead);
+                    let sentence = explain_problem(problem, &job.model_name, region, instead);
                     if !messages.contains(&sentence) {
                         messages.push(sentence);
                     }
@@ -283,7 +289,7 @@ impl JobView {
         };
         Self {
             id: job.id.to_string(),
-            prompt: job.form.prompt.clone(),
+            prompt: job.prompt().to_owned(),
             model_name: job.model_name.clone(),
             state: job.state.as_str(),
             status: status_line,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::{
     bedrock::BedrockError,
-    domain::GenerateForm,
+    domain::{Field, GenerateForm},
     gallery::{ImageId, OwnerId},
     guard::{Reservation, Usd},
 };
@@ -111,6 +111,28 @@ pub struct Picture {
     pub seed: u64,
 }
 
+/// What a job makes. Stored as `"form": {...}` for a generation (as every job was before
+/// edits) or `"edit": {...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Work {
+    #[serde(rename = "form")]
+    Generate(GenerateForm),
+    Edit(EditWork),
+}
+
+/// An edit as a job keeps it: the source is a gallery picture, and a mask or style picture
+/// that came with the request is stored beside the job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditWork {
+    pub source: ImageId,
+    /// The edit form's fields, seed fixed ([`crate::domain::EditRequest::to_form`]).
+    pub form: Vec<(String, String)>,
+    pub operation_name: String,
+    pub has_mask: bool,
+    pub has_style: bool,
+}
+
 /// A job as stored (`_easel/jobs/{id}/job.json`). Only the holder of its newest claim writes
 /// it, so plain writes are enough.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,8 +141,9 @@ pub struct Job {
     pub owner: OwnerId,
     /// Jobs made by one Compare share the id of the first.
     pub group: Option<JobId>,
-    /// The form as accepted, its seed fixed, so any process can run the job the same way.
-    pub form: GenerateForm,
+    /// What it makes, as accepted, its seed fixed, so any process can run it the same way.
+    #[serde(flatten)]
+    pub work: Work,
     pub model_id: String,
     pub model_name: String,
     pub count: u8,
@@ -149,6 +172,18 @@ pub struct Job {
 }
 
 impl Job {
+    /// What the card says was asked: the prompt, or for an edit without one its operation.
+    pub fn prompt(&self) -> &str {
+        match &self.work {
+            Work::Generate(form) => &form.prompt,
+            Work::Edit(edit) => edit
+                .form
+                .iter()
+                .find(|(name, value)| name == Field::Prompt.name() && !value.is_empty())
+                .map_or(edit.operation_name.as_str(), |(_, value)| value),
+        }
+    }
+
     /// Seconds since it started running (or was accepted), up to when it ended.
     pub fn elapsed_secs(&self, now: OffsetDateTime) -> i64 {
         let from = self.started_at.unwrap_or(self.created_at);

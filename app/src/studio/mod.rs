@@ -20,19 +20,20 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 pub use error::Refusal;
-pub use job::{Job, JobId, JobState, Picture, Problem, WorkerId};
+pub use job::{EditWork, Job, JobId, JobState, Picture, Problem, Work, WorkerId};
 pub use store::Liveness;
 
 use self::{line::Line, store::JobStore};
 use crate::{
     bedrock::Bedrock,
-    catalogue::Catalogue,
-    domain::GenerationRequest,
-    gallery::{Gallery, OwnerId},
+    catalogue::{Catalogue, Operations},
+    domain::{EditRequest, GenerationRequest},
+    gallery::{Gallery, ImageId, OwnerId},
     guard::{Budget, RateLimit, Spending, Usd},
     metrics::{Gauges, Metrics},
     models::ModelStatus,
@@ -68,6 +69,7 @@ pub struct JobSettings {
 /// The parts a studio is made of.
 pub struct Parts {
     pub catalogue: Catalogue,
+    pub operations: Operations,
     pub models: ModelStatus,
     pub bedrock: Bedrock,
     pub gallery: Gallery,
@@ -86,6 +88,7 @@ pub struct Studio {
 
 struct Inner {
     catalogue: Catalogue,
+    operations: Operations,
     models: ModelStatus,
     bedrock: Bedrock,
     gallery: Gallery,
@@ -127,6 +130,23 @@ struct Local {
     /// Ended jobs known to have been seen, so a page load asks the store only about the rest.
     known_seen: HashSet<JobId>,
 }
+
+/// What a job is asked to make, before it is accepted.
+struct Asked {
+    work: Work,
+    model_id: String,
+    model_name: String,
+    count: u8,
+    price: Usd,
+    group: Option<JobId>,
+    note: Option<String>,
+    /// Pictures stored with the job, by name.
+    inputs: Vec<(&'static str, Bytes)>,
+}
+
+/// The names an edit's mask and style picture are stored under, beside its job.
+const MASK: &str = "mask";
+const STYLE: &str = "style";
 
 /// A request counted against the bounds while it is being accepted.
 struct Admission<'a> {
@@ -172,6 +192,7 @@ impl Studio {
     pub fn new(parts: Parts) -> Self {
         let Parts {
             catalogue,
+            operations,
             models,
             bedrock,
             gallery,
@@ -184,6 +205,7 @@ impl Studio {
         Self {
             inner: Arc::new(Inner {
                 catalogue,
+                operations,
                 models,
                 bedrock,
                 gallery,
@@ -215,6 +237,58 @@ impl Studio {
         group: Option<JobId>,
         note: Option<String>,
     ) -> Result<Job, Refusal> {
+        let model = &request.model;
+        let asked = Asked {
+            work: Work::Generate(request.to_form()),
+            model_id: model.id.clone(),
+            model_name: model.name.clone(),
+            count: request.count.get(),
+            price: Usd::from_dollars(model.price_per_image),
+            group,
+            note,
+            inputs: Vec::new(),
+        };
+        tracing::debug!(prompt = %request.prompt, "prompt");
+        self.accept(owner, asked).await
+    }
+
+    /// Accepts an edit of `owner`'s picture `source` as a job: the same queue, budget and
+    /// guarantees as a generation. Its mask or style picture is stored with the job.
+    pub async fn submit_edit(
+        &self,
+        owner: &OwnerId,
+        source: &ImageId,
+        request: &EditRequest,
+    ) -> Result<Job, Refusal> {
+        let spec = request.spec();
+        let operation = request.operation();
+        let mut inputs = Vec::new();
+        if let Some(mask) = operation.mask() {
+            inputs.push((MASK, Bytes::from(mask.png())));
+        }
+        if let Some(style) = operation.style() {
+            inputs.push((STYLE, Bytes::copy_from_slice(style.png())));
+        }
+        let asked = Asked {
+            work: Work::Edit(EditWork {
+                source: source.clone(),
+                form: request.to_form(),
+                operation_name: spec.name.clone(),
+                has_mask: operation.mask().is_some(),
+                has_style: operation.style().is_some(),
+            }),
+            model_id: spec.model_id.clone(),
+            model_name: spec.name.clone(),
+            count: 1,
+            price: Usd::from_dollars(spec.price_per_image),
+            group: None,
+            note: None,
+            inputs,
+        };
+        self.accept(owner, asked).await
+    }
+
+    async fn accept(&self, owner: &OwnerId, asked: Asked) -> Result<Job, Refusal> {
         let inner = &self.inner;
         if inner.draining.load(Ordering::SeqCst) {
             return Err(Refusal::ShuttingDown);
@@ -222,27 +296,25 @@ impl Studio {
         if inner.rate_limit.check(owner.as_str()).is_err() {
             return Err(Refusal::RateLimited);
         }
-        let model = &request.model;
         // Counted from here until the job is in the line, so requests arriving together cannot
         // all pass the checks before any of them is counted.
-        let _admission = self.admit(owner, &model.id, &model.name)?;
+        let _admission = self.admit(owner, &asked.model_id, &asked.model_name)?;
         let now = OffsetDateTime::now_utc();
         let id = JobId::new(now);
-        let price = Usd::from_dollars(model.price_per_image);
-        let highest = price.times(u64::from(request.count.get()));
+        let highest = asked.price.times(u64::from(asked.count));
         let reservation = inner
             .budget
             .reserve(owner, id.as_str(), highest, now)
             .await?;
         let job = Job {
-            group,
+            group: asked.group,
             id,
             owner: owner.clone(),
-            form: request.to_form(),
-            model_id: model.id.clone(),
-            model_name: model.name.clone(),
-            count: request.count.get(),
-            note,
+            work: asked.work,
+            model_id: asked.model_id,
+            model_name: asked.model_name,
+            count: asked.count,
+            note: asked.note,
             state: JobState::Queued,
             accepted_by: inner.worker.clone(),
             attempt: 0,
@@ -255,10 +327,17 @@ impl Studio {
             retrying: false,
             reservation,
             cost: None,
-            price_per_image: price,
+            price_per_image: asked.price,
         };
         self.beat_if_stale().await;
-        if let Err(e) = inner.jobs.insert(&job).await {
+        let stored = async {
+            // The pictures first: a stored job can always find what it runs on.
+            for (name, png) in asked.inputs {
+                inner.jobs.put_input(&job.id, name, png).await?;
+            }
+            inner.jobs.insert(&job).await
+        };
+        if let Err(e) = stored.await {
             // Not acknowledged, so not accepted: give the money back.
             let _ = inner
                 .budget
@@ -267,7 +346,6 @@ impl Studio {
             return Err(e.into());
         }
         tracing::info!(job = %job.id, model = %job.model_id, count = job.count, "job accepted");
-        tracing::debug!(job = %job.id, prompt = %request.prompt, "prompt");
         self.hold(job.clone(), 1);
         Ok(job)
     }

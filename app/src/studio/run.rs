@@ -7,12 +7,13 @@ use futures::{StreamExt, stream::FuturesUnordered};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::{Job, JobId, JobState, Picture, Problem, Studio};
+use super::{Job, JobId, JobState, Picture, Problem, Studio, Work};
 use crate::{
-    bedrock::{self, BedrockError, Call, Generation},
-    domain::GenerationRequest,
-    gallery::{GalleryError, Recipe},
+    bedrock::{self, BedrockError, Call, GeneratedImage, Generation},
+    domain::{EditPictures, EditRequest, Field, FieldErrors, GenerationRequest},
+    gallery::{EditRecipe, GalleryError, ImageId, Origin, Recipe, png_size},
     storage::StorageError,
+    upload::{Mask, UploadedPicture},
 };
 
 /// A job whose process died while running it is run once more; a second death ends it.
@@ -64,14 +65,9 @@ pub async fn run(
     if *cancel.borrow() || inner.jobs.cancel_requested(id).await? {
         return finish(studio, job, JobState::Cancelled, 0).await;
     }
-    let request = match GenerationRequest::parse(&job.form, &inner.catalogue) {
+    let request = match Plan::read(studio, &job).await? {
         Ok(request) => request,
-        Err(errors) => {
-            let why = errors
-                .iter()
-                .map(|(_, m)| m.to_owned())
-                .collect::<Vec<_>>()
-                .join(" ");
+        Err(why) => {
             job.problems.push(Problem::NoLongerValid(why));
             return finish(studio, job, JobState::Failed, 0).await;
         }
@@ -82,11 +78,11 @@ pub async fn run(
     let remaining = if attempt > 1 {
         recover_stored(studio, &mut job, &request).await?
     } else {
-        bedrock::calls(&request)
+        request.calls()
     };
     save(studio, &job).await?;
 
-    let call_id = inner.models.call_id(&request.model.id);
+    let call_id = inner.models.call_id(&job.model_id);
     let mut calls: FuturesUnordered<_> = remaining
         .into_iter()
         .map(|call| make(studio, &request, &call_id, call, 0))
@@ -143,11 +139,11 @@ pub async fn run(
 async fn recover_stored(
     studio: &Studio,
     job: &mut Job,
-    request: &GenerationRequest,
+    request: &Plan,
 ) -> Result<Vec<Call>, RunError> {
     let gallery = &studio.inner.gallery;
     let mut remaining = Vec::new();
-    for call in bedrock::calls(request) {
+    for call in request.calls() {
         if job.calls_done.contains(&call.first) {
             continue;
         }
@@ -177,7 +173,7 @@ async fn recover_stored(
 /// One call, after waiting out its earlier throttling.
 async fn make(
     studio: &Studio,
-    request: &GenerationRequest,
+    request: &Plan,
     call_id: &str,
     call: Call,
     throttled: u32,
@@ -186,17 +182,35 @@ async fn make(
         tokio::time::sleep(FIRST_BACKOFF * 2u32.saturating_pow(throttled - 1).min(16)).await;
     }
     let started = Instant::now();
-    let generation = studio.inner.bedrock.make(request, call_id, call).await;
+    let bedrock = &studio.inner.bedrock;
+    let generation = match request {
+        Plan::Generate(request) => bedrock.make(request, call_id, call).await,
+        Plan::Edit { request, .. } => match bedrock.edit(request).await {
+            Ok(image) => Generation {
+                images: vec![image],
+                failures: Vec::new(),
+            },
+            Err(failure) => Generation {
+                images: Vec::new(),
+                failures: vec![failure],
+            },
+        },
+    };
     let secs = started.elapsed().as_secs_f64();
     let outcome = match generation.failures.first() {
         None => "ok",
         Some(BedrockError::Throttled) => "throttled",
-        Some(BedrockError::InputFiltered | BedrockError::OutputFiltered) => "filtered",
+        Some(
+            BedrockError::InputFiltered
+            | BedrockError::InputImageFiltered
+            | BedrockError::OutputFiltered,
+        ) => "filtered",
         Some(BedrockError::Timeout) => "timeout",
         Some(_) => "error",
     };
-    studio.inner.metrics.call(&request.model.id, outcome, secs);
-    studio.record_call_time(&request.model.id, secs);
+    let model_id = request.model_id();
+    studio.inner.metrics.call(model_id, outcome, secs);
+    studio.record_call_time(model_id, secs);
     Outcome {
         call,
         generation,
@@ -205,7 +219,7 @@ async fn make(
 }
 
 /// Stores the pictures of an ended call in the gallery and notes them in the job.
-async fn keep(studio: &Studio, job: &mut Job, request: &GenerationRequest, outcome: Outcome) {
+async fn keep(studio: &Studio, job: &mut Job, request: &Plan, outcome: Outcome) {
     let inner = &studio.inner;
     let Outcome {
         call, generation, ..
@@ -220,18 +234,7 @@ async fn keep(studio: &Studio, job: &mut Job, request: &GenerationRequest, outco
     let (mut saved, mut not_saved) = (0, 0);
     for (offset, image) in generation.images.into_iter().enumerate() {
         let index = call.first + offset as u8;
-        let recipe = Recipe {
-            model_id: request.model.id.clone(),
-            model_name: request.model.name.clone(),
-            prompt: request.prompt.to_string(),
-            negative_prompt: request.negative_prompt.as_ref().map(ToString::to_string),
-            size: request.shape.to_string(),
-            cfg_scale: request.cfg_scale,
-            quality: request.quality.map(|q| q.as_str().to_owned()),
-            seed: image.seed,
-            price_usd: request.model.price_per_image,
-            created_at: OffsetDateTime::now_utc(),
-        };
+        let recipe = request.recipe(&image);
         let id = job.id.picture(index);
         match inner
             .gallery
@@ -258,6 +261,145 @@ async fn keep(studio: &Studio, job: &mut Job, request: &GenerationRequest, outco
     }
     job.pictures.sort_by_key(|p| p.index);
     job.calls_done.push(call.first);
+}
+
+/// What a job's calls are made of, read back from the stored job and checked again.
+enum Plan {
+    Generate(GenerationRequest),
+    Edit {
+        request: EditRequest,
+        source: ImageId,
+    },
+}
+
+impl Plan {
+    /// The request, or why it can no longer be run (its model, operation or picture is gone).
+    async fn read(studio: &Studio, job: &Job) -> Result<Result<Self, String>, RunError> {
+        let inner = &studio.inner;
+        let edit = match &job.work {
+            Work::Generate(form) => {
+                return Ok(GenerationRequest::parse(form, &inner.catalogue)
+                    .map(Plan::Generate)
+                    .map_err(|errors| sentences(&errors)));
+            }
+            Work::Edit(edit) => edit,
+        };
+        let Some(png) = inner.gallery.png(&job.owner, &edit.source).await? else {
+            return Ok(Err("the picture to edit has been deleted.".to_owned()));
+        };
+        let operation = edit
+            .form
+            .iter()
+            .find(|(name, _)| name == Field::Operation.name())
+            .and_then(|(_, id)| inner.operations.get(id));
+        let Some(spec) = operation else {
+            return Ok(Err("its operation is no longer offered.".to_owned()));
+        };
+        let source = match UploadedPicture::parse(&png, &spec.input) {
+            Ok(source) => source,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let mask = match edit.has_mask {
+            true => match inner.jobs.input(&job.id, super::MASK).await? {
+                Some(bytes) => match Mask::parse(&bytes, source.width(), source.height()) {
+                    Ok(mask) => Some(mask),
+                    Err(e) => return Ok(Err(e.to_string())),
+                },
+                None => return Ok(Err("its mask is missing.".to_owned())),
+            },
+            false => None,
+        };
+        let style = match edit.has_style {
+            true => match inner.jobs.input(&job.id, super::STYLE).await? {
+                Some(bytes) => match UploadedPicture::parse(&bytes, &spec.input) {
+                    Ok(style) => Some(style),
+                    Err(e) => return Ok(Err(e.to_string())),
+                },
+                None => return Ok(Err("its style picture is missing.".to_owned())),
+            },
+            false => None,
+        };
+        let pictures = EditPictures {
+            source,
+            mask,
+            style,
+        };
+        Ok(EditRequest::parse(&edit.form, pictures, &inner.operations)
+            .map(|request| Plan::Edit {
+                request,
+                source: edit.source.clone(),
+            })
+            .map_err(|errors| sentences(&errors)))
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        match self {
+            Plan::Generate(request) => bedrock::calls(request),
+            Plan::Edit { .. } => vec![Call {
+                first: 0,
+                pictures: 1,
+            }],
+        }
+    }
+
+    fn model_id(&self) -> &str {
+        match self {
+            Plan::Generate(request) => &request.model.id,
+            Plan::Edit { request, .. } => &request.spec().model_id,
+        }
+    }
+
+    /// The recipe stored with `image`, in its record and its PNG.
+    fn recipe(&self, image: &GeneratedImage) -> Recipe {
+        let created_at = OffsetDateTime::now_utc();
+        match self {
+            Plan::Generate(request) => Recipe {
+                model_id: request.model.id.clone(),
+                model_name: request.model.name.clone(),
+                prompt: request.prompt.to_string(),
+                negative_prompt: request.negative_prompt.as_ref().map(ToString::to_string),
+                size: request.shape.to_string(),
+                cfg_scale: request.cfg_scale,
+                quality: request.quality.map(|q| q.as_str().to_owned()),
+                seed: image.seed,
+                price_usd: request.model.price_per_image,
+                created_at,
+                origin: Origin::Generated,
+            },
+            Plan::Edit { request, source } => {
+                let spec = request.spec();
+                let (prompt, negative_prompt) = request.operation().prompts().unwrap_or_default();
+                let (width, height) = png_size(&image.png).unwrap_or_default();
+                Recipe {
+                    model_id: spec.model_id.clone(),
+                    model_name: spec.name.clone(),
+                    prompt: prompt.map(ToString::to_string).unwrap_or_default(),
+                    negative_prompt: negative_prompt.map(ToString::to_string),
+                    size: format!("{width}x{height}"),
+                    cfg_scale: None,
+                    quality: None,
+                    seed: image.seed,
+                    price_usd: spec.price_per_image,
+                    created_at,
+                    origin: Origin::Edited(EditRecipe {
+                        operation: spec.id().to_owned(),
+                        operation_name: spec.name.clone(),
+                        source: source.clone(),
+                        form: request.to_form(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// A form's problems as one sentence, for a job that can no longer run.
+fn sentences(errors: &FieldErrors) -> String {
+    errors
+        .iter()
+        .map(|(_, m)| m.to_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Resolves when the owner cancels: through this process at once, through another within

@@ -5,6 +5,7 @@
 //! _easel/jobs/{job}/claim-{n}.json attempt n: created once (If-None-Match), so one process wins
 //! _easel/jobs/{job}/cancel.json    the owner asked to cancel it
 //! _easel/jobs/{job}/seen.json      the owner has seen how it ended
+//! _easel/jobs/{job}/{input}.png     an edit's mask or style picture, written before job.json
 //! _easel/queue/{worker}/{job}      present while the job has not ended, under the process that
 //!                                  accepted it: what a scan looks at
 //! _easel/owners/{owner}/jobs/{job} the owner's recent jobs, newest first
@@ -12,6 +13,7 @@
 //! ```
 //! See docs/jobs.md for why claims are safe and where they are not.
 
+use bytes::Bytes;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -80,6 +82,17 @@ impl JobStore {
         self.storage
             .put_json(&job_key(&job.id, "job.json"), job)
             .await
+    }
+
+    /// Stores a picture an edit came with (`mask`, `style`), before the job itself.
+    pub async fn put_input(&self, id: &JobId, name: &str, png: Bytes) -> Result<(), StorageError> {
+        self.storage
+            .put(&job_key(id, &format!("{name}.png")), png)
+            .await
+    }
+
+    pub async fn input(&self, id: &JobId, name: &str) -> Result<Option<Bytes>, StorageError> {
+        self.storage.get(&job_key(id, &format!("{name}.png"))).await
     }
 
     pub async fn load(&self, id: &JobId) -> Result<Option<Job>, StorageError> {
