@@ -291,7 +291,9 @@ impl BedrockDouble {
             .named("Amazon Bedrock")
             .mount(&server)
             .await;
-        BedrockDouble { server, state }
+        let double = BedrockDouble { server, state };
+        image_services::mount(&double).await;
+        double
     }
 
     /// Whether the double knows a model by this id.

@@ -334,6 +334,67 @@ impl Browser {
         Page::from(request.send().await.expect("POST")).await
     }
 
+    /// Upload a picture of one's own, as the page's upload form sends it without htmx: the
+    /// answer is the picture's edit page, or the form again with what was wrong.
+    pub async fn upload(&self, file_name: &str, bytes: Vec<u8>) -> Page {
+        self.visit_once().await;
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+        let form = reqwest::multipart::Form::new().part("picture", part);
+        self.post_multipart("/uploads", form, false).await
+    }
+
+    /// Press the edit button of picture `image` with htmx: `fields` as typed, `files` as
+    /// chosen (`mask`, `style_image`). The answer is the new job's card, at once.
+    pub async fn edit(
+        &self,
+        image: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+    ) -> Page {
+        self.visit_once().await;
+        let form = edit_form(fields, files);
+        self.post_multipart(&format!("/images/{image}/edit"), form, true)
+            .await
+    }
+
+    /// The same edit by a plain form post, as a browser without JavaScript sends it.
+    pub async fn edit_without_js(
+        &self,
+        image: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+    ) -> Page {
+        self.visit_once().await;
+        let form = edit_form(fields, files);
+        self.post_multipart(&format!("/images/{image}/edit"), form, false)
+            .await
+    }
+
+    /// Edit and wait until the job has ended: the answer is the job's page.
+    pub async fn edit_and_wait(
+        &self,
+        image: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+    ) -> Page {
+        let card = self.edit(image, fields, files).await;
+        assert_eq!(card.status, StatusCode::ACCEPTED, "{}", card.text());
+        self.wait_for_job(&card.job_ids()[0]).await
+    }
+
+    async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form, htmx: bool) -> Page {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("Origin", &self.address)
+            .header("Sec-Fetch-Site", "same-origin")
+            .multipart(form);
+        if htmx {
+            request = request.header("HX-Request", "true");
+        }
+        Page::from(request.send().await.expect("POST")).await
+    }
+
     /// The job's own page, once the job has ended (60 s at most).
     pub async fn wait_for_job(&self, id: &str) -> Page {
         self.wait_for_job_state(id, |state| matches!(state, "done" | "failed" | "cancelled"))
@@ -396,6 +457,19 @@ impl Browser {
         self.post(&format!("/images/{image_id}/delete"), &[], false)
             .await
     }
+}
+
+/// An edit form as a browser sends it: each file input as a file part.
+fn edit_form(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    for (name, bytes) in files {
+        let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(format!("{name}.png"));
+        form = form.part(name.to_string(), part);
+    }
+    form
 }
 
 /// An answer from Easel, with ways to read what a person would see in it.
@@ -543,17 +617,68 @@ impl Page {
         })
     }
 
-    /// The value shown in a text field or textarea of the form.
+    /// The value shown in a text field or textarea of the form (generate or edit).
     pub fn field_value(&self, name: &str) -> Option<String> {
-        let input = self.attrs(
-            &format!("#generate-form input[name={name}]:not([type=radio])"),
-            "value",
-        );
-        input.into_iter().next().or_else(|| {
-            self.texts(&format!("#generate-form textarea[name={name}]"))
-                .into_iter()
-                .next()
+        ["#generate-form", "#edit-form"].iter().find_map(|form| {
+            let input = self.attrs(
+                &format!("{form} input[name={name}]:not([type=radio])"),
+                "value",
+            );
+            input.into_iter().next().or_else(|| {
+                self.texts(&format!("{form} textarea[name={name}]"))
+                    .into_iter()
+                    .next()
+            })
         })
+    }
+
+    /// On an edit page: the id of the picture it edits.
+    pub fn picture_being_edited(&self) -> Option<String> {
+        self.attrs("#edit-form", "action")
+            .first()?
+            .strip_prefix("/images/")?
+            .strip_suffix("/edit")
+            .map(str::to_owned)
+    }
+
+    /// The operation chosen in the edit form.
+    pub fn chosen_operation(&self) -> Option<String> {
+        self.attrs("select#operation option[selected]", "value")
+            .into_iter()
+            .next()
+    }
+
+    /// The names of the edit form's fields, in order.
+    pub fn edit_fields(&self) -> Vec<String> {
+        self.attrs("#edit-form [name]", "name")
+    }
+
+    /// On a permalink: the picture it was made from, as its "Made from" sentence links it,
+    /// and the sentence.
+    pub fn made_from(&self) -> (Option<String>, String) {
+        let link = self.attrs(".made-from a", "href").into_iter().next();
+        let id = link.and_then(|href| href.strip_prefix("/images/").map(str::to_owned));
+        (id, self.texts(".made-from").join(" "))
+    }
+
+    /// On a permalink: the pictures listed under "Edits of this picture".
+    pub fn edits_listed(&self) -> Vec<String> {
+        ids_of(self.attrs(".lineage.edits img", "src"))
+    }
+
+    /// Where the links with this text lead.
+    pub fn links(&self, text: &str) -> Vec<String> {
+        self.each("a", |a| {
+            let shown = a.text().collect::<String>();
+            (shown.trim() == text)
+                .then(|| a.value().attr("href").map(str::to_owned))
+                .flatten()
+        })
+    }
+
+    /// The captions of the gallery's cards, newest first.
+    pub fn gallery_captions(&self) -> Vec<String> {
+        self.texts("#gallery li.card .caption")
     }
 
     pub fn text(&self) -> String {

@@ -12,10 +12,7 @@ use easel::{
 };
 use easel_tests::{
     BedrockDouble,
-    bedrock_double::{
-        Invocation,
-        image_services::{self, ImageServiceFaults},
-    },
+    bedrock_double::{Invocation, image_services::ImageServiceFaults},
     test_app::aws_for,
 };
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage};
@@ -34,7 +31,6 @@ struct Edits {
 
 async fn edits() -> Edits {
     let double = BedrockDouble::start_all_live().await;
-    image_services::mount(&double).await;
     let bedrock = Bedrock::new(
         &aws_for(&double).await,
         "us-west-2",

@@ -78,6 +78,11 @@ impl FieldErrors {
         Self(vec![(field, message.into())])
     }
 
+    /// Notes a problem found outside the domain's own parsers (a picture that did not decode).
+    pub fn add(&mut self, field: Field, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

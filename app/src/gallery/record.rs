@@ -75,6 +75,23 @@ pub struct ImageRecord {
 }
 
 impl Recipe {
+    /// A picture its owner uploaded to edit: no model made it and it cost nothing.
+    pub fn uploaded(width: u32, height: u32, created_at: OffsetDateTime) -> Self {
+        Self {
+            model_id: String::new(),
+            model_name: "Uploaded".to_owned(),
+            prompt: String::new(),
+            negative_prompt: None,
+            size: format!("{width}x{height}"),
+            cfg_scale: None,
+            quality: None,
+            seed: 0,
+            price_usd: 0.0,
+            created_at,
+            origin: Origin::Uploaded,
+        }
+    }
+
     /// The recipe as PNG text entries, so that a downloaded image still
     /// tells how it was made. Absent optional fields are left out.
     pub(crate) fn png_text(&self) -> Vec<(&'static str, String)> {

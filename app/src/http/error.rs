@@ -99,7 +99,7 @@ pub fn refusal(refused: &Refusal) -> (StatusCode, String, Option<u64>) {
         ),
         Refusal::RateLimited => (
             StatusCode::TOO_MANY_REQUESTS,
-            "You have started a lot of generations in the last minute. Wait a moment and try again.".into(),
+            "You have started a lot of jobs or uploads in the last minute. Wait a moment and try again.".into(),
             Some(RETRY_AFTER_SECS),
         ),
         Refusal::TooManyJobs { limit } => (
@@ -121,11 +121,11 @@ pub fn refusal(refused: &Refusal) -> (StatusCode, String, Option<u64>) {
             Some((*wait_secs).max(1)),
         ),
         Refusal::OverBudget(over) => (StatusCode::PAYMENT_REQUIRED, over_budget(over), None),
-        Refusal::Storage(e) => {
-            tracing::error!(error = %e, "could not store a job");
+        Refusal::Storage(_) | Refusal::Gallery(_) => {
+            tracing::error!(error = %refused, "could not store a job or an upload");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Easel could not reach its store, so the job was not accepted and nothing was charged. Try again in a moment.".into(),
+                "Easel could not reach its store, so nothing was accepted and nothing was charged. Try again in a moment.".into(),
                 Some(RETRY_AFTER_SECS),
             )
         }

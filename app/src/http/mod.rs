@@ -1,13 +1,17 @@
 //! Routes and the glue between requests, the core and the templates.
 
 mod assets;
+mod edit;
+mod edit_views;
 mod error;
 mod generate;
 mod health;
 mod identity;
 mod images;
 mod jobs;
+mod multipart;
 mod pages;
+mod uploads;
 mod views;
 
 use std::time::Duration;
@@ -96,6 +100,18 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/images/{id}/preview.jpg", get(images::preview))
         .route("/images/{id}/download", get(images::download))
         .route("/images/{id}/delete", post(images::delete))
+        // Only the routes a picture is sent to take more than a form's worth of body.
+        .route(
+            "/images/{id}/edit",
+            get(edit::page)
+                .post(edit::submit)
+                .layer(DefaultBodyLimit::max(edit::MAX_EDIT_BODY_BYTES)),
+        )
+        .route("/images/{id}/edit/fields", get(edit::fields))
+        .route(
+            "/uploads",
+            post(uploads::upload).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD_BODY_BYTES)),
+        )
         .route("/jobs/{id}", get(jobs::page))
         .route("/jobs/{id}/events", get(jobs::events))
         .route("/jobs/{id}/cancel", post(jobs::cancel))

@@ -8,11 +8,12 @@ use serde::Deserialize;
 
 use super::{
     AppError, AppState,
+    edit_views::UploadView,
     error::render,
     identity,
     views::{
-        FormFragment, FormView, GalleryFragment, GalleryView, ImageView, IndexPage, JobView,
-        PermalinkPage, ResultView, SpendView,
+        FormFragment, FormView, GalleryFragment, GalleryView, IndexPage, JobView, PermalinkPage,
+        ResultView, SpendView,
     },
 };
 use crate::{
@@ -90,6 +91,7 @@ pub async fn index_page(
     )?;
     let page = IndexPage {
         form: FormView::new(state, values, errors),
+        upload: UploadView::new(None),
         result,
         gallery: GalleryView::from(&gallery),
         spend: Some(SpendView::new(spent, state.studio.budget().caps())),
@@ -161,6 +163,7 @@ pub async fn gallery(
     }
     let page = IndexPage {
         form: FormView::new(&state, GenerateForm::default(), FieldErrors::default()),
+        upload: UploadView::new(None),
         result: ResultView::default(),
         gallery,
         spend: None,
@@ -180,10 +183,12 @@ pub async fn permalink(
         .record(&owner, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let page = PermalinkPage {
-        image: ImageView::from(&record),
-        record,
+    let source_kept = match record.recipe.origin.edit() {
+        Some(edit) => state.gallery.record(&owner, &edit.source).await?.is_some(),
+        None => false,
     };
+    let edits = state.gallery.edits_of(&owner, &id).await?;
+    let page = PermalinkPage::new(&state.operations, record, source_kept, &edits);
     Ok(render(StatusCode::OK, &page))
 }
 

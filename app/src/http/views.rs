@@ -5,9 +5,9 @@ use askama::Template;
 
 use super::{AppState, error::explain_problem};
 use crate::{
-    catalogue::{ModelSpec, Shapes},
+    catalogue::{ModelSpec, Operations, Shapes},
     domain::{FieldErrors, GenerateForm},
-    gallery::{GalleryPage, ImageRecord},
+    gallery::{GalleryPage, ImageId, ImageRecord, Origin},
     guard::{Caps, Spending},
     studio::{JobState, JobStatus, Work},
 };
@@ -182,34 +182,68 @@ fn shape_groups(model: &ModelSpec, chosen: &str) -> (&'static str, Vec<ShapeGrou
 /// One stored picture, as the result and the gallery show it.
 pub struct ImageView {
     pub id: String,
+    /// Its prompt, or what made it when it has none.
     pub prompt: String,
-    pub model_name: String,
-    pub size: String,
-    pub seed: u64,
+    /// "SD3.5 Large · 1024x1024 · seed 7", "Uploaded · 800x600", …
+    pub details: String,
     pub created: String,
+    /// Where "Reuse settings" leads: the studio form, or for an edit its source's edit form.
+    /// An upload has no settings.
+    pub reuse: Option<String>,
 }
 
 impl From<&ImageRecord> for ImageView {
     fn from(record: &ImageRecord) -> Self {
+        let recipe = &record.recipe;
+        let (made_by, reuse) = match &recipe.origin {
+            Origin::Generated => (
+                recipe.model_name.clone(),
+                Some(format!("/?reuse={}", record.id)),
+            ),
+            Origin::Uploaded => ("Uploaded picture".to_owned(), None),
+            Origin::Edited(edit) => (
+                edit.operation_name.clone(),
+                Some(reuse_edit(&edit.source, &record.id)),
+            ),
+        };
+        let mut details = format!("{} · {}", recipe.model_name, recipe.size);
+        // Operations without a seed store none.
+        let seeded = match recipe.origin {
+            Origin::Generated => true,
+            Origin::Uploaded => false,
+            Origin::Edited(_) => recipe.seed != 0,
+        };
+        if seeded {
+            details.push_str(&format!(" · seed {}", recipe.seed));
+        }
         Self {
             id: record.id.to_string(),
-            prompt: record.recipe.prompt.clone(),
-            model_name: record.recipe.model_name.clone(),
-            size: record.recipe.size.clone(),
-            seed: record.recipe.seed,
-            created: record
-                .recipe
+            prompt: if recipe.prompt.is_empty() {
+                made_by
+            } else {
+                recipe.prompt.clone()
+            },
+            details,
+            created: recipe
                 .created_at
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
+            reuse,
         }
     }
+}
+
+/// The edit form of `source`, filled with the settings that made `edit`.
+pub fn reuse_edit(source: &ImageId, edit: &ImageId) -> String {
+    format!("/images/{source}/edit?reuse={edit}")
 }
 
 /// One picture of a job, as its card shows it.
 pub struct JobPicture {
     pub id: String,
     pub seed: u64,
+    /// Where "Reuse settings" leads (see [`ImageView::reuse`]).
+    pub reuse: String,
 }
 
 /// One job's card: what was asked, where it stands, what it made and cost.
@@ -305,6 +339,10 @@ impl JobView {
                 .map(|p| JobPicture {
                     id: p.image.to_string(),
                     seed: p.seed,
+                    reuse: match &job.work {
+                        Work::Generate(_) => format!("/?reuse={}", p.image),
+                        Work::Edit(edit) => reuse_edit(&edit.source, &p.image),
+                    },
                 })
                 .collect(),
             messages,
@@ -384,6 +422,7 @@ pub struct SpendFragment {
 #[template(path = "index.html")]
 pub struct IndexPage {
     pub form: FormView,
+    pub upload: super::edit_views::UploadView,
     pub result: ResultView,
     pub gallery: GalleryView,
     pub spend: Option<SpendView>,
@@ -440,6 +479,57 @@ pub struct GalleryFragment {
 pub struct PermalinkPage {
     pub image: ImageView,
     pub record: ImageRecord,
+    pub made_from: Option<MadeFrom>,
+    /// An edit's own settings, labelled as its form labels them.
+    pub settings: Vec<(String, String)>,
+    /// The pictures made from this one, newest first.
+    pub edits: Vec<ImageView>,
+}
+
+/// The picture an edit was made from, and by what.
+pub struct MadeFrom {
+    pub id: String,
+    pub operation: String,
+    /// Whether it is still in the gallery.
+    pub kept: bool,
+}
+
+impl PermalinkPage {
+    pub fn new(
+        operations: &Operations,
+        record: ImageRecord,
+        source_kept: bool,
+        edits: &[ImageRecord],
+    ) -> Self {
+        let edit = record.recipe.origin.edit();
+        let settings = edit
+            .map(|edit| {
+                let spec = operations.get(&edit.operation);
+                edit.form
+                    .iter()
+                    .filter_map(|(name, value)| {
+                        let label = spec?.params.iter().find(|p| p.param.name() == name)?;
+                        Some((label.label.clone(), value.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            image: ImageView::from(&record),
+            made_from: edit.map(|edit| MadeFrom {
+                id: edit.source.to_string(),
+                operation: edit.operation_name.clone(),
+                kept: source_kept,
+            }),
+            settings,
+            edits: edits.iter().map(ImageView::from).collect(),
+            record,
+        }
+    }
+
+    pub fn uploaded(&self) -> bool {
+        matches!(self.record.recipe.origin, Origin::Uploaded)
+    }
 }
 
 #[derive(Template)]

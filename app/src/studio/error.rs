@@ -1,4 +1,4 @@
-use crate::{guard::OverBudget, storage::StorageError};
+use crate::{gallery::GalleryError, guard::OverBudget, storage::StorageError};
 
 /// Why the studio did not accept a request; `http::error` words each one for the user.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,8 @@ pub enum Refusal {
     OverBudget(#[from] OverBudget),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Gallery(#[from] GalleryError),
 }
 
 impl From<crate::guard::BudgetError> for Refusal {

@@ -1,4 +1,4 @@
-//! The use cases: generate and compare, as jobs that outlive the request that made them. The
+//! The use cases: generate, compare and edit, as jobs that outlive the request that made them. The
 //! studio is the only caller of Bedrock, the gallery and the guards; the HTML routes (and,
 //! later, a JSON API) call it alike.
 //!
@@ -33,11 +33,12 @@ use crate::{
     bedrock::Bedrock,
     catalogue::{Catalogue, Operations},
     domain::{EditRequest, GenerationRequest},
-    gallery::{Gallery, ImageId, OwnerId},
+    gallery::{Gallery, ImageId, ImageRecord, OwnerId, Recipe},
     guard::{Budget, RateLimit, Spending, Usd},
     metrics::{Gauges, Metrics},
     models::ModelStatus,
     storage::{Storage, StorageError},
+    upload::UploadedPicture,
 };
 
 /// How long a run that failed on the store waits before it is taken over again.
@@ -286,6 +287,21 @@ impl Studio {
             inputs,
         };
         self.accept(owner, asked).await
+    }
+
+    /// Keeps `picture` in `owner`'s gallery as an upload of their own, to edit. It counts
+    /// against the same per-browser rate as a job, since it takes the same storage.
+    pub async fn upload(
+        &self,
+        owner: &OwnerId,
+        picture: UploadedPicture,
+    ) -> Result<ImageRecord, Refusal> {
+        if self.inner.rate_limit.check(owner.as_str()).is_err() {
+            return Err(Refusal::RateLimited);
+        }
+        let recipe = Recipe::uploaded(picture.width(), picture.height(), OffsetDateTime::now_utc());
+        let png = Bytes::from(picture.into_png());
+        Ok(self.inner.gallery.save(owner, recipe, png).await?)
     }
 
     async fn accept(&self, owner: &OwnerId, asked: Asked) -> Result<Job, Refusal> {

@@ -541,9 +541,9 @@ impl Respond for ImageServices {
     }
 }
 
-/// Makes the double answer the image services, recording their calls in its `received()`.
-/// Mounting twice is harmless (the first mount answers).
-pub async fn mount(bedrock: &BedrockDouble) {
+/// Makes the double answer the image services, recording their calls in its `received()`:
+/// done for every double as it starts.
+pub(super) async fn mount(bedrock: &BedrockDouble) {
     let state = bedrock.state.clone();
     mount_answering(&bedrock.server, state, None, SERVICE_PRIORITY).await;
 }

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use image::{DynamicImage, ImageFormat, Luma, Rgb, RgbImage};
 use serde_json::{Value, json};
 
-use super::{ImageServiceFaults, SD35_IMAGE_TO_IMAGE, SERVICES, Service, mount};
+use super::{ImageServiceFaults, SD35_IMAGE_TO_IMAGE, SERVICES, Service};
 use crate::bedrock_double::BedrockDouble;
 
 const INPAINT: &str = "us.stability.stable-image-inpaint-v1:0";
@@ -28,9 +28,7 @@ const SD35: &str = "stability.sd3-5-large-v1:0";
 
 /// A double that answers the image services.
 async fn bedrock() -> BedrockDouble {
-    let bedrock = BedrockDouble::start_all_live().await;
-    mount(&bedrock).await;
-    bedrock
+    BedrockDouble::start_all_live().await
 }
 
 /// What InvokeModel gave back: the JSON body, or the error's code and message.
