@@ -287,3 +287,173 @@ async fn a_running_job_is_cancelled_from_its_card_while_the_form_stays_usable() 
 
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_person_paints_a_mask_inpaints_and_follows_the_lineage_back() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.open_studio(&app.url("/")).await;
+    let prompt = browser
+        .find(Locator::Css("textarea[name=prompt]"))
+        .await
+        .unwrap();
+    prompt.send_keys("a house by a lake").await.unwrap();
+    click(&browser, "#generate-form button[type=submit]").await;
+    let edit = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#result article.job[data-state=done] a.edit"))
+        .await
+        .expect("the picture's card has an Edit link");
+    let source = edit.attr("href").await.unwrap().expect("a link");
+    let source = source
+        .strip_prefix("/images/")
+        .and_then(|s| s.strip_suffix("/edit"))
+        .expect("an edit page")
+        .to_owned();
+    edit.click().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#painter canvas.mask-layer"))
+        .await
+        .expect("the edit page paints over the picture");
+    browser
+        .execute("window.easelMark = 'same page'; return null;", vec![])
+        .await
+        .unwrap();
+    let prompt = browser
+        .find(Locator::Css("#edit-form textarea[name=prompt]"))
+        .await
+        .unwrap();
+    prompt.send_keys("a red door").await.unwrap();
+
+    paint(&browser).await;
+    assert!(
+        mask_files_become(&browser, 1).await,
+        "the painting is the mask"
+    );
+    click(&browser, "[data-mask-action=undo]").await;
+    assert!(
+        mask_files_become(&browser, 0).await,
+        "undone, nothing is painted"
+    );
+    paint(&browser).await;
+    assert!(mask_files_become(&browser, 1).await);
+    click(&browser, "#edit-button").await;
+
+    let result = browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#result article.job[data-state=done] img"))
+        .await
+        .expect("the edited picture arrives in its card");
+    assert_same_page(&browser).await;
+    assert!(displayed_within(&browser, &result, Duration::from_secs(10)).await);
+    let call = bedrock.received().pop().expect("an inpaint call");
+    assert_eq!(call.model_id, "us.stability.stable-image-inpaint-v1:0");
+    let picture = decode(&call.body["image"]);
+    let mask = decode(&call.body["mask"]).to_luma8();
+    assert_eq!(
+        mask.dimensions(),
+        (picture.width(), picture.height()),
+        "the picture's own size"
+    );
+    let (cx, cy) = (mask.width() / 2, mask.height() / 2);
+    assert_eq!(mask.get_pixel(cx, cy).0, [255], "white where painted");
+    assert_eq!(mask.get_pixel(2, 2).0, [0], "black where not");
+
+    // From the result to its permalink, and back along the lineage to the source.
+    browser
+        .find(Locator::Css(
+            "#result article.job[data-state=done] figure a",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let made_from = browser
+        .wait()
+        .for_element(Locator::Css(".made-from a"))
+        .await
+        .expect("the edit names its source");
+    assert_eq!(made_from.text().await.unwrap(), "this picture");
+    made_from.click().await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(".lineage.edits img"))
+        .await
+        .expect("the source lists its edit");
+    let url = browser.current_url().await.unwrap();
+    assert!(url.path().ends_with(&source), "{url}");
+
+    browser.close().await.unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// A stroke with the mouse across the middle of the picture, as a person drags it.
+async fn paint(browser: &Client) {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let canvas = browser.find(Locator::Css("#painter canvas")).await.unwrap();
+    let step = |x: f64, y: f64| PointerAction::MoveBy {
+        duration: Some(Duration::from_millis(50)),
+        x,
+        y,
+    };
+    let mouse = MouseActions::new("mouse".to_owned())
+        .then(PointerAction::MoveToElement {
+            element: canvas,
+            duration: None,
+            x: -40.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(step(40.0, 5.0))
+        .then(step(40.0, -5.0))
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser.perform_actions(mouse).await.unwrap();
+}
+
+/// Whether the mask input comes to hold `wanted` files: the painter writes its PNG a moment
+/// after the stroke ends.
+async fn mask_files_become(browser: &Client, wanted: u64) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let files = browser
+            .execute(
+                "return document.getElementById('mask').files.length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if files.as_u64() == Some(wanted) {
+            return true;
+        }
+        if std::time::Instant::now() > until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn decode(base64: &Value) -> image::DynamicImage {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64.as_str().expect("a base64 picture"))
+        .unwrap();
+    image::load_from_memory(&bytes).unwrap()
+}

@@ -10,6 +10,7 @@ use super::AppError;
 const HTMX: &str = include_str!(concat!(env!("OUT_DIR"), "/htmx.min.js"));
 const HTMX_SSE: &str = include_str!(concat!(env!("OUT_DIR"), "/sse.min.js"));
 const APP_JS: &str = include_str!("../../assets/app.js");
+const PAINTER_JS: &str = include_str!("../../assets/painter.js");
 const APP_CSS: &str = include_str!("../../assets/app.css");
 
 pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
@@ -17,6 +18,7 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
         "sse.js" => (HTMX_SSE, "text/javascript; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "painter.js" => (PAINTER_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         _ => return Err(AppError::NotFound),
     };
