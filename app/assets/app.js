@@ -1,5 +1,5 @@
-// Small touches on top of htmx: a live character count, the price of the request, and the
-// seconds a running job has taken. The page works without any of it.
+// Small touches on top of htmx: a live character count, the price of the request, the
+// seconds a running job has taken, and a picture dropped on the page read for its recipe. The page works without any of it.
 (function () {
   "use strict";
 
@@ -26,6 +26,19 @@
       var fixed = document.querySelector('input[name="seed_mode"][value="fixed"]');
       if (fixed) fixed.checked = true;
     }
+  });
+
+  // A picture dropped anywhere on the studio page is read for its recipe.
+  document.addEventListener("dragover", function (event) {
+    if (document.getElementById("recipe-form")) event.preventDefault();
+  });
+  document.addEventListener("drop", function (event) {
+    var form = document.getElementById("recipe-form");
+    var files = event.dataTransfer && event.dataTransfer.files;
+    if (!form || !files || !files.length) return;
+    event.preventDefault();
+    document.getElementById("recipe_file").files = files;
+    form.requestSubmit();
   });
 
   // A running job's card counts its seconds between the server's updates.

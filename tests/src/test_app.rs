@@ -337,10 +337,29 @@ impl Browser {
     /// Upload a picture of one's own, as the page's upload form sends it without htmx: the
     /// answer is the picture's edit page, or the form again with what was wrong.
     pub async fn upload(&self, file_name: &str, bytes: Vec<u8>) -> Page {
+        self.post_file("/uploads", "picture", file_name, bytes, false)
+            .await
+    }
+
+    /// Drop a picture on the studio page (htmx posts it): the answer is the generate form
+    /// filled from its recipe, or the recipe field saying why not.
+    pub async fn drop_picture(&self, bytes: Vec<u8>) -> Page {
+        self.post_file("/recipe", "recipe_file", "dropped.png", bytes, true)
+            .await
+    }
+
+    async fn post_file(
+        &self,
+        path: &str,
+        field: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        htmx: bool,
+    ) -> Page {
         self.visit_once().await;
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
-        let form = reqwest::multipart::Form::new().part("picture", part);
-        self.post_multipart("/uploads", form, false).await
+        let form = reqwest::multipart::Form::new().part(field.to_owned(), part);
+        self.post_multipart(path, form, htmx).await
     }
 
     /// Press the edit button of picture `image` with htmx: `fields` as typed, `files` as

@@ -457,3 +457,63 @@ fn decode(base64: &Value) -> image::DynamicImage {
         .unwrap();
     image::load_from_memory(&bytes).unwrap()
 }
+
+#[tokio::test]
+async fn a_downloaded_picture_dropped_on_the_page_fills_the_form() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.open_studio(&app.url("/")).await;
+    let prompt = browser
+        .find(Locator::Css("textarea[name=prompt]"))
+        .await
+        .unwrap();
+    prompt.send_keys("a windmill in the snow").await.unwrap();
+    click(&browser, "#generate-form button[type=submit]").await;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(
+            "#result article.job[data-state=done] a.download",
+        ))
+        .await
+        .expect("a picture to download");
+    browser.goto(&app.url("/")).await.unwrap();
+
+    // WebDriver cannot drag a file from the desktop, so the page is given the drop a person
+    // makes: the downloaded PNG, in a drop event's DataTransfer.
+    browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const link = document.querySelector('#gallery a[download]');
+             fetch(link.href).then(r => r.blob()).then(blob => {
+               const files = new DataTransfer();
+               files.items.add(new File([blob], 'windmill.png', { type: 'image/png' }));
+               document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
+               done(null);
+             });",
+            vec![],
+        )
+        .await
+        .unwrap();
+
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let prompt = browser
+            .find(Locator::Css("#generate-form textarea[name=prompt]"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        if prompt.as_deref() == Some("a windmill in the snow") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the form was not filled: {prompt:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.close().await.unwrap();
+}

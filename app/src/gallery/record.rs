@@ -92,6 +92,40 @@ impl Recipe {
         }
     }
 
+    /// The recipe a PNG made by Easel carries in its text chunks ([`Recipe::png_text`]), or
+    /// `None` when they do not hold one.
+    pub fn from_png_text(text: &[(String, String)]) -> Option<Self> {
+        let get = |key: &str| {
+            text.iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, value)| value.as_str())
+        };
+        if get("Software") != Some("Easel") {
+            return None;
+        }
+        let (model_name, model_id) = get("Model")?.rsplit_once(" (")?;
+        let origin = if let Some(edit) = get("Easel edit") {
+            Origin::Edited(serde_json::from_str(edit).ok()?)
+        } else if get("Origin") == Some("uploaded") {
+            Origin::Uploaded
+        } else {
+            Origin::Generated
+        };
+        Some(Self {
+            model_id: model_id.strip_suffix(')')?.to_owned(),
+            model_name: model_name.to_owned(),
+            prompt: get("Prompt")?.to_owned(),
+            negative_prompt: get("Negative prompt").map(str::to_owned),
+            size: get("Size")?.to_owned(),
+            cfg_scale: get("CFG scale").and_then(|cfg| cfg.parse().ok()),
+            quality: get("Quality").map(str::to_owned),
+            seed: get("Seed")?.parse().ok()?,
+            price_usd: get("Price USD")?.parse().ok()?,
+            created_at: OffsetDateTime::parse(get("Created")?, &Rfc3339).ok()?,
+            origin,
+        })
+    }
+
     /// The recipe as PNG text entries, so that a downloaded image still
     /// tells how it was made. Absent optional fields are left out.
     pub(crate) fn png_text(&self) -> Vec<(&'static str, String)> {
@@ -152,6 +186,29 @@ mod tests {
         assert_eq!(json["recipe"]["created_at"], "2025-06-01T12:30:00Z");
         assert_eq!(json["id"], record.id.as_str());
         assert_eq!(serde_json::from_value::<ImageRecord>(json).unwrap(), record);
+    }
+
+    #[test]
+    fn a_recipe_is_read_back_from_its_png_text() {
+        let generated = test_recipe("a lighthouse");
+        let mut edited = Recipe::uploaded(640, 480, generated.created_at);
+        edited.origin = Origin::Edited(EditRecipe {
+            operation: "inpaint".to_owned(),
+            operation_name: "Inpaint".to_owned(),
+            source: ImageId::new(generated.created_at),
+            form: vec![("prompt".to_owned(), "a red door".to_owned())],
+        });
+        let uploaded = Recipe::uploaded(640, 480, generated.created_at);
+        for recipe in [generated, edited, uploaded] {
+            let text: Vec<(String, String)> = recipe
+                .png_text()
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect();
+            assert_eq!(Recipe::from_png_text(&text), Some(recipe));
+        }
+        let foreign = [("parameters".to_owned(), "a cat".to_owned())];
+        assert_eq!(Recipe::from_png_text(&foreign), None);
     }
 
     #[test]

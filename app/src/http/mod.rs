@@ -11,6 +11,7 @@ mod images;
 mod jobs;
 mod multipart;
 mod pages;
+mod recipe;
 mod uploads;
 mod views;
 
@@ -108,6 +109,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 .layer(DefaultBodyLimit::max(edit::MAX_EDIT_BODY_BYTES)),
         )
         .route("/images/{id}/edit/fields", get(edit::fields))
+        .route(
+            "/recipe",
+            post(recipe::restore).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD_BODY_BYTES)),
+        )
         .route(
             "/uploads",
             post(uploads::upload).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD_BODY_BYTES)),

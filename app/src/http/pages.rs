@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     domain::{FieldErrors, GenerateForm},
-    gallery::{ImageId, ImageRecord, OwnerId},
+    gallery::{ImageId, OwnerId, Recipe},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,7 +40,7 @@ pub async fn index(
     let (jar, owner) = identity::owner_or_new(jar, state.secure_cookie);
     let values = match ImageId::parse(&query.reuse) {
         Some(id) => match state.gallery.record(&owner, &id).await? {
-            Some(record) => form_from(&record),
+            Some(record) => form_from(&record.recipe),
             None => return Err(AppError::NotFound),
         },
         None => GenerateForm {
@@ -99,9 +99,8 @@ pub async fn index_page(
     Ok(render(status, &page))
 }
 
-/// The form filled in as `record` was made, with its seed fixed so it can be made again.
-fn form_from(record: &ImageRecord) -> GenerateForm {
-    let recipe = &record.recipe;
+/// The form filled in as `recipe` was made, with its seed fixed so it can be made again.
+pub(super) fn form_from(recipe: &Recipe) -> GenerateForm {
     GenerateForm {
         model: recipe.model_id.clone(),
         prompt: recipe.prompt.clone(),

@@ -468,6 +468,13 @@ pub struct FormFragment {
     pub form: FormView,
 }
 
+/// The form that reads a picture's recipe, with what was wrong with the last one.
+#[derive(Template)]
+#[template(path = "recipe.html")]
+pub struct RecipeFragment {
+    pub error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "gallery.html")]
 pub struct GalleryFragment {

@@ -9,6 +9,7 @@ mod generate;
 mod models;
 mod no_js;
 mod operations;
+mod recipe;
 mod validation;
 
 pub const CORE: &str = "stability.stable-image-core-v1:1";

@@ -1,0 +1,116 @@
+//! `POST /recipe`: a picture dropped on the page (or picked) fills the form with the recipe it
+//! carries. Easel's own PNGs fill every field (an edit opens its source's edit form), and
+//! AUTOMATIC1111's `parameters` chunk fills the prompts and the seed.
+
+use axum::{
+    extract::{Multipart, State, multipart::MultipartRejection},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::SignedCookieJar;
+
+use super::{
+    AppError, AppState,
+    error::render,
+    generate::swap_form,
+    identity, multipart,
+    pages::{form_from, index_page},
+    uploads::MAX_UPLOAD_BODY_BYTES,
+    views::{FormFragment, FormView, RecipeFragment, ResultView},
+};
+use crate::{
+    domain::{FieldErrors, GenerateForm},
+    gallery::{Origin, Recipe, read_text_chunks},
+    upload::a1111,
+};
+
+const PICTURE: &str = "recipe_file";
+
+/// What a dropped picture asks for.
+enum Found {
+    Generate(Box<GenerateForm>),
+    /// An edit: its source's edit form, filled in.
+    Edit(String),
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: SignedCookieJar,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let owner = identity::required_owner(&jar, state.secure_cookie)?;
+    let htmx = headers.contains_key("hx-request");
+    let found = match multipart::read(form, &[PICTURE], MAX_UPLOAD_BODY_BYTES).await {
+        Ok(sent) => sent.file(PICTURE).and_then(|png| found(png)),
+        Err(unreadable) => {
+            let fragment = RecipeFragment {
+                error: Some(unreadable.message),
+            };
+            return Ok(swap_form(
+                render(unreadable.status, &fragment),
+                "#recipe-form",
+            ));
+        }
+    };
+    match found {
+        Some(Found::Generate(values)) if htmx => {
+            let form = FormView::new(&state, *values, FieldErrors::default());
+            Ok(swap_form(
+                render(StatusCode::OK, &FormFragment { form }),
+                "#generate-form",
+            ))
+        }
+        Some(Found::Generate(values)) => {
+            let result = ResultView::default();
+            let errors = FieldErrors::default();
+            index_page(&state, &owner, *values, errors, result, StatusCode::OK, 1).await
+        }
+        Some(Found::Edit(url)) if htmx => {
+            let mut response = StatusCode::OK.into_response();
+            let location = HeaderValue::try_from(url).map_err(|_| AppError::NotFound)?;
+            response.headers_mut().insert("hx-redirect", location);
+            Ok(response)
+        }
+        Some(Found::Edit(url)) => Ok(Redirect::to(&url).into_response()),
+        None => {
+            let fragment = RecipeFragment {
+                error: Some(
+                    "This picture holds no recipe Easel can read. To edit it instead, upload it \
+                     with \"Edit a picture of your own\"."
+                        .to_owned(),
+                ),
+            };
+            let response = render(StatusCode::UNPROCESSABLE_ENTITY, &fragment);
+            Ok(swap_form(response, "#recipe-form"))
+        }
+    }
+}
+
+fn found(png: &[u8]) -> Option<Found> {
+    if let Some(recipe) = Recipe::from_png_text(&read_text_chunks(png)) {
+        return match &recipe.origin {
+            Origin::Generated => Some(Found::Generate(Box::new(form_from(&recipe)))),
+            Origin::Uploaded => None,
+            Origin::Edited(edit) => {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&edit.form)
+                    .finish();
+                Some(Found::Edit(format!("/images/{}/edit?{query}", edit.source)))
+            }
+        };
+    }
+    let recipe = a1111::recipe(png)?;
+    Some(Found::Generate(Box::new(GenerateForm {
+        prompt: recipe.prompt,
+        negative_prompt: recipe.negative_prompt,
+        seed_mode: if recipe.seed.is_some() {
+            "fixed"
+        } else {
+            "random"
+        }
+        .to_owned(),
+        seed: recipe.seed.map(|seed| seed.to_string()).unwrap_or_default(),
+        ..GenerateForm::default()
+    })))
+}
