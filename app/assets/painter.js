@@ -1,7 +1,8 @@
 // The mask painter of the edit page: paint over the picture with mouse, pen or touch (pointer
 // events). Painted means "change this". Every stroke is written into the form's mask file
 // input as a black-and-white PNG of the picture's own pixel size (white: change), so the form
-// sends it like an uploaded mask. Without JavaScript the file input is all there is.
+// sends it like an uploaded mask. Without JavaScript the file input is all there is. For
+// Outpaint, the sides to add are previewed around the picture instead.
 (function () {
   "use strict";
 
@@ -149,8 +150,25 @@
     });
   }
 
+  // Outpaint's sides are previewed as the canvas they make: the picture inside a frame grown by
+  // the pixels asked for, to scale.
+  function previewSides() {
+    var shown = painter.querySelector("img").getBoundingClientRect().width / width;
+    ["left", "right", "up", "down"].forEach(function (side) {
+      var input = document.getElementById(side);
+      var pixels = input ? Math.max(0, Number(input.value) || 0) : 0;
+      var edge = { left: "Left", right: "Right", up: "Top", down: "Bottom" }[side];
+      painter.style["padding" + edge] = pixels * shown + "px";
+    });
+    painter.classList.toggle("extending", !!document.getElementById("left"));
+  }
+  document.addEventListener("input", function (event) {
+    if (["left", "right", "up", "down"].indexOf(event.target.id) >= 0) previewSides();
+  });
+
   // The brush shows only where the chosen operation takes a mask.
   function showTools() {
+    previewSides();
     var takesMask = !!document.getElementById("mask");
     painter.classList.toggle("painting", takesMask);
     document.querySelectorAll(".mask-tools").forEach(function (tools) {
