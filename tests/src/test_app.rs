@@ -370,10 +370,7 @@ impl Browser {
         fields: &[(&str, &str)],
         files: &[(&str, Vec<u8>)],
     ) -> Page {
-        self.visit_once().await;
-        let form = edit_form(fields, files);
-        self.post_multipart(&format!("/images/{image}/edit"), form, true)
-            .await
+        self.post_edit(image, fields, files, true).await
     }
 
     /// The same edit by a plain form post, as a browser without JavaScript sends it.
@@ -383,9 +380,19 @@ impl Browser {
         fields: &[(&str, &str)],
         files: &[(&str, Vec<u8>)],
     ) -> Page {
+        self.post_edit(image, fields, files, false).await
+    }
+
+    async fn post_edit(
+        &self,
+        image: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, Vec<u8>)],
+        htmx: bool,
+    ) -> Page {
         self.visit_once().await;
         let form = edit_form(fields, files);
-        self.post_multipart(&format!("/images/{image}/edit"), form, false)
+        self.post_multipart(&format!("/images/{image}/edit"), form, htmx)
             .await
     }
 

@@ -294,16 +294,9 @@ async fn a_person_paints_a_mask_inpaints_and_follows_the_lineage_back() {
     let app = spawn_app(&bedrock).await;
     let driver = ChromeDriver::start();
     let browser = driver.open_studio(&app.url("/")).await;
-    let prompt = browser
-        .find(Locator::Css("textarea[name=prompt]"))
-        .await
-        .unwrap();
-    prompt.send_keys("a house by a lake").await.unwrap();
-    click(&browser, "#generate-form button[type=submit]").await;
-    let edit = browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#result article.job[data-state=done] a.edit"))
+    let card = generate_in_page(&browser, "a house by a lake").await;
+    let edit = card
+        .find(Locator::Css("a.edit"))
         .await
         .expect("the picture's card has an Edit link");
     let source = edit.attr("href").await.unwrap().expect("a link");
@@ -391,6 +384,24 @@ async fn a_person_paints_a_mask_inpaints_and_follows_the_lineage_back() {
     browser.close().await.unwrap();
 }
 
+/// Types `prompt`, presses Generate and waits until the job's card shows it done.
+async fn generate_in_page(browser: &Client, prompt: &str) -> Element {
+    browser
+        .find(Locator::Css("textarea[name=prompt]"))
+        .await
+        .unwrap()
+        .send_keys(prompt)
+        .await
+        .unwrap();
+    click(browser, "#generate-form button[type=submit]").await;
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#result article.job[data-state=done]"))
+        .await
+        .expect("the job is done")
+}
+
 async fn click(browser: &Client, css: &str) {
     browser
         .find(Locator::Css(css))
@@ -464,18 +475,8 @@ async fn a_downloaded_picture_dropped_on_the_page_fills_the_form() {
     let app = spawn_app(&bedrock).await;
     let driver = ChromeDriver::start();
     let browser = driver.open_studio(&app.url("/")).await;
-    let prompt = browser
-        .find(Locator::Css("textarea[name=prompt]"))
-        .await
-        .unwrap();
-    prompt.send_keys("a windmill in the snow").await.unwrap();
-    click(&browser, "#generate-form button[type=submit]").await;
-    browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(
-            "#result article.job[data-state=done] a.download",
-        ))
+    let card = generate_in_page(&browser, "a windmill in the snow").await;
+    card.find(Locator::Css("a.download"))
         .await
         .expect("a picture to download");
     browser.goto(&app.url("/")).await.unwrap();

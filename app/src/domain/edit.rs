@@ -28,6 +28,43 @@ pub struct EditPictures {
     pub style: Option<UploadedPicture>,
 }
 
+impl EditPictures {
+    /// Decodes the pictures of an edit for `spec`, each against the operation's limits: the
+    /// source, and the mask or second picture when the operation takes one (a file it does
+    /// not take is ignored). Every problem is reported next to its field. Decoding a picture
+    /// of several megapixels is slow: call it off the async threads.
+    pub fn decode(
+        spec: &OperationSpec,
+        source: &[u8],
+        mask: Option<&[u8]>,
+        style: Option<&[u8]>,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let source = UploadedPicture::parse(source, &spec.input)
+            .map_err(|e| errors.add(Field::Image, e.to_string()))
+            .ok();
+        let mask = match (mask.filter(|_| spec.mask), &source) {
+            (Some(mask), Some(source)) => Mask::parse(mask, source.width(), source.height())
+                .map_err(|e| errors.add(Field::Mask, e.to_string()))
+                .ok(),
+            _ => None,
+        };
+        let style = style.filter(|_| spec.style_image).and_then(|style| {
+            UploadedPicture::parse(style, &spec.input)
+                .map_err(|e| errors.add(Field::StyleImage, e.to_string()))
+                .ok()
+        });
+        match source {
+            Some(source) if errors.is_empty() => Ok(Self {
+                source,
+                mask,
+                style,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// A number within its operation's range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Level(f64);

@@ -6,24 +6,22 @@ use axum::{
     response::Response,
 };
 use axum_extra::extract::SignedCookieJar;
-use bytes::Bytes;
 
 use super::{
     AppError, AppState,
+    answer::{answer_accepted, swap_form, with_retry_after},
     edit_views::{EditFormFragment, EditFormView, EditPage},
     error::{refusal, render},
-    generate::{answer_accepted, swap_form, with_retry_after},
     identity,
     multipart::{self, SentForm},
-    pages::owned,
+    pages::{owned, owned_record},
     uploads::UNREADABLE,
     views::{ImageView, RefusalFragment, ResultView},
 };
 use crate::{
-    catalogue::OperationSpec,
     domain::{EditPictures, EditRequest, Field, FieldErrors},
     gallery::{ImageId, ImageRecord, OwnerId, png_size},
-    upload::{Mask, PictureLimits, UploadedPicture},
+    upload::PictureLimits,
 };
 
 /// The most an edit form may carry: a mask and a second picture at their largest, and the
@@ -48,11 +46,7 @@ pub async fn page(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (owner, id) = owned(&state, &jar, &id)?;
-    let record = state
-        .gallery
-        .record(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let record = owned_record(&state, &owner, &id).await?;
     let reused = query
         .iter()
         .find(|(name, _)| name == "reuse")
@@ -108,11 +102,7 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let owner = identity::required_owner(&jar, state.secure_cookie)?;
     let id = ImageId::parse(&id).ok_or(AppError::NotFound)?;
-    let record = state
-        .gallery
-        .record(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let record = owned_record(&state, &owner, &id).await?;
     let htmx = headers.contains_key("hx-request");
     let sent = match multipart::read(form, &[MASK, STYLE], MAX_EDIT_BODY_BYTES).await {
         Ok(sent) => sent,
@@ -183,47 +173,15 @@ async fn parse(
         .png(owner, source)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mask = spec.mask.then(|| sent.file(MASK).cloned()).flatten();
-    let style = spec
-        .style_image
-        .then(|| sent.file(STYLE).cloned())
-        .flatten();
+    let mask = sent.file(MASK).cloned();
+    let style = sent.file(STYLE).cloned();
     // Decoding a picture of several megapixels takes long enough to hold up other requests.
-    let pictures = tokio::task::spawn_blocking(move || pictures(&spec, &png, mask, style))
-        .await
-        .unwrap_or_else(|_| Err(FieldErrors::single(Field::Image, UNREADABLE)));
+    let pictures = tokio::task::spawn_blocking(move || {
+        EditPictures::decode(&spec, &png, mask.as_deref(), style.as_deref())
+    })
+    .await
+    .unwrap_or_else(|_| Err(FieldErrors::single(Field::Image, UNREADABLE)));
     Ok(pictures.and_then(|pictures| EditRequest::parse(&sent.fields, pictures, &state.operations)))
-}
-
-fn pictures(
-    spec: &OperationSpec,
-    source: &[u8],
-    mask: Option<Bytes>,
-    style: Option<Bytes>,
-) -> Result<EditPictures, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let source = UploadedPicture::parse(source, &spec.input)
-        .map_err(|e| errors.add(Field::Image, e.to_string()))
-        .ok();
-    let mask = match (mask, &source) {
-        (Some(mask), Some(source)) => Mask::parse(&mask, source.width(), source.height())
-            .map_err(|e| errors.add(Field::Mask, e.to_string()))
-            .ok(),
-        _ => None,
-    };
-    let style = style.and_then(|style| {
-        UploadedPicture::parse(&style, &spec.input)
-            .map_err(|e| errors.add(Field::StyleImage, e.to_string()))
-            .ok()
-    });
-    match source {
-        Some(source) if errors.is_empty() => Ok(EditPictures {
-            source,
-            mask,
-            style,
-        }),
-        _ => Err(errors),
-    }
 }
 
 async fn invalid(

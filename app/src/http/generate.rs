@@ -1,25 +1,23 @@
 use axum::{
     Form,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
 };
 use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
+    answer::{answer_accepted, swap_form, with_retry_after},
     error::{refusal, render},
     identity,
     pages::index_page,
-    views::{
-        FormFragment, FormView, JobFragment, JobView, RefusalFragment, ResultView, SpendFragment,
-        SpendView,
-    },
+    views::{FormFragment, FormView, RefusalFragment, ResultView},
 };
 use crate::{
     domain::{Field, FieldErrors, GenerateForm, GenerationRequest},
     gallery::OwnerId,
-    studio::{Job, JobStatus, Refusal},
+    studio::Refusal,
 };
 
 /// `POST /generate`: accepts the request as a job (or, with models to compare, one job per
@@ -85,60 +83,6 @@ pub async fn generate(
         return Ok(with_retry_after(response, retry_after));
     }
     answer_accepted(&state, &owner, accepted, messages, htmx).await
-}
-
-/// What a browser is told once jobs are accepted: htmx gets their cards (after a sentence for
-/// each request that was not) and the new spending line; a plain post is sent to the first
-/// job's own page.
-pub(super) async fn answer_accepted(
-    state: &AppState,
-    owner: &OwnerId,
-    accepted: Vec<Job>,
-    messages: Vec<String>,
-    htmx: bool,
-) -> Result<Response, AppError> {
-    if !htmx && let Some(first) = accepted.first() {
-        return Ok(Redirect::to(&format!("/jobs/{}", first.id)).into_response());
-    }
-    let mut html = RefusalFragment { messages }.to_string();
-    for job in accepted {
-        let status = match state.studio.status(owner, &job.id).await? {
-            Some(status) => status,
-            None => JobStatus {
-                job,
-                ahead: None,
-                ended_while_away: false,
-            },
-        };
-        let card = JobFragment {
-            job: JobView::new(state, &status),
-        };
-        html.push_str(&card.to_string());
-    }
-    if let Ok(spent) = state.studio.spent_today(owner).await {
-        let spend = SpendView::new(spent, state.studio.budget().caps());
-        html.push_str(&SpendFragment { spend, oob: true }.to_string());
-    }
-    Ok((StatusCode::ACCEPTED, axum::response::Html(html)).into_response())
-}
-
-/// A refusal tells the browser when to try again, where that is known.
-pub(super) fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Response {
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
-}
-
-/// A form whose fields were wrong is swapped whole, so each message sits next to its field,
-/// instead of landing in `#result`.
-pub(super) fn swap_form(mut response: Response, form_id: &'static str) -> Response {
-    let headers = response.headers_mut();
-    headers.insert("hx-retarget", HeaderValue::from_static(form_id));
-    headers.insert("hx-reswap", HeaderValue::from_static("outerHTML"));
-    response
 }
 
 /// The request, and the same request on each model to compare with, each with its note.

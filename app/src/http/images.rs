@@ -5,7 +5,10 @@ use axum::{
 };
 use axum_extra::extract::SignedCookieJar;
 
-use super::{AppError, AppState, pages::owned};
+use super::{
+    AppError, AppState,
+    pages::{owned, owned_record},
+};
 
 /// `GET /images/{id}/image.png`: the picture itself, full size.
 pub async fn inline(
@@ -52,11 +55,7 @@ pub async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (owner, id) = owned(&state, &jar, &id)?;
-    let record = state
-        .gallery
-        .record(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let record = owned_record(&state, &owner, &id).await?;
     let png = state
         .gallery
         .png(&owner, &id)

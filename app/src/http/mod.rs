@@ -1,5 +1,6 @@
 //! Routes and the glue between requests, the core and the templates.
 
+mod answer;
 mod assets;
 mod edit;
 mod edit_views;

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     domain::{FieldErrors, GenerateForm},
-    gallery::{ImageId, OwnerId, Recipe},
+    gallery::{ImageId, ImageRecord, OwnerId, Recipe},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,11 +177,7 @@ pub async fn permalink(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (owner, id) = owned(&state, &jar, &id)?;
-    let record = state
-        .gallery
-        .record(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let record = owned_record(&state, &owner, &id).await?;
     let source_kept = match record.recipe.origin.edit() {
         Some(edit) => state.gallery.record(&owner, &edit.source).await?.is_some(),
         None => false,
@@ -189,6 +185,19 @@ pub async fn permalink(
     let edits = state.gallery.edits_of(&owner, &id).await?;
     let page = PermalinkPage::new(&state.operations, record, source_kept, &edits);
     Ok(render(StatusCode::OK, &page))
+}
+
+/// `owner`'s picture `id`, or "not found".
+pub async fn owned_record(
+    state: &AppState,
+    owner: &OwnerId,
+    id: &ImageId,
+) -> Result<ImageRecord, AppError> {
+    state
+        .gallery
+        .record(owner, id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 pub async fn not_found() -> AppError {

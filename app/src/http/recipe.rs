@@ -4,15 +4,15 @@
 
 use axum::{
     extract::{Multipart, State, multipart::MultipartRejection},
-    http::{HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Redirect, Response},
+    http::{HeaderMap, StatusCode},
+    response::Response,
 };
 use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
+    answer::{go_to, swap_form},
     error::render,
-    generate::swap_form,
     identity, multipart,
     pages::{form_from, index_page},
     uploads::MAX_UPLOAD_BODY_BYTES,
@@ -66,13 +66,7 @@ pub async fn restore(
             let errors = FieldErrors::default();
             index_page(&state, &owner, *values, errors, result, StatusCode::OK, 1).await
         }
-        Some(Found::Edit(url)) if htmx => {
-            let mut response = StatusCode::OK.into_response();
-            let location = HeaderValue::try_from(url).map_err(|_| AppError::NotFound)?;
-            response.headers_mut().insert("hx-redirect", location);
-            Ok(response)
-        }
-        Some(Found::Edit(url)) => Ok(Redirect::to(&url).into_response()),
+        Some(Found::Edit(url)) => Ok(go_to(&url, htmx, StatusCode::OK)),
         None => {
             let fragment = RecipeFragment {
                 error: Some(

@@ -3,16 +3,16 @@
 
 use axum::{
     extract::{Multipart, State, multipart::MultipartRejection},
-    http::{HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Redirect, Response},
+    http::{HeaderMap, StatusCode},
+    response::Response,
 };
 use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
+    answer::{go_to, with_retry_after},
     edit_views::{UploadFragment, UploadPage, UploadView},
     error::{refusal, render},
-    generate::with_retry_after,
     identity, multipart,
 };
 use crate::upload::{PictureLimits, UploadedPicture};
@@ -53,14 +53,7 @@ pub async fn upload(
         }
     };
     let edit = format!("/images/{}/edit", record.id);
-    if htmx {
-        // The edit page is a page of its own, so htmx is asked to go there, not to swap it in.
-        let mut response = StatusCode::CREATED.into_response();
-        let location = HeaderValue::try_from(edit).expect("an image id is URL-safe");
-        response.headers_mut().insert("hx-redirect", location);
-        return Ok(response);
-    }
-    Ok(Redirect::to(&edit).into_response())
+    Ok(go_to(&edit, htmx, StatusCode::CREATED))
 }
 
 /// The uploaded picture, decoded and cleaned, or a sentence for its field.

@@ -13,7 +13,6 @@ use crate::{
     domain::{EditPictures, EditRequest, Field, FieldErrors, GenerationRequest},
     gallery::{EditRecipe, GalleryError, ImageId, Origin, Recipe, png_size},
     storage::StorageError,
-    upload::{Mask, UploadedPicture},
 };
 
 /// A job whose process died while running it is run once more; a second death ends it.
@@ -295,34 +294,30 @@ impl Plan {
         let Some(spec) = operation else {
             return Ok(Err("its operation is no longer offered.".to_owned()));
         };
-        let source = match UploadedPicture::parse(&png, &spec.input) {
-            Ok(source) => source,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
         let mask = match edit.has_mask {
             true => match inner.jobs.input(&job.id, super::MASK).await? {
-                Some(bytes) => match Mask::parse(&bytes, source.width(), source.height()) {
-                    Ok(mask) => Some(mask),
-                    Err(e) => return Ok(Err(e.to_string())),
-                },
+                Some(bytes) => Some(bytes),
                 None => return Ok(Err("its mask is missing.".to_owned())),
             },
             false => None,
         };
         let style = match edit.has_style {
             true => match inner.jobs.input(&job.id, super::STYLE).await? {
-                Some(bytes) => match UploadedPicture::parse(&bytes, &spec.input) {
-                    Ok(style) => Some(style),
-                    Err(e) => return Ok(Err(e.to_string())),
-                },
+                Some(bytes) => Some(bytes),
                 None => return Ok(Err("its style picture is missing.".to_owned())),
             },
             false => None,
         };
-        let pictures = EditPictures {
-            source,
-            mask,
-            style,
+        // Decoding a picture of several megapixels would hold up the other jobs' tasks.
+        let spec = spec.clone();
+        let decoded = tokio::task::spawn_blocking(move || {
+            EditPictures::decode(&spec, &png, mask.as_deref(), style.as_deref())
+        })
+        .await;
+        let pictures = match decoded {
+            Ok(Ok(pictures)) => pictures,
+            Ok(Err(errors)) => return Ok(Err(sentences(&errors))),
+            Err(_) => return Ok(Err("its picture could not be read.".to_owned())),
         };
         Ok(EditRequest::parse(&edit.form, pictures, &inner.operations)
             .map(|request| Plan::Edit {

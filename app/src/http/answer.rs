@@ -1,0 +1,83 @@
+//! How a route answers, alike for htmx and for a plain form post: accepted jobs, refusals,
+//! a form swapped whole, and a move to another page.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+
+use super::{
+    AppError, AppState,
+    views::{JobFragment, JobView, RefusalFragment, SpendFragment, SpendView},
+};
+use crate::{
+    gallery::OwnerId,
+    studio::{Job, JobStatus},
+};
+
+/// What a browser is told once jobs are accepted: htmx gets their cards (after a sentence for
+/// each request that was not) and the new spending line; a plain post is sent to the first
+/// job's own page.
+pub async fn answer_accepted(
+    state: &AppState,
+    owner: &OwnerId,
+    accepted: Vec<Job>,
+    messages: Vec<String>,
+    htmx: bool,
+) -> Result<Response, AppError> {
+    if !htmx && let Some(first) = accepted.first() {
+        return Ok(Redirect::to(&format!("/jobs/{}", first.id)).into_response());
+    }
+    let mut html = RefusalFragment { messages }.to_string();
+    for job in accepted {
+        let status = match state.studio.status(owner, &job.id).await? {
+            Some(status) => status,
+            None => JobStatus {
+                job,
+                ahead: None,
+                ended_while_away: false,
+            },
+        };
+        let card = JobFragment {
+            job: JobView::new(state, &status),
+        };
+        html.push_str(&card.to_string());
+    }
+    if let Ok(spent) = state.studio.spent_today(owner).await {
+        let spend = SpendView::new(spent, state.studio.budget().caps());
+        html.push_str(&SpendFragment { spend, oob: true }.to_string());
+    }
+    Ok((StatusCode::ACCEPTED, Html(html)).into_response())
+}
+
+/// A refusal tells the browser when to try again, where that is known.
+pub fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Response {
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// A form whose fields were wrong is swapped whole, so each message sits next to its field,
+/// instead of landing in `#result`.
+pub fn swap_form(mut response: Response, form_id: &'static str) -> Response {
+    let headers = response.headers_mut();
+    headers.insert("hx-retarget", HeaderValue::from_static(form_id));
+    headers.insert("hx-reswap", HeaderValue::from_static("outerHTML"));
+    response
+}
+
+/// Sends the browser to `url`: htmx is told to go there (it would otherwise swap the page in),
+/// a plain post is redirected.
+pub fn go_to(url: &str, htmx: bool, status: StatusCode) -> Response {
+    if !htmx {
+        return Redirect::to(url).into_response();
+    }
+    let mut response = status.into_response();
+    if let Ok(location) = HeaderValue::try_from(url) {
+        response.headers_mut().insert("hx-redirect", location);
+    }
+    response
+}
