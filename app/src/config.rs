@@ -48,6 +48,10 @@ pub struct RawConfig {
     /// Jobs of one model that one process runs at once.
     #[arg(long, env = "EASEL_MODEL_CONCURRENCY", default_value = "4")]
     pub model_concurrency: String,
+    /// Jobs making large pictures (the upscales and outpaint) that one process runs at once,
+    /// whatever their model: each may hold tens of megabytes.
+    #[arg(long, env = "EASEL_LARGE_PICTURE_JOBS", default_value = "2")]
+    pub large_picture_jobs: String,
     /// Jobs of one model that may wait for a free slot in one process before new ones are refused.
     #[arg(long, env = "EASEL_QUEUE_LENGTH", default_value = "100")]
     pub queue_length: String,
@@ -221,6 +225,12 @@ impl RawConfig {
             jobs: JobSettings {
                 concurrency: parse("EASEL_MODEL_CONCURRENCY", &self.model_concurrency, positive)?
                     .get() as usize,
+                large_picture_jobs: parse(
+                    "EASEL_LARGE_PICTURE_JOBS",
+                    &self.large_picture_jobs,
+                    positive,
+                )?
+                .get() as usize,
                 queue_length: parse("EASEL_QUEUE_LENGTH", &self.queue_length, |s| {
                     s.parse()
                         .map_err(|_| format!("{s:?} is not a whole number"))

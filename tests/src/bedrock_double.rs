@@ -142,6 +142,8 @@ struct State {
     caller_may_subscribe: bool,
     /// The models of every CreateFoundationModelAgreement accepted, in order.
     agreements_created: Vec<String>,
+    /// About how many pixels the "4K" upscalers answer with.
+    upscale_to: u64,
 }
 
 impl State {
@@ -166,6 +168,7 @@ impl State {
             subscriptions: HashMap::new(),
             caller_may_subscribe: false,
             agreements_created: Vec::new(),
+            upscale_to: image_services::UPSCALE_TARGET,
         }
     }
 
@@ -352,6 +355,11 @@ impl BedrockDouble {
     /// Normal answers, each sent after `delay`.
     pub fn will_answer_after(&self, delay: Duration) {
         self.switch(Mode::AnswerAfter(delay));
+    }
+
+    /// Conservative and Creative Upscale answer with about `pixels` pixels (the bench's true 4K).
+    pub fn will_upscale_to(&self, pixels: u64) {
+        lock(&self.state).upscale_to = pixels;
     }
 
     /// Every valid call: 408 ModelTimeoutException (not retried by the SDK).

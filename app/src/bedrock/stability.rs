@@ -1,5 +1,7 @@
 //! Stability's text-to-image wire format (Stable Image Core and Ultra, SD3.5 Large).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -22,13 +24,14 @@ pub(super) fn body(request: &GenerationRequest, seed: Seed) -> Value {
 }
 
 #[derive(Deserialize)]
-struct Answer {
+struct Answer<'a> {
     #[serde(default)]
     seeds: Vec<u64>,
     #[serde(default)]
     finish_reasons: Vec<Option<String>>,
-    #[serde(default)]
-    images: Vec<String>,
+    /// Borrowed from the answer where it can be: a 4K upscale is tens of megabytes of base64.
+    #[serde(default, borrow)]
+    images: Vec<Cow<'a, str>>,
 }
 
 pub(super) fn decode(answer: &[u8], sent_seed: u64) -> Result<GeneratedImage, BedrockError> {

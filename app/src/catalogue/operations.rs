@@ -196,6 +196,13 @@ impl Operations {
         self.operations.iter().find(|spec| spec.id() == id)
     }
 
+    /// Whether `model_id` is an operation whose answer is a large picture.
+    pub fn makes_large_pictures(&self, model_id: &str) -> bool {
+        self.operations
+            .iter()
+            .any(|spec| spec.model_id == model_id && spec.kind.makes_large_pictures())
+    }
+
     /// The largest InvokeModel body: what the pictures of one edit must fit in, as base64.
     pub fn max_request_bytes(&self) -> usize {
         self.max_request_bytes
@@ -219,6 +226,15 @@ impl OperationKind {
         Self::StyleTransfer,
         Self::ImageToImage,
     ];
+
+    /// The upscales answer with up to 16 megapixels, and outpaint with a canvas larger than its
+    /// source: tens of megabytes each, so the studio runs only a few of them at once.
+    pub fn makes_large_pictures(self) -> bool {
+        matches!(
+            self,
+            Self::UpscaleFast | Self::UpscaleConservative | Self::UpscaleCreative | Self::Outpaint
+        )
+    }
 
     pub fn id(self) -> &'static str {
         match self {

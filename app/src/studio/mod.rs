@@ -55,6 +55,8 @@ const KNOWN_SEEN: usize = 10_000;
 pub struct JobSettings {
     /// Jobs of one model that one process runs at once.
     pub concurrency: usize,
+    /// Jobs making large pictures that one process runs at once, whatever their model.
+    pub large_picture_jobs: usize,
     /// Jobs of one model that may wait in one process before new ones are refused.
     pub queue_length: usize,
     /// Jobs one browser may have queued or running at once.
@@ -773,20 +775,32 @@ impl Studio {
         if self.inner.draining.load(Ordering::SeqCst) {
             return;
         }
+        let settings = &self.inner.settings;
+        let large = |model: &str| self.inner.operations.makes_large_pictures(model);
         let mut starts = Vec::new();
         {
             let mut local = self.local();
             let local = &mut *local;
+            let mut large_running: usize = local
+                .running
+                .iter()
+                .filter(|(model, _)| large(model))
+                .map(|(_, n)| n)
+                .sum();
             for (model, line) in &mut local.lines {
                 let running = local.running.entry(model.clone()).or_default();
                 let before = line.len();
-                while *running < self.inner.settings.concurrency {
+                let is_large = large(model);
+                while *running < settings.concurrency
+                    && (!is_large || large_running < settings.large_picture_jobs)
+                {
                     let Some(id) = line.pop() else { break };
                     let Some(held) = local.held.get_mut(&id) else {
                         continue;
                     };
                     held.running = true;
                     *running += 1;
+                    large_running += usize::from(is_large);
                     starts.push((id, held.attempt, held.cancel.subscribe()));
                 }
                 if line.len() != before {

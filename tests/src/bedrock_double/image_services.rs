@@ -201,18 +201,19 @@ const EDIT_INPUT: Pixels = Pixels {
     max_total: 9_437_184,
 };
 
-/// About four megapixels (2048x2048): what the double answers for the "4K" upscalers.
-/// Real answers reach 16 MP; a quarter of that keeps a test's memory and time small while
-/// still being far larger than any source a test sends.
-const UPSCALE_TARGET: u64 = 4_194_304;
+/// About four megapixels (2048x2048): what the double answers for the "4K" upscalers unless
+/// told otherwise. Real answers reach 16 MP; a quarter of that keeps a test's memory and time
+/// small while still being far larger than any source a test sends.
+pub(super) const UPSCALE_TARGET: u64 = 4_194_304;
 
 /// What an operation does to the picture it is sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Effect {
     /// Each side times the factor.
     Upscale(u32),
-    /// To about this many pixels in the source's aspect ratio; never smaller than the source.
-    UpscaleTo(u64),
+    /// To about the double's upscale target in pixels, in the source's aspect ratio; never
+    /// smaller than the source.
+    UpscaleToTarget,
     /// Fresh pixels inside the mask (grown by `grow_mask`), the source elsewhere.
     Inpaint,
     /// The picture's mean colour inside the mask (grown by `grow_mask`), the source elsewhere.
@@ -281,7 +282,7 @@ pub static SERVICES: [Service; 13] = [
             OUTPUT_FORMAT,
         ],
         input: CREATIVE_UPSCALE_INPUT,
-        effect: Effect::UpscaleTo(UPSCALE_TARGET),
+        effect: Effect::UpscaleToTarget,
     },
     Service {
         id: "stability.stable-conservative-upscale-v1:0",
@@ -295,7 +296,7 @@ pub static SERVICES: [Service; 13] = [
             },
         )),
         input: EDIT_INPUT,
-        effect: Effect::UpscaleTo(UPSCALE_TARGET),
+        effect: Effect::UpscaleToTarget,
     },
     Service {
         id: "stability.stable-fast-upscale-v1:0",
@@ -510,7 +511,7 @@ impl Respond for ImageServices {
                 .map(str::to_owned)
         };
         let content_type = header("content-type");
-        let finish = {
+        let (finish, upscale_to, delay) = {
             let mut state = lock(&self.state);
             state.received.push(Invocation {
                 model_id: model_id.clone(),
@@ -520,23 +521,32 @@ impl Respond for ImageServices {
                 content_type: content_type.clone(),
                 accept: header("accept"),
             });
-            match state.mode {
+            let finish = match state.mode {
                 Mode::BlockPrompt => Some(PROMPT_FILTERED),
                 Mode::BlockOutput => Some(OUTPUT_FILTERED),
                 _ => self.finish,
-            }
+            };
+            let delay = match state.mode {
+                Mode::AnswerAfter(delay) => Some(delay),
+                _ => None,
+            };
+            (finish, state.upscale_to, delay)
         };
         let is_json = content_type.as_deref().is_some_and(|value| {
             let media_type = value.split(';').next().unwrap_or_default().trim();
             media_type.eq_ignore_ascii_case("application/json")
         });
-        match (route, body) {
+        let answer = match (route, body) {
             (_, _) if !is_json => validation(aws_error::UNSUPPORTED_CONTENT_TYPE),
             (Route::NeedsProfile(service), _) => {
                 validation(&aws_error::needs_inference_profile(service.id))
             }
             (Route::Service(_), Err(_)) => validation(aws_error::MALFORMED_INPUT),
-            (Route::Service(service), Ok(body)) => answer(service, &body, finish),
+            (Route::Service(service), Ok(body)) => answer(service, &body, finish, upscale_to),
+        };
+        match delay {
+            Some(delay) => answer.set_delay(delay),
+            None => answer,
         }
     }
 }
@@ -644,7 +654,12 @@ impl Checked<'_> {
     }
 }
 
-fn answer(service: &'static Service, body: &Value, finish: Option<&str>) -> ResponseTemplate {
+fn answer(
+    service: &'static Service,
+    body: &Value,
+    finish: Option<&str>,
+    upscale_to: u64,
+) -> ResponseTemplate {
     let call = match check(service, body) {
         Ok(call) => call,
         Err(violation) => return validation(&aws_error::malformed_input(&violation)),
@@ -652,7 +667,7 @@ fn answer(service: &'static Service, body: &Value, finish: Option<&str>) -> Resp
     if let Some(reason) = finish {
         return json_answer(200, stability::filtered_body(call.seed, reason));
     }
-    let picture = paint(&call);
+    let picture = paint(&call, upscale_to);
     let image = BASE64.encode(pictures::encode(&picture, call.format()));
     json_answer(200, stability::success_body(call.seed, &image.into()))
 }
@@ -791,7 +806,7 @@ fn same_size(size: (u32, u32), image: (u32, u32)) -> Result<(), String> {
 }
 
 /// The answer's picture, from the effect in the table.
-fn paint(call: &Checked) -> DynamicImage {
+fn paint(call: &Checked, upscale_to: u64) -> DynamicImage {
     let source = call.source().to_rgb8();
     let seed = call.seed;
     let fresh = |x, y| pictures::fresh(seed, x, y);
@@ -799,8 +814,8 @@ fn paint(call: &Checked) -> DynamicImage {
         Effect::Upscale(factor) => {
             pictures::scale_to(&source, source.width() * factor, source.height() * factor)
         }
-        Effect::UpscaleTo(target) => {
-            let (width, height) = upscaled_size(source.dimensions(), target);
+        Effect::UpscaleToTarget => {
+            let (width, height) = upscaled_size(source.dimensions(), upscale_to);
             pictures::scale_to(&source, width, height)
         }
         Effect::Inpaint => pictures::repaint_masked(&source, &call.mask(), call.grow(), fresh),

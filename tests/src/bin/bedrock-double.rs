@@ -1,5 +1,5 @@
 //! `bedrock-double [--port N] [--host ADDR] [--all-live] [--answer-after-ms N]
-//! [--control-plane-after-ms N] [--not-subscribed MODEL]...`: the Bedrock test double as a
+//! [--control-plane-after-ms N] [--upscale-to-pixels N] [--not-subscribed MODEL]...`: the Bedrock test double as a
 //! server of its own, for `cargo xtask dev` and container smoke tests.
 //!
 //! Listens on `0.0.0.0` (all interfaces, so a container can reach it) and the given port
@@ -8,7 +8,8 @@
 //! With `--all-live` every model it knows is active; without it, models stand where they
 //! stand on AWS today. With `--answer-after-ms` every model call, and with
 //! `--control-plane-after-ms` every model-list call, is answered that late (the bench's slow
-//! Bedrock). Each `--not-subscribed` model has no AWS Marketplace agreement yet (an account that
+//! Bedrock). `--upscale-to-pixels` sets how large Conservative and Creative Upscale answer
+//! (the bench asks for true 4K). Each `--not-subscribed` model has no AWS Marketplace agreement yet (an account that
 //! never used it), for the deploy's agreement step.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
@@ -19,7 +20,8 @@ use easel_tests::bedrock_double::BedrockDouble;
 
 const USAGE: &str =
     "usage: bedrock-double [--port N] [--host ADDR] [--all-live] [--answer-after-ms N]
-                      [--control-plane-after-ms N] [--not-subscribed MODEL]...
+                      [--control-plane-after-ms N] [--upscale-to-pixels N]
+                      [--not-subscribed MODEL]...
 
   --port N             port to listen on (env BEDROCK_DOUBLE_PORT; default 0 = any free port)
   --host ADDR          address to listen on (env BEDROCK_DOUBLE_HOST; default 0.0.0.0)
@@ -27,6 +29,9 @@ const USAGE: &str =
   --answer-after-ms N  answer every model call N milliseconds late
   --control-plane-after-ms N
                        answer every model-list call N milliseconds late
+  --upscale-to-pixels N
+                       Conservative and Creative Upscale answer with about N pixels
+                       (default 4194304, 2048x2048 for a square source)
   --not-subscribed MODEL
                        the account has no AWS Marketplace agreement for MODEL (repeatable)";
 
@@ -36,6 +41,7 @@ struct Options {
     all_live: bool,
     answer_after: Option<Duration>,
     control_plane_after: Option<Duration>,
+    upscale_to: Option<u64>,
     not_subscribed: Vec<String>,
 }
 
@@ -48,6 +54,7 @@ fn parse(
     let mut all_live = false;
     let mut answer_after = None;
     let mut control_plane_after = None;
+    let mut upscale_to = None;
     let mut not_subscribed = Vec::new();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -59,6 +66,7 @@ fn parse(
             | "--host"
             | "--answer-after-ms"
             | "--control-plane-after-ms"
+            | "--upscale-to-pixels"
             | "--not-subscribed" => {
                 let value = inline
                     .or_else(|| args.next())
@@ -68,6 +76,7 @@ fn parse(
                     "--host" => host = Some(value),
                     "--answer-after-ms" => answer_after = Some(millis(&flag, &value)?),
                     "--not-subscribed" => not_subscribed.push(value),
+                    "--upscale-to-pixels" => upscale_to = Some(pixels(&flag, &value)?),
                     _ => control_plane_after = Some(millis(&flag, &value)?),
                 }
             }
@@ -93,8 +102,18 @@ fn parse(
         all_live,
         answer_after,
         control_plane_after,
+        upscale_to,
         not_subscribed,
     })
+}
+
+fn pixels(flag: &str, value: &str) -> Result<u64, String> {
+    value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{flag} must be a positive number of pixels, got {value:?}"))
 }
 
 fn millis(flag: &str, value: &str) -> Result<Duration, String> {
@@ -145,6 +164,9 @@ async fn main() -> ExitCode {
     }
     if let Some(delay) = options.control_plane_after {
         double.will_answer_control_plane_after(delay);
+    }
+    if let Some(pixels) = options.upscale_to {
+        double.will_upscale_to(pixels);
     }
     for model in &options.not_subscribed {
         double.model_is_not_subscribed(model);
@@ -217,6 +239,8 @@ mod tests {
         let options =
             parse_args(&["--not-subscribed", "a.b", "--not-subscribed=c.d"], &env).unwrap();
         assert_eq!(options.not_subscribed, ["a.b", "c.d"]);
+        let options = parse_args(&["--upscale-to-pixels", "8294400"], &env).unwrap();
+        assert_eq!(options.upscale_to, Some(8_294_400));
     }
 
     #[test]
@@ -235,6 +259,11 @@ mod tests {
             parse_args(&["--answer-after-ms", "soon"], &[])
                 .unwrap_err()
                 .contains("milliseconds")
+        );
+        assert!(
+            parse_args(&["--upscale-to-pixels", "0"], &[])
+                .unwrap_err()
+                .contains("positive number of pixels")
         );
         assert!(
             parse_args(&["--colour"], &[])

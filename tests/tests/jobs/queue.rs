@@ -73,3 +73,69 @@ async fn one_browsers_many_jobs_do_not_push_anothers_single_job_to_the_back() {
         ]
     );
 }
+
+#[tokio::test]
+async fn large_pictures_wait_for_each_other_while_other_edits_go_ahead() {
+    let bedrock = BedrockDouble::start_all_live().await;
+    bedrock.will_answer_after(Duration::from_millis(800));
+    let app = spawn_app_with(&bedrock, |c| c.jobs.large_picture_jobs = 1).await;
+    let (width, height) = (128, 96);
+    let picture =
+        image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mask = image::GrayImage::from_fn(width, height, |x, _| image::Luma([(x > 64) as u8 * 255]));
+    let source = app
+        .upload("garden.png", png(picture))
+        .await
+        .picture_being_edited()
+        .expect("the upload's edit page");
+
+    let submit = |fields: &'static [(&'static str, &'static str)],
+                  files: Vec<(&'static str, Vec<u8>)>| {
+        let (app, source) = (&app, &source);
+        async move {
+            let card = app.edit(source, fields, &files).await;
+            assert_eq!(card.status, 202, "{}", card.text());
+            card.job_ids()[0].clone()
+        }
+    };
+    let upscale = submit(&[("operation", "upscale-fast")], vec![]).await;
+    let outpaint = submit(&[("operation", "outpaint"), ("left", "32")], vec![]).await;
+    let inpaint = submit(
+        &[("operation", "inpaint"), ("prompt", "tulips")],
+        vec![("mask", png(mask))],
+    )
+    .await;
+    let state = |id: String| {
+        let app = &app;
+        async move { app.get(&format!("/jobs/{id}")).await.job_states().join("") }
+    };
+    wait_until(|| async {
+        (state(upscale.clone()).await == "running" && state(inpaint.clone()).await == "running")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        state(outpaint.clone()).await,
+        "queued",
+        "one large picture at a time: the outpaint waits for the upscale"
+    );
+
+    for id in [&upscale, &outpaint, &inpaint] {
+        assert_eq!(app.wait_for_job(id).await.job_states(), ["done"]);
+    }
+    let called: Vec<String> = bedrock.received().into_iter().map(|c| c.model_id).collect();
+    assert_eq!(
+        called.last().map(String::as_str),
+        Some("us.stability.stable-outpaint-v1:0"),
+        "{called:?}"
+    );
+}
+
+fn png(picture: impl Into<image::DynamicImage>) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture
+        .into()
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encoding a PNG");
+    out.into_inner()
+}
