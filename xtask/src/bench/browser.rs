@@ -1,7 +1,8 @@
 //! Click -> picture shown, in headless Chromium driven over WebDriver (chromedriver), timed
 //! inside the page with `performance.now()`: from the click on the form's submit button until
 //! the picture of the new job, done, has loaded in `#result`. Beside it, the same browser's
-//! floor: the same PNG fetched and shown by a plain `<img>` in the same page.
+//! floor: the same PNG fetched and shown by a plain `<img>` in the same page. Then the same for
+//! an edit: the edit page of the last picture made, and a click on its button.
 
 use std::{
     net::SocketAddr,
@@ -47,9 +48,14 @@ pub enum Browser {
     Failed(String),
 }
 
+/// The edit the bench times: no prompt and no mask to fill in, and the double answers at once.
+pub const EDIT: &str = "remove-background";
+
 pub struct Clicks {
     /// Click to the new job's picture loaded in `#result`.
     pub shown: Latencies,
+    /// Click on the edit page's button to the edited picture loaded in `#result`.
+    pub edited: Latencies,
     /// The same PNG, fetched and shown by a plain `<img>`.
     pub floor: Latencies,
     pub model: String,
@@ -84,7 +90,7 @@ fn run(address: SocketAddr) -> Result<Clicks> {
     let mut last = None;
     for run in 0..WARM_UP + RUNS {
         let click = session
-            .click_to_picture(&page)
+            .click_to_picture(&page, &Form::GENERATE)
             .with_context(|| format!("click {}", run + 1))?;
         let fetched = session
             .floor(&format!("{}?floor={run}", click.src))
@@ -97,14 +103,57 @@ fn run(address: SocketAddr) -> Result<Clicks> {
         last = Some((click, fetched));
     }
     let (click, fetched) = last.context("no run")?;
+    let edit_page = format!("http://{address}{}", edit_page_of(&click.src)?);
+    let mut edited = Vec::with_capacity(RUNS);
+    for run in 0..WARM_UP + RUNS {
+        let edit = session
+            .click_to_picture(&edit_page, &Form::EDIT)
+            .with_context(|| format!("edit click {}", run + 1))?;
+        if run >= WARM_UP {
+            edited.push(edit.took);
+        }
+    }
     Ok(Clicks {
         shown: Latencies::new(shown),
+        edited: Latencies::new(edited),
         floor: Latencies::new(floor),
         model: click.model,
         size: format!("{}x{}", fetched.width, fetched.height),
         picture_bytes: bytes / RUNS as u64,
         chromium: session.browser_version.clone(),
     })
+}
+
+/// `/images/ID/edit?operation=…` for the picture at `src` (`/images/ID/…`).
+fn edit_page_of(src: &str) -> Result<String> {
+    let id = src
+        .strip_prefix("/images/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|id| !id.is_empty())
+        .with_context(|| format!("{src} is not a picture of the gallery"))?;
+    Ok(format!("/images/{id}/edit?operation={EDIT}"))
+}
+
+/// The form a click submits, and the control that names what it makes.
+struct Form {
+    form: &'static str,
+    /// The prompt typed before the click, when the form has one.
+    prompt: Option<&'static str>,
+    /// A select whose value the report names: the model, or the operation.
+    choice: &'static str,
+}
+
+impl Form {
+    const GENERATE: Self = Self {
+        form: "#generate-form",
+        prompt: Some(PROMPT),
+        choice: "#model",
+    };
+    const EDIT: Self = Self {
+        form: "#edit-form",
+        prompt: None,
+        choice: "#operation",
+    };
 }
 
 /// chromedriver on a free loopback port, stopped when dropped.
@@ -243,9 +292,9 @@ struct Fetched {
 /// Installed before the click: notes the click's time, then watches `#result` for a new job
 /// card that is done and whose picture has loaded. Cards already on the page do not count.
 const WATCH: &str = r#"
-const [prompt, timeoutMs] = arguments;
-const form = document.querySelector('#generate-form');
-form.querySelector('textarea[name=prompt]').value = prompt;
+const [formSelector, prompt, choice, timeoutMs] = arguments;
+const form = document.querySelector(formSelector);
+if (prompt !== null) form.querySelector('textarea[name=prompt]').value = prompt;
 const result = document.querySelector('#result');
 const known = new Set(Array.from(result.querySelectorAll('article.job')).map(a => a.id));
 window.easelBench = new Promise((resolve, reject) => {
@@ -272,7 +321,7 @@ window.easelBench = new Promise((resolve, reject) => {
   setTimeout(() => { observer.disconnect(); reject('no picture within ' + timeoutMs + ' ms'); },
     timeoutMs);
 });
-return document.querySelector('#model').value;
+return document.querySelector(choice).value;
 "#;
 
 /// Waits for what `WATCH` found.
@@ -315,18 +364,22 @@ impl Session<'_> {
         )
     }
 
-    /// A fresh load of the studio page, then one click on Generate, timed in the page.
-    fn click_to_picture(&self, page: &str) -> Result<Click> {
+    /// A fresh load of `page`, then one click on its form's button, timed in the page.
+    fn click_to_picture(&self, page: &str, form: &Form) -> Result<Click> {
         self.command(reqwest::Method::POST, "/url", &json!({ "url": page }))?;
-        let model = self.script("sync", WATCH, json!([PROMPT, PICTURE_TIMEOUT_MS]))?;
+        let model = self.script(
+            "sync",
+            WATCH,
+            json!([form.form, form.prompt, form.choice, PICTURE_TIMEOUT_MS]),
+        )?;
         let button = self.command(
             reqwest::Method::POST,
             "/element",
-            &json!({ "using": "css selector", "value": "#generate-form button[type=submit]" }),
+            &json!({ "using": "css selector", "value": format!("{} button[type=submit]", form.form) }),
         )?;
         let button = button[ELEMENT]
             .as_str()
-            .context("no submit button in #generate-form")?;
+            .with_context(|| format!("no submit button in {}", form.form))?;
         self.command(
             reqwest::Method::POST,
             &format!("/element/{button}/click"),

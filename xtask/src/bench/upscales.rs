@@ -1,0 +1,187 @@
+//! Big pictures, bounded memory: Easel's peak RSS while four Conservative Upscales run at once,
+//! each answered with a true 4K picture (3840x2160), on a fresh process of its own so that the
+//! high-water mark is theirs alone.
+
+use std::{
+    io::Cursor,
+    path::Path,
+    process::Stdio,
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, ensure};
+use image::{ImageFormat, Rgb, RgbImage};
+use reqwest::blocking::{Client, Response, multipart};
+
+use super::UNCAPPED;
+use crate::processes::{self, Binaries};
+
+pub const AT_ONCE: usize = 4;
+/// A 16:9 photo under one megapixel, which 3x on each side makes 4K UHD.
+const SOURCE: (u32, u32) = (1280, 720);
+const UHD: (u32, u32) = (3840, 2160);
+const OPERATION: &str = "upscale-conservative";
+
+pub struct Upscales {
+    pub peak_rss: u64,
+    pub idle_rss: u64,
+    pub source_bytes: usize,
+    /// The size of each answer as stored, and its pixel size.
+    pub picture_bytes: u64,
+    pub size: (u32, u32),
+    /// From the first edit sent to the last job done.
+    pub took: Duration,
+}
+
+pub fn run(binaries: &Binaries, work: &Path) -> Result<Upscales> {
+    let uhd_pixels = (u64::from(UHD.0) * u64::from(UHD.1)).to_string();
+    let double = processes::start_double(
+        &binaries.double,
+        &["--all-live", "--upscale-to-pixels", &uhd_pixels],
+    )?;
+    let address = processes::free_loopback_address()?;
+    let mut env = processes::offline_env(double.url(), &work.join("upscales-gallery"));
+    env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
+    // Four at once, as the design's target says, not the default's two.
+    env.push(("EASEL_LARGE_PICTURE_JOBS", AT_ONCE.to_string()));
+    let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::null())?;
+    let app = format!("http://{address}");
+    let client = super::browser()?;
+    client
+        .get(&app)
+        .send()
+        .and_then(Response::error_for_status)
+        .context("GET /")?;
+    let idle_rss = easel.rss_bytes()?;
+
+    let source = photo(SOURCE);
+    let source_bytes = source.len();
+    let upload = multipart::Form::new().part(
+        "picture",
+        multipart::Part::bytes(source).file_name("photo.png"),
+    );
+    let edit_page = client
+        .post(format!("{app}/uploads"))
+        .multipart(upload)
+        .send()
+        .and_then(Response::error_for_status)
+        .context("POST /uploads")?;
+    let edit_path = edit_page.url().path().to_owned();
+
+    let started = Instant::now();
+    let mut jobs = Vec::with_capacity(AT_ONCE);
+    for _ in 0..AT_ONCE {
+        let form = multipart::Form::new()
+            .text("operation", OPERATION)
+            .text("prompt", "a harbour at dusk, sharp detail");
+        let card = client
+            .post(format!("{app}{edit_path}"))
+            .header("HX-Request", "true")
+            .multipart(form)
+            .send()
+            .and_then(Response::error_for_status)
+            .and_then(Response::text)
+            .with_context(|| format!("POST {edit_path}"))?;
+        jobs.push(job_id(&card)?);
+    }
+    let mut pictures = Vec::with_capacity(AT_ONCE);
+    for job in &jobs {
+        pictures.push(wait_for_picture(&client, &app, job)?);
+    }
+    let took = started.elapsed();
+    let peak_rss = easel.peak_rss_bytes()?;
+    let (picture_bytes, size) = measure_picture(&client, &app, &pictures[0])?;
+    ensure!(
+        size == UHD,
+        "the upscale came back {}x{}, not 4K",
+        size.0,
+        size.1
+    );
+    Ok(Upscales {
+        peak_rss,
+        idle_rss,
+        source_bytes,
+        picture_bytes,
+        size,
+        took,
+    })
+}
+
+/// Noise, as a photo is to a compressor: its PNG is about as large as its pixels.
+fn photo((width, height): (u32, u32)) -> Vec<u8> {
+    let mut state: u32 = 0x9e37_79b9;
+    let picture = RgbImage::from_fn(width, height, |_, _| {
+        // xorshift32: cheap, and deterministic from run to run.
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [r, g, b, _] = state.to_le_bytes();
+        Rgb([r, g, b])
+    });
+    let mut png = Cursor::new(Vec::new());
+    picture
+        .write_to(&mut png, ImageFormat::Png)
+        .expect("a PNG encodes into memory");
+    png.into_inner()
+}
+
+/// The job id of a job card (`<article class="job" id="job-ID">`).
+fn job_id(card: &str) -> Result<String> {
+    let start = card
+        .find("id=\"job-")
+        .map(|at| at + "id=\"job-".len())
+        .with_context(|| format!("no job card in the answer: {card:.300}"))?;
+    let end = card[start..].find('"').context("an unclosed job id")?;
+    Ok(card[start..start + end].to_owned())
+}
+
+/// Polls the job's page until it is done; its picture's path.
+fn wait_for_picture(client: &Client, app: &str, job: &str) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let page = client
+            .get(format!("{app}/jobs/{job}"))
+            .send()
+            .and_then(Response::error_for_status)
+            .and_then(Response::text)
+            .with_context(|| format!("GET /jobs/{job}"))?;
+        let card = page
+            .find(&format!("id=\"job-{job}\""))
+            .map(|at| &page[at..])
+            .with_context(|| format!("no card on the page of job {job}"))?;
+        if card.contains("data-state=\"done\"") {
+            let start = card
+                .find("/images/")
+                .context("a done upscale without its picture")?;
+            let id = card[start + "/images/".len()..]
+                .split(['/', '"'])
+                .next()
+                .unwrap_or_default();
+            return Ok(format!("/images/{id}/image.png"));
+        }
+        ensure!(
+            !card.contains("data-state=\"failed\"") && !card.contains("data-state=\"cancelled\""),
+            "an upscale did not finish: {card:.600}"
+        );
+        ensure!(
+            Instant::now() < deadline,
+            "an upscale was not done within 5 minutes"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The stored PNG's bytes and pixel size.
+fn measure_picture(client: &Client, app: &str, path: &str) -> Result<(u64, (u32, u32))> {
+    let png = client
+        .get(format!("{app}{path}"))
+        .send()
+        .and_then(Response::error_for_status)
+        .and_then(Response::bytes)
+        .with_context(|| format!("GET {path}"))?;
+    let size = image::ImageReader::with_format(Cursor::new(&png), ImageFormat::Png)
+        .into_dimensions()
+        .with_context(|| format!("{path} is not a PNG"))?;
+    Ok((png.len() as u64, size))
+}
