@@ -9,6 +9,7 @@ pub mod guard;
 pub mod http;
 pub mod metrics;
 pub mod models;
+pub mod off_thread;
 pub mod probe;
 pub mod startup;
 pub mod storage;

@@ -203,6 +203,38 @@ fn first_page_load(client: &Client, address: SocketAddr) -> Result<Vec<Transfer>
     Ok(transfers)
 }
 
+/// Polls a job's page until the job has ended; its own card once it is done.
+fn done_job_card(client: &Client, app: &str, job: &str) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let start = format!("id=\"job-{job}\"");
+    loop {
+        let page = client
+            .get(format!("{app}/jobs/{job}"))
+            // Read as text: the client is told to keep bodies compressed.
+            .header(header::ACCEPT_ENCODING, "identity")
+            .send()
+            .and_then(Response::error_for_status)
+            .and_then(Response::text)
+            .with_context(|| format!("GET /jobs/{job}"))?;
+        let card = page
+            .find(&start)
+            .and_then(|at| page[at..].find("</article>").map(|end| &page[at..at + end]))
+            .with_context(|| format!("no card on the page of job {job}"))?;
+        if card.contains("data-state=\"done\"") {
+            return Ok(card.to_owned());
+        }
+        ensure!(
+            !card.contains("data-state=\"failed\"") && !card.contains("data-state=\"cancelled\""),
+            "job {job} did not finish: {card:.600}"
+        );
+        ensure!(
+            Instant::now() < deadline,
+            "job {job} was not done within 5 minutes"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A GET whose bytes are counted as they came over the wire (still compressed).
 fn fetch(client: &Client, address: SocketAddr, path: &str) -> Result<Transfer> {
     let response = client

@@ -18,7 +18,10 @@ use image::{DynamicImage, ImageFormat, ImageReader, RgbImage, codecs::jpeg::Jpeg
 use object_store::path::Path;
 
 use super::GalleryError;
-use crate::storage::{Storage, StorageError};
+use crate::{
+    off_thread,
+    storage::{Storage, StorageError},
+};
 
 /// A preview being made: its JPEG, or why it could not be made.
 type Making = Shared<BoxFuture<'static, Result<Bytes, String>>>;
@@ -107,11 +110,10 @@ impl Previews {
 
 const JPEG: &[u8] = &[0xff, 0xd8];
 
-/// Makes a preview on a blocking thread: decoding a megapixel is too long for an async one.
 async fn make_off_thread(png: Bytes) -> Result<Bytes, GalleryError> {
-    tokio::task::spawn_blocking(move || make(&png))
+    off_thread::run(move || make(&png))
         .await
-        .map_err(|e| GalleryError::Preview(e.to_string()))?
+        .ok_or_else(|| GalleryError::Preview("making it stopped half-way".to_owned()))?
         .map(Bytes::from)
 }
 
@@ -130,22 +132,32 @@ fn make(png: &[u8]) -> Result<Vec<u8>, GalleryError> {
     };
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, QUALITY)
-        .encode_image(&on_white(&small))
+        .encode_image(&on_checkerboard(&small))
         .map_err(|e| GalleryError::Preview(e.to_string()))?;
     Ok(jpeg)
 }
 
-/// JPEG has no transparency: what is transparent (a removed background) shows as white.
-fn on_white(picture: &DynamicImage) -> RgbImage {
+/// The side of a checkerboard square, in preview pixels: the page's CSS checkerboard behind a
+/// full-size picture has the same squares.
+const SQUARE: u32 = 8;
+
+/// JPEG has no transparency: what is transparent (a removed background) shows on the same
+/// checkerboard the permalink and edit page put behind a see-through picture.
+fn on_checkerboard(picture: &DynamicImage) -> RgbImage {
     if !picture.color().has_alpha() {
         return picture.to_rgb8();
     }
     let rgba = picture.to_rgba8();
     RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, a] = rgba.get_pixel(x, y).0;
-        let over_white =
-            |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
-        image::Rgb([over_white(r), over_white(g), over_white(b)])
+        let behind: u16 = if (x / SQUARE + y / SQUARE).is_multiple_of(2) {
+            0xcc
+        } else {
+            0xff
+        };
+        let over =
+            |c: u8| ((u16::from(c) * u16::from(a) + behind * (255 - u16::from(a))) / 255) as u8;
+        image::Rgb([over(r), over(g), over(b)])
     })
 }
 
@@ -168,20 +180,21 @@ mod tests {
     }
 
     #[test]
-    fn a_small_picture_keeps_its_size_and_transparency_turns_white() {
+    fn a_small_picture_keeps_its_size_and_shows_its_transparency_on_a_checkerboard() {
         let transparent = DynamicImage::new_rgba8(40, 30);
         let mut png = Vec::new();
         transparent
             .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
             .unwrap();
-        let preview = image::load_from_memory(&make(&png).unwrap()).unwrap();
+        let preview = image::load_from_memory(&make(&png).unwrap())
+            .unwrap()
+            .to_luma8();
         assert_eq!((preview.width(), preview.height()), (40, 30));
-        assert!(
-            preview
-                .to_rgb8()
-                .pixels()
-                .all(|p| p.0.iter().all(|c| *c > 250))
-        );
+        // The middle of a grey square, and of the white one beside it (JPEG blurs the edges).
+        let grey = preview.get_pixel(SQUARE / 2, SQUARE / 2).0[0];
+        let white = preview.get_pixel(SQUARE + SQUARE / 2, SQUARE / 2).0[0];
+        assert!((195..=213).contains(&grey), "grey square: {grey}");
+        assert!(white > 245, "white square: {white}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     gallery::OwnerId,
-    studio::{Job, JobStatus},
+    studio::{Job, JobStatus, Sighting},
 };
 
 /// What a browser is told once jobs are accepted: htmx gets their cards (after a sentence for
@@ -35,7 +35,7 @@ pub async fn answer_accepted(
             None => JobStatus {
                 job,
                 ahead: None,
-                ended_while_away: false,
+                sighting: Sighting::Live,
             },
         };
         let card = JobFragment {

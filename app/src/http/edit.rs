@@ -21,6 +21,7 @@ use super::{
 use crate::{
     domain::{EditPictures, EditRequest, Field, FieldErrors},
     gallery::{ImageId, ImageRecord, OwnerId, png_size},
+    off_thread,
     upload::PictureLimits,
 };
 
@@ -175,12 +176,11 @@ async fn parse(
         .ok_or(AppError::NotFound)?;
     let mask = sent.file(MASK).cloned();
     let style = sent.file(STYLE).cloned();
-    // Decoding a picture of several megapixels takes long enough to hold up other requests.
-    let pictures = tokio::task::spawn_blocking(move || {
+    let pictures = off_thread::run(move || {
         EditPictures::decode(&spec, &png, mask.as_deref(), style.as_deref())
     })
     .await
-    .unwrap_or_else(|_| Err(FieldErrors::single(Field::Image, UNREADABLE)));
+    .unwrap_or_else(|| Err(FieldErrors::single(Field::Image, UNREADABLE)));
     Ok(pictures.and_then(|pictures| EditRequest::parse(&sent.fields, pictures, &state.operations)))
 }
 

@@ -15,7 +15,10 @@ use super::{
     error::{refusal, render},
     identity, multipart,
 };
-use crate::upload::{PictureLimits, UploadedPicture};
+use crate::{
+    off_thread,
+    upload::{PictureLimits, UploadedPicture},
+};
 
 /// The most an upload form may carry: one picture at the largest any operation takes.
 pub const MAX_UPLOAD_BODY_BYTES: usize = PictureLimits::EDIT.max_bytes + 64 * 1024;
@@ -68,9 +71,8 @@ async fn checked(
         .file(PICTURE)
         .cloned()
         .ok_or_else(|| invalid("Choose a PNG, JPEG or WebP picture to upload.".to_owned()))?;
-    // Decoding a picture of several megapixels takes long enough to hold up other requests.
-    tokio::task::spawn_blocking(move || UploadedPicture::parse(&bytes, &PictureLimits::EDIT))
+    off_thread::run(move || UploadedPicture::parse(&bytes, &PictureLimits::EDIT))
         .await
-        .map_err(|_| invalid(UNREADABLE.to_owned()))?
+        .ok_or_else(|| invalid(UNREADABLE.to_owned()))?
         .map_err(|e| invalid(e.to_string()))
 }

@@ -9,7 +9,7 @@ use crate::{
     domain::{FieldErrors, GenerateForm},
     gallery::{GalleryPage, ImageId, ImageRecord, Origin},
     guard::{Caps, Spending},
-    studio::{JobState, JobStatus, Work},
+    studio::{JobState, JobStatus, Sighting, Work},
 };
 
 pub struct ModelOption {
@@ -284,7 +284,7 @@ impl JobView {
             JobState::Cancelled => "Cancelled".to_owned(),
         };
         let mut notes: Vec<String> = job.note.iter().cloned().collect();
-        if status.ended_while_away {
+        if status.sighting == Sighting::EndedWhileAway {
             notes.insert(0, "Finished while you were away.".to_owned());
         }
         let made = job.pictures.len();
@@ -292,6 +292,15 @@ impl JobView {
         if job.state.is_final() && made > 0 && made < asked {
             notes.push(format!("{made} of {asked} {} were made.", pictures(asked)));
         }
+        // Shown once already: the gallery has them, and loading them again on every visit costs
+        // the page its byte budget.
+        let shown_pictures = match status.sighting {
+            Sighting::SeenBefore if made > 0 => {
+                notes.push(format!("Its {made} {} in the gallery.", are(made)));
+                &[][..]
+            }
+            _ => &job.pictures[..],
+        };
         // An edit is called in the Bedrock region; another operation is no fix for it.
         let called = match &job.work {
             Work::Generate(_) => state.catalogue.get(&job.model_id).map(|model| {
@@ -333,8 +342,7 @@ impl JobView {
             running: job.state == JobState::Running,
             live: !job.state.is_final(),
             cancellable: !job.state.is_final(),
-            pictures: job
-                .pictures
+            pictures: shown_pictures
                 .iter()
                 .map(|p| JobPicture {
                     id: p.image.to_string(),
@@ -353,6 +361,10 @@ impl JobView {
             },
         }
     }
+}
+
+fn are(n: usize) -> &'static str {
+    if n == 1 { "picture is" } else { "pictures are" }
 }
 
 fn pictures(n: usize) -> &'static str {

@@ -187,8 +187,18 @@ struct Held {
 pub struct JobStatus {
     pub job: Job,
     pub ahead: Option<usize>,
+    pub sighting: Sighting,
+}
+
+/// Whether the browser has seen the job end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sighting {
+    /// Shown as it is: still going, or ending as it is watched.
+    Live,
     /// It ended while the browser was away, and this is the first time it is shown.
-    pub ended_while_away: bool,
+    EndedWhileAway,
+    /// It ended and was shown ending: its pictures are in the gallery.
+    SeenBefore,
 }
 
 impl Studio {
@@ -424,7 +434,7 @@ impl Studio {
         Ok(Some(JobStatus {
             ahead: self.ahead_of(&job),
             job,
-            ended_while_away: false,
+            sighting: Sighting::Live,
         }))
     }
 
@@ -463,11 +473,12 @@ impl Studio {
             if status.job.state.is_final() && status.job.finished_at.is_some_and(|t| t < recently) {
                 continue;
             }
-            let away = status.job.state.is_final() && self.first_sight(&id).await?;
-            listed.push(JobStatus {
-                ended_while_away: away,
-                ..status
-            });
+            let sighting = match status.job.state.is_final() {
+                false => Sighting::Live,
+                true if self.first_sight(&id).await? => Sighting::EndedWhileAway,
+                true => Sighting::SeenBefore,
+            };
+            listed.push(JobStatus { sighting, ..status });
         }
         Ok(listed)
     }

@@ -12,6 +12,7 @@ use crate::{
     bedrock::{self, BedrockError, Call, GeneratedImage, Generation},
     domain::{EditPictures, EditRequest, Field, FieldErrors, GenerationRequest},
     gallery::{EditRecipe, GalleryError, ImageId, Origin, Recipe, png_size},
+    off_thread,
     storage::StorageError,
 };
 
@@ -308,16 +309,15 @@ impl Plan {
             },
             false => None,
         };
-        // Decoding a picture of several megapixels would hold up the other jobs' tasks.
         let spec = spec.clone();
-        let decoded = tokio::task::spawn_blocking(move || {
+        let decoded = off_thread::run(move || {
             EditPictures::decode(&spec, &png, mask.as_deref(), style.as_deref())
         })
         .await;
         let pictures = match decoded {
-            Ok(Ok(pictures)) => pictures,
-            Ok(Err(errors)) => return Ok(Err(sentences(&errors))),
-            Err(_) => return Ok(Err("its picture could not be read.".to_owned())),
+            Some(Ok(pictures)) => pictures,
+            Some(Err(errors)) => return Ok(Err(sentences(&errors))),
+            None => return Ok(Err("its picture could not be read.".to_owned())),
         };
         Ok(EditRequest::parse(&edit.form, pictures, &inner.operations)
             .map(|request| Plan::Edit {

@@ -175,6 +175,41 @@ async fn three_edits_make_a_lineage_that_can_be_walked_both_ways() {
 }
 
 #[tokio::test]
+async fn a_removed_background_shows_on_a_checkerboard_in_its_card() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let red_square_on_green = RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
+        let subject = (96..160).contains(&x) && (64..128).contains(&y);
+        Rgb(if subject {
+            [200, 30, 30]
+        } else {
+            [40, 160, 60]
+        })
+    });
+    let page = app.upload("subject.png", png(red_square_on_green)).await;
+    let source = page.picture_being_edited().expect("the upload's edit page");
+
+    let job = app
+        .edit_and_wait(&source, &[("operation", "remove-background")], &[])
+        .await;
+
+    let id = job.image_ids()[0].clone();
+    let preview_src = format!("/images/{id}/preview.jpg");
+    assert_eq!(job.images_in_result(), std::slice::from_ref(&preview_src));
+    let (_, _, preview) = app.get_bytes(&preview_src).await;
+    let preview = image::load_from_memory(&preview).unwrap().to_rgb8();
+    // Where the green was: grey and white squares, side by side, as on the permalink.
+    let [grey, white] = [(4, 4), (12, 4)].map(|(x, y)| preview.get_pixel(x, y).0);
+    assert!(grey.iter().all(|c| (195..=213).contains(c)), "{grey:?}");
+    assert!(white.iter().all(|c| *c > 245), "{white:?}");
+    let subject = preview.get_pixel(128, 96).0;
+    assert!(
+        subject[0] > 180 && subject[1] < 60,
+        "the subject stays: {subject:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_edit_of_a_deleted_picture_says_its_source_is_gone() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app(&bedrock).await;

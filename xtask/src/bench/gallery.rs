@@ -65,28 +65,13 @@ pub fn fill(client: &Client, address: SocketAddr, already: usize) -> Result<()> 
             .send()
             .and_then(Response::error_for_status)
             .context("POST /generate")?;
-        let job = job_page.url().path().to_owned();
-        wait_until_ended(client, address, &job)?;
+        let job = job_page
+            .url()
+            .path()
+            .strip_prefix("/jobs/")
+            .context("a generation that did not lead to its job's page")?
+            .to_owned();
+        super::done_job_card(client, &format!("http://{address}"), &job)?;
     }
     Ok(())
-}
-
-/// Polls a job's page until its card says it has ended.
-fn wait_until_ended(client: &Client, address: SocketAddr, job: &str) -> Result<()> {
-    loop {
-        let html = client
-            .get(format!("http://{address}{job}"))
-            .send()
-            .and_then(Response::error_for_status)
-            .and_then(Response::text)
-            .with_context(|| format!("GET {job}"))?;
-        if ["done", "failed", "cancelled"]
-            .iter()
-            .any(|state| html.contains(&format!("data-state=\"{state}\"")))
-        {
-            ensure!(html.contains("data-state=\"done\""), "a filling job failed");
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
 }

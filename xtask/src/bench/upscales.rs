@@ -6,13 +6,15 @@ use std::{
     io::Cursor,
     path::Path,
     process::Stdio,
-    thread,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result, ensure};
 use image::{ImageFormat, Rgb, RgbImage};
-use reqwest::blocking::{Client, Response, multipart};
+use reqwest::{
+    blocking::{Client, Response, multipart},
+    header,
+};
 
 use super::UNCAPPED;
 use crate::processes::{self, Binaries};
@@ -78,6 +80,8 @@ pub fn run(binaries: &Binaries, work: &Path) -> Result<Upscales> {
         let card = client
             .post(format!("{app}{edit_path}"))
             .header("HX-Request", "true")
+            // Read as text: the client is told to keep bodies compressed.
+            .header(header::ACCEPT_ENCODING, "identity")
             .multipart(form)
             .send()
             .and_then(Response::error_for_status)
@@ -87,7 +91,7 @@ pub fn run(binaries: &Binaries, work: &Path) -> Result<Upscales> {
     }
     let mut pictures = Vec::with_capacity(AT_ONCE);
     for job in &jobs {
-        pictures.push(wait_for_picture(&client, &app, job)?);
+        pictures.push(picture_of(&client, &app, job)?);
     }
     let took = started.elapsed();
     let peak_rss = easel.peak_rss_bytes()?;
@@ -136,40 +140,15 @@ fn job_id(card: &str) -> Result<String> {
     Ok(card[start..start + end].to_owned())
 }
 
-/// Polls the job's page until it is done; its picture's path.
-fn wait_for_picture(client: &Client, app: &str, job: &str) -> Result<String> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let page = client
-            .get(format!("{app}/jobs/{job}"))
-            .send()
-            .and_then(Response::error_for_status)
-            .and_then(Response::text)
-            .with_context(|| format!("GET /jobs/{job}"))?;
-        let card = page
-            .find(&format!("id=\"job-{job}\""))
-            .map(|at| &page[at..])
-            .with_context(|| format!("no card on the page of job {job}"))?;
-        if card.contains("data-state=\"done\"") {
-            let start = card
-                .find("/images/")
-                .context("a done upscale without its picture")?;
-            let id = card[start + "/images/".len()..]
-                .split(['/', '"'])
-                .next()
-                .unwrap_or_default();
-            return Ok(format!("/images/{id}/image.png"));
-        }
-        ensure!(
-            !card.contains("data-state=\"failed\"") && !card.contains("data-state=\"cancelled\""),
-            "an upscale did not finish: {card:.600}"
-        );
-        ensure!(
-            Instant::now() < deadline,
-            "an upscale was not done within 5 minutes"
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
+/// The stored PNG of a done job's picture.
+fn picture_of(client: &Client, app: &str, job: &str) -> Result<String> {
+    let card = super::done_job_card(client, app, job)?;
+    let start = card
+        .find("/images/")
+        .map(|at| at + "/images/".len())
+        .context("a done upscale without its picture")?;
+    let id = card[start..].split(['/', '"']).next().unwrap_or_default();
+    Ok(format!("/images/{id}/image.png"))
 }
 
 /// The stored PNG's bytes and pixel size.
