@@ -185,13 +185,7 @@ fn header_bytes(response: &Response) -> u64 {
 fn first_page_load(client: &Client, address: SocketAddr) -> Result<Vec<Transfer>> {
     let mut transfers = vec![fetch(client, address, "/")?];
     // The same page once more, uncompressed, only to read which assets it references.
-    let html = client
-        .get(format!("http://{address}/"))
-        .header(header::ACCEPT_ENCODING, "identity")
-        .send()
-        .and_then(Response::error_for_status)
-        .and_then(Response::text)
-        .context("GET / (uncompressed)")?;
+    let html = page_text(client, &format!("http://{address}/"))?;
     let assets = page_assets(&html);
     ensure!(
         !assets.is_empty(),
@@ -203,19 +197,23 @@ fn first_page_load(client: &Client, address: SocketAddr) -> Result<Vec<Transfer>
     Ok(transfers)
 }
 
+/// A page as text: asked for uncompressed, since the client keeps bodies as they came.
+fn page_text(client: &Client, url: &str) -> Result<String> {
+    client
+        .get(url)
+        .header(header::ACCEPT_ENCODING, "identity")
+        .send()
+        .and_then(Response::error_for_status)
+        .and_then(Response::text)
+        .with_context(|| format!("GET {url} (uncompressed)"))
+}
+
 /// Polls a job's page until the job has ended; its own card once it is done.
 fn done_job_card(client: &Client, app: &str, job: &str) -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(300);
     let start = format!("id=\"job-{job}\"");
     loop {
-        let page = client
-            .get(format!("{app}/jobs/{job}"))
-            // Read as text: the client is told to keep bodies compressed.
-            .header(header::ACCEPT_ENCODING, "identity")
-            .send()
-            .and_then(Response::error_for_status)
-            .and_then(Response::text)
-            .with_context(|| format!("GET /jobs/{job}"))?;
+        let page = page_text(client, &format!("{app}/jobs/{job}"))?;
         let card = page
             .find(&start)
             .and_then(|at| page[at..].find("</article>").map(|end| &page[at..at + end]))
