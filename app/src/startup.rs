@@ -27,6 +27,7 @@ pub struct Application {
     router: Router,
     metrics: Option<(TcpListener, Router)>,
     studio: Studio,
+    storage: Storage,
     shutdown_grace: Duration,
 }
 
@@ -46,6 +47,14 @@ impl Application {
     pub async fn build(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, StartupError> {
         let storage = Storage::open(&config.storage).map_err(GalleryError::from)?;
         let gallery = Gallery::new(&storage);
+        if storage.open_session().await.map_err(GalleryError::from)? {
+            tracing::warn!("the machine stopped before the last writes were durable: reindexing");
+            gallery.reindex_after_crash().await?;
+        }
+        tokio::spawn({
+            let storage = storage.clone();
+            async move { storage.keep_durable().await }
+        });
         let cookie_key = match &config.cookie_key {
             Some(key) => Key::from(&key.0),
             None => Key::from(&gallery.secret("cookie-key", 64).await?),
@@ -70,7 +79,7 @@ impl Application {
                 &catalogue,
                 config.bedrock_timeout,
             ),
-            budget: Budget::new(storage.bookkeeping(), config.budget),
+            budget: Budget::new(storage.clone(), config.budget),
             rate_limit: RateLimit::new(config.rate_limit),
             metrics: Metrics::with_store(storage.requests()),
             settings: config.jobs.clone(),
@@ -78,7 +87,7 @@ impl Application {
             operations: operations.clone(),
             models: models.clone(),
             gallery: gallery.clone(),
-            storage,
+            storage: storage.clone(),
         });
         studio.start();
         let state = AppState {
@@ -104,6 +113,7 @@ impl Application {
             router,
             metrics,
             studio,
+            storage,
             shutdown_grace: config.shutdown_grace,
         })
     }
@@ -146,10 +156,14 @@ impl Application {
         }
         self.studio.drain(self.shutdown_grace).await;
         // Page requests are short: give the last ones a moment.
-        match tokio::time::timeout(Duration::from_secs(1), serving).await {
+        let served = match tokio::time::timeout(Duration::from_secs(1), serving).await {
             Ok(served) => served.unwrap_or(Ok(())),
             Err(_) => Ok(()),
+        };
+        if let Err(e) = self.storage.close_session().await {
+            tracing::error!(error = %e, "could not make the last writes durable");
         }
+        served
     }
 }
 

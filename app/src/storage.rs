@@ -4,7 +4,8 @@
 //!
 //! S3 (and `InMemory`) check both on the server: `If-None-Match: *` and `If-Match: ETAG`. A local
 //! folder creates atomically (a hard link) but cannot compare-and-swap, so a folder is for one
-//! process, and read-modify-write on it is serialised by a lock inside that process.
+//! process, and read-modify-write on it is serialised by a lock inside that process. A folder's
+//! writes are made durable in the background: see [`write_behind`].
 
 use std::{
     fmt,
@@ -33,6 +34,8 @@ use tokio::sync::Mutex;
 
 use crate::gallery::StorageLocation;
 
+mod write_behind;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("storage failed: {0}")]
@@ -44,6 +47,8 @@ pub enum StorageError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot make the storage folder's writes durable: {0}")]
+    Sync(#[source] std::io::Error),
 }
 
 /// Handle to the store; cheap to clone.
@@ -52,29 +57,24 @@ pub struct Storage {
     pub(crate) store: Arc<dyn ObjectStore>,
     requests: StoreRequests,
     /// Present when the store cannot compare-and-swap: then this process is its only writer.
-    local_lock: Option<Arc<Mutex<()>>>,
-    /// The same folder, written without fsync: see [`Storage::bookkeeping`].
-    unsynced: Option<Arc<dyn ObjectStore>>,
+    local_lock: Option<Arc<KeyLocks>>,
+    /// Present on a folder, whose writes are synced in the background.
+    folder: Option<Arc<write_behind::Folder>>,
 }
 
 impl Storage {
     /// Opens the store. No request is made.
     pub fn open(location: &StorageLocation) -> Result<Self, StorageError> {
-        let (store, local_lock, unsynced): (Arc<dyn ObjectStore>, _, _) = match location {
+        let (store, local_lock, folder): (Arc<dyn ObjectStore>, _, _) = match location {
             StorageLocation::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateFolder {
                     path: dir.clone(),
                     source,
                 })?;
-                // Without fsync, a power cut could persist a record but not the bytes of the
-                // PNG written just before it.
-                let folder = LocalFileSystem::new_with_prefix(dir)?;
-                let unsynced: Arc<dyn ObjectStore> =
-                    Arc::new(LocalFileSystem::new_with_prefix(dir)?);
                 (
-                    Arc::new(folder.with_fsync(true)),
+                    Arc::new(LocalFileSystem::new_with_prefix(dir)?),
                     Some(Arc::default()),
-                    Some(unsynced),
+                    Some(Arc::new(write_behind::Folder::new(dir.clone()))),
                 )
             }
             StorageLocation::S3 { bucket, prefix } => {
@@ -87,9 +87,10 @@ impl Storage {
                 (store, None, None)
             }
         };
-        let mut storage = Self::counted(store, local_lock);
-        storage.unsynced = unsynced.map(|folder| counting(folder, &storage.requests));
-        Ok(storage)
+        Ok(Self {
+            folder,
+            ..Self::counted(store, local_lock)
+        })
     }
 
     /// A store that lives and dies with the process.
@@ -97,28 +98,50 @@ impl Storage {
         Self::counted(Arc::new(InMemory::new()), None)
     }
 
-    fn counted(inner: Arc<dyn ObjectStore>, local_lock: Option<Arc<Mutex<()>>>) -> Self {
+    fn counted(inner: Arc<dyn ObjectStore>, local_lock: Option<Arc<KeyLocks>>) -> Self {
         let requests = StoreRequests::default();
         Self {
             store: counting(inner, &requests),
             requests,
             local_lock,
-            unsynced: None,
+            folder: None,
         }
     }
 
-    /// The same store, for bookkeeping that a killed process cannot lose (its writes are in
-    /// the kernel's page cache) and that is rebuilt or re-run after a power cut: jobs, claims,
-    /// heartbeats and the budget ledger. On a folder it skips fsync, which costs a job more
-    /// than all of its other work; S3 is durable either way. Pictures are always synced.
-    pub fn bookkeeping(&self) -> Self {
-        match &self.unsynced {
-            Some(unsynced) => Self {
-                store: unsynced.clone(),
-                unsynced: None,
-                ..self.clone()
-            },
-            None => self.clone(),
+    /// Starts this process's use of the store. True when a folder's last process may have lost
+    /// writes to a crash of the machine, so what they pointed at may be missing or cut short.
+    pub async fn open_session(&self) -> Result<bool, StorageError> {
+        match &self.folder {
+            Some(folder) => folder.open_session().await.map_err(StorageError::Sync),
+            None => Ok(false),
+        }
+    }
+
+    /// Makes a folder's writes durable every [`write_behind::EVERY`] while any are made.
+    /// Runs until dropped.
+    pub async fn keep_durable(&self) {
+        let Some(folder) = &self.folder else {
+            return;
+        };
+        let mut synced = self.requests.writes();
+        loop {
+            tokio::time::sleep(write_behind::EVERY).await;
+            let written = self.requests.writes();
+            if written == synced {
+                continue;
+            }
+            match folder.sync().await {
+                Ok(()) => synced = written,
+                Err(e) => tracing::error!(error = %e, "could not sync the storage folder"),
+            }
+        }
+    }
+
+    /// Ends this process's use of the store with every write durable.
+    pub async fn close_session(&self) -> Result<(), StorageError> {
+        match &self.folder {
+            Some(folder) => folder.close_session().await.map_err(StorageError::Sync),
+            None => Ok(()),
         }
     }
 
@@ -205,8 +228,8 @@ impl Storage {
         T: Serialize + DeserializeOwned,
         E: From<StorageError>,
     {
-        if let Some(lock) = &self.local_lock {
-            let _only_writer = lock.lock().await;
+        if let Some(locks) = &self.local_lock {
+            let _only_writer = locks.of(key).lock().await;
             let (new, answer) = change(self.get_json(key).await?)?;
             if let Some(new) = new {
                 self.put_json(key, &new).await?;
@@ -248,11 +271,27 @@ impl Storage {
 
     /// Names of the objects directly under `prefix` (not their folders).
     pub async fn names_under(&self, prefix: &Path) -> Result<Vec<String>, StorageError> {
+        let sized = self.sizes_under(prefix).await?;
+        Ok(sized.into_iter().map(|(name, _)| name).collect())
+    }
+
+    /// Names and sizes in bytes of the objects directly under `prefix`.
+    pub async fn sizes_under(&self, prefix: &Path) -> Result<Vec<(String, u64)>, StorageError> {
         let listing = self.store.list_with_delimiter(Some(prefix)).await?;
         Ok(listing
             .objects
             .into_iter()
-            .filter_map(|o| o.location.filename().map(str::to_owned))
+            .filter_map(|o| Some((o.location.filename()?.to_owned(), o.size)))
+            .collect())
+    }
+
+    /// Names of the folders directly under `prefix`.
+    pub async fn folders_under(&self, prefix: &Path) -> Result<Vec<String>, StorageError> {
+        let listing = self.store.list_with_delimiter(Some(prefix)).await?;
+        Ok(listing
+            .common_prefixes
+            .into_iter()
+            .filter_map(|folder| folder.filename().map(str::to_owned))
             .collect())
     }
 
@@ -267,9 +306,14 @@ impl Storage {
     }
 
     pub async fn exists(&self, key: &Path) -> Result<bool, StorageError> {
+        Ok(self.size(key).await?.is_some())
+    }
+
+    /// The object's size in bytes, if it exists.
+    pub async fn size(&self, key: &Path) -> Result<Option<u64>, StorageError> {
         match self.store.head(key).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -281,6 +325,27 @@ impl Storage {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// Serialises read-modify-write per key on a store without compare-and-swap. Keys share a
+/// fixed number of locks, so changes to different objects (a day's budget and the month's)
+/// rarely wait for each other, and the locks never grow with the number of keys.
+#[derive(Debug)]
+struct KeyLocks([Mutex<()>; 64]);
+
+impl Default for KeyLocks {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| Mutex::new(())))
+    }
+}
+
+impl KeyLocks {
+    fn of(&self, key: &Path) -> &Mutex<()> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(key.as_ref(), &mut hasher);
+        let slot = std::hash::Hasher::finish(&hasher) % self.0.len() as u64;
+        &self.0[slot as usize]
     }
 }
 
@@ -366,6 +431,14 @@ impl StoreRequests {
 
     pub fn count(&self, operation: Operation) -> u64 {
         self.0[operation as usize].load(Ordering::Relaxed)
+    }
+
+    /// Requests that change the store.
+    fn writes(&self) -> u64 {
+        [Operation::Put, Operation::Delete, Operation::Copy]
+            .map(|operation| self.count(operation))
+            .iter()
+            .sum()
     }
 }
 

@@ -95,6 +95,8 @@ impl flags::Bench {
         let full_gallery = gallery::page_times(&client, address)?;
         let timed_full = generations.measure(self.generations)?;
         drop(easel);
+        println!("The same generations with the store on a RAM disk…");
+        let timed_in_ram = generations_in_ram(&binaries, double.url(), self.generations)?;
 
         let container_starts = match &self.image {
             Some(image) => Some(container_start_to_healthy(sh, image, double.url())?),
@@ -118,6 +120,7 @@ impl flags::Bench {
             rss_idle,
             timed,
             timed_full,
+            timed_in_ram,
             clicks,
             starts,
             container_starts,
@@ -195,6 +198,38 @@ fn first_page_load(client: &Client, address: SocketAddr) -> Result<Vec<Transfer>
         transfers.push(fetch(client, address, &asset)?);
     }
     Ok(transfers)
+}
+
+/// The timed generations against a fresh Easel whose store is on a RAM disk (tmpfs): what Easel
+/// itself adds, apart from what this machine's disk adds to each write. None without one.
+fn generations_in_ram(
+    binaries: &Binaries,
+    double_url: &str,
+    n: u32,
+) -> Result<Option<generations::Timed>> {
+    let ram_disk = Path::new("/dev/shm");
+    if !ram_disk.is_dir() {
+        return Ok(None);
+    }
+    let work = tempfile::Builder::new()
+        .prefix("easel-bench-")
+        .tempdir_in(ram_disk)
+        .context("creating a folder on the RAM disk")?;
+    let address = processes::free_loopback_address()?;
+    let mut env = processes::offline_env(double_url, &work.path().join("gallery"));
+    env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
+    let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::null())?;
+    let client = browser()?;
+    let app = format!("http://{address}");
+    // The first visit gives the browser its identity.
+    page_text(&client, &format!("{app}/"))?;
+    let generations = generations::Generations {
+        client: &client,
+        easel: &easel,
+        app,
+        double_url: format!("{double_url}/model/{MODEL}/invoke"),
+    };
+    generations.measure(n).map(Some)
 }
 
 /// A page as text: asked for uncompressed, since the client keeps bodies as they came.
@@ -393,6 +428,8 @@ struct Report {
     timed: generations::Timed,
     /// The same generations once the gallery holds `gallery::PICTURES` pictures.
     timed_full: generations::Timed,
+    /// The same generations with the store on a RAM disk, where the machine has one.
+    timed_in_ram: Option<generations::Timed>,
     clicks: browser::Browser,
     starts: Latencies,
     container_starts: Option<ContainerStarts>,
@@ -467,6 +504,14 @@ impl Report {
                 unit: "ms",
             },
         ];
+        if let Some(in_ram) = &self.timed_in_ram {
+            rows.push(Row {
+                what: "job overhead, store on a RAM disk, median",
+                measured: in_ram.overhead_median_ms(),
+                target: 5.0,
+                unit: "ms",
+            });
+        }
         if let browser::Browser::Measured(clicks) = &self.clicks {
             rows.push(Row {
                 what: "click -> picture shown, median",
@@ -617,6 +662,13 @@ impl Report {
             full.overhead_median_ms(),
             full.overhead_p99_ms()
         );
+        if let Some(in_ram) = &self.timed_in_ram {
+            println!(
+                "  with the store on a RAM disk (tmpfs), what Easel adds without this disk: overhead median {:.2} ms, p99 {:.2} ms",
+                in_ram.overhead_median_ms(),
+                in_ram.overhead_p99_ms()
+            );
+        }
         println!();
         self.print_clicks();
         println!();

@@ -28,6 +28,7 @@ impl From<crate::storage::StorageError> for GalleryError {
             StorageError::Store(e) => Self::Storage(e),
             StorageError::Corrupt { path, reason } => Self::Corrupt { path, reason },
             StorageError::CreateFolder { path, source } => Self::CreateFolder { path, source },
+            StorageError::Sync(source) => Self::Sync(source),
         }
     }
 }
@@ -47,6 +48,8 @@ pub enum GalleryError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot make the gallery's writes durable: {0}")]
+    Sync(#[source] std::io::Error),
 }
 
 /// A small but real RGB PNG, as an encoder would produce it.

@@ -31,7 +31,6 @@ type Making = Shared<BoxFuture<'static, Result<Bytes, String>>>;
 /// making it again.
 #[derive(Clone)]
 pub(super) struct Previews {
-    /// A lost preview is made again from its PNG, so it is bookkeeping, not worth an fsync.
     storage: Storage,
     making: Arc<Mutex<HashMap<Path, Making>>>,
 }
@@ -45,7 +44,7 @@ impl std::fmt::Debug for Previews {
 impl Previews {
     pub(super) fn new(storage: &Storage) -> Self {
         Self {
-            storage: storage.bookkeeping(),
+            storage: storage.clone(),
             making: Arc::default(),
         }
     }
@@ -103,12 +102,18 @@ impl Previews {
         } {
             return Ok(Some(jpeg));
         }
-        // Unsynced, so a power cut can leave an empty file: that one is made again.
-        Ok(self.storage.get(key).await?.filter(|b| b.starts_with(JPEG)))
+        // A crash of the machine can leave a preview empty or cut short: that one is made again.
+        Ok(self
+            .storage
+            .get(key)
+            .await?
+            .filter(|b| b.starts_with(JPEG) && b.ends_with(JPEG_END)))
     }
 }
 
 const JPEG: &[u8] = &[0xff, 0xd8];
+/// The marker a whole JPEG ends with.
+const JPEG_END: &[u8] = &[0xff, 0xd9];
 
 async fn make_off_thread(png: Bytes) -> Result<Bytes, GalleryError> {
     off_thread::run(move || make(&png))

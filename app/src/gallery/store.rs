@@ -7,7 +7,7 @@
 //! in the background while the picture is written (`preview.rs`). Each single write is
 //! atomic: S3 puts are, and `LocalFileSystem` writes a temporary file and renames it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -239,21 +239,17 @@ impl Gallery {
         }
     }
 
-    /// The record of one entry, if it exists and its PNG does too.
+    /// The record of one entry, if it exists and its PNG is whole.
     pub async fn record(
         &self,
         owner: &OwnerId,
         id: &ImageId,
     ) -> Result<Option<ImageRecord>, GalleryError> {
         let png_key = image_key(owner, id, PNG);
-        let (record, has_png) = futures::try_join!(self.read_record(owner, id), async {
-            Ok(self.storage.exists(&png_key).await?)
+        let (record, png_size) = futures::try_join!(self.read_record(owner, id), async {
+            Ok(self.storage.size(&png_key).await?)
         })?;
-        if record.is_some() && !has_png {
-            warn!(%owner, %id, "gallery record without its PNG; hidden");
-            return Ok(None);
-        }
-        Ok(record)
+        Ok(record.filter(|record| is_whole(owner, record, png_size)))
     }
 
     /// The stored PNG, with its text chunks.
@@ -356,8 +352,9 @@ impl Gallery {
     async fn listed_records(&self, owner: &OwnerId) -> Result<Vec<ImageRecord>, GalleryError> {
         let ids = self.listed_ids(owner).await?;
         let records: Vec<Option<ImageRecord>> = futures::stream::iter(ids)
-            .map(|id| async move {
-                match self.read_record(owner, &id).await {
+            .map(|(id, png_size)| async move {
+                let read = self.read_record(owner, &id).await;
+                match read.map(|record| record.filter(|r| is_whole(owner, r, Some(png_size)))) {
                     // One damaged record must not take the whole gallery down.
                     Err(GalleryError::Corrupt { path, reason }) => {
                         warn!(%path, %reason, "skipping corrupt gallery record");
@@ -372,14 +369,14 @@ impl Gallery {
         Ok(records.into_iter().flatten().collect())
     }
 
-    /// Ids of the owner's entries that have both a record and a PNG.
-    async fn listed_ids(&self, owner: &OwnerId) -> Result<Vec<ImageId>, GalleryError> {
+    /// Ids of the owner's entries that have both a record and a PNG, with the PNG's size.
+    async fn listed_ids(&self, owner: &OwnerId) -> Result<Vec<(ImageId, u64)>, GalleryError> {
         let dir = Path::from_iter([GALLERIES, owner.as_str()]);
-        let names = self.storage.names_under(&dir).await?;
+        let names = self.storage.sizes_under(&dir).await?;
 
         let mut records = Vec::new();
-        let mut pngs = HashSet::new();
-        for name in &names {
+        let mut pngs = HashMap::new();
+        for (name, size) in &names {
             let Some((stem, extension)) = name.rsplit_once('.') else {
                 continue;
             };
@@ -389,20 +386,36 @@ impl Gallery {
             match extension {
                 JSON => records.push(id),
                 PNG => {
-                    pngs.insert(id);
+                    pngs.insert(id, *size);
                 }
                 _ => {}
             }
         }
 
-        records.retain(|id| {
-            let has_png = pngs.contains(id);
-            if !has_png {
-                warn!(%owner, %id, "gallery record without its PNG; hidden");
+        Ok(records
+            .into_iter()
+            .filter_map(|id| match pngs.get(&id) {
+                Some(size) => Some((id, *size)),
+                None => {
+                    warn!(%owner, %id, "gallery record without its PNG; hidden");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    /// Rebuilds every gallery's index from the entries that are whole, for when the machine
+    /// stopped before the last writes were durable: an index could then list a picture whose
+    /// PNG was lost or cut short. Each index is made again on its gallery's next read.
+    pub async fn reindex_after_crash(&self) -> Result<(), GalleryError> {
+        let galleries = Path::from(GALLERIES);
+        for owner in self.storage.folders_under(&galleries).await? {
+            let index = Path::from_iter([GALLERIES, owner.as_str(), "index"]);
+            for key in self.storage.keys_under(&index).await? {
+                self.storage.delete(&key).await?;
             }
-            has_png
-        });
-        Ok(records)
+        }
+        Ok(())
     }
 
     async fn read_record(
@@ -412,6 +425,15 @@ impl Gallery {
     ) -> Result<Option<ImageRecord>, GalleryError> {
         Ok(self.storage.get_json(&image_key(owner, id, JSON)).await?)
     }
+}
+
+/// Whether the record's PNG is there, and as long as when it was stored.
+fn is_whole(owner: &OwnerId, record: &ImageRecord, png_size: Option<u64>) -> bool {
+    let whole = png_size == Some(record.png_bytes);
+    if !whole {
+        warn!(%owner, id = %record.id, "gallery record without its whole PNG; hidden");
+    }
+    whole
 }
 
 fn image_key(owner: &OwnerId, id: &ImageId, extension: &str) -> Path {
@@ -580,7 +602,7 @@ mod tests {
         ImageRecord {
             id: ImageId::new(recipe.created_at),
             recipe,
-            png_bytes: 1,
+            png_bytes: test_png(4, 3).len() as u64,
         }
     }
 
@@ -700,6 +722,41 @@ mod tests {
             .unwrap();
         names.sort();
         assert_eq!(names, ["_easel/cookie-key", "_easel/other-key"]);
+    }
+
+    #[tokio::test]
+    async fn after_a_crash_of_the_machine_a_picture_cut_short_is_not_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StorageLocation::Folder(dir.path().into());
+        let before = Gallery::open(&location).unwrap();
+        let owner = OwnerId::new_random();
+        let kept = save(&before, &owner, test_recipe("made a while ago")).await;
+        let cut = save(&before, &owner, test_recipe("made just before")).await;
+        assert_eq!(before.page(&owner, 1, 10).await.unwrap().total, 2);
+
+        // The machine stopped before the newest PNG was all on the disk.
+        let png_file = dir.path().join(format!("galleries/{owner}/{}.png", cut.id));
+        let png = std::fs::read(&png_file).unwrap();
+        std::fs::write(&png_file, &png[..png.len() / 2]).unwrap();
+
+        let after = Gallery::open(&location).unwrap();
+        after.reindex_after_crash().await.unwrap();
+        let page = after.page(&owner, 1, 10).await.unwrap();
+        assert_eq!(page.records, std::slice::from_ref(&kept));
+        assert_eq!(page.total, 1);
+        assert_eq!(after.record(&owner, &cut.id).await.unwrap(), None);
+        // Made again, it is stored whole under the same id.
+        let again = after
+            .save_as(
+                &owner,
+                cut.id.clone(),
+                cut.recipe.clone(),
+                test_png(4, 3).into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(after.page(&owner, 1, 10).await.unwrap().total, 2);
+        assert_eq!(after.record(&owner, &cut.id).await.unwrap(), Some(again));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -149,33 +149,43 @@ impl Budget {
             day: day_name(now.date()),
             month: month_name(now.date()),
         };
-        let day_key = day_key(&reservation.day, owner);
-        let daily = self.caps.daily_per_browser;
-        self.hold(&day_key, job, amount, |committed| {
-            check(daily, committed, amount).map_err(|cap| OverBudget::Daily {
-                committed,
-                cap,
-                asked: amount,
-                resets_at: next_day(now),
-            })
-        })
-        .await?;
-        let monthly = self.caps.monthly;
-        let held = self
-            .hold(&month_key(&reservation.month), job, amount, |committed| {
+        let (day_key, month_key) = (
+            day_key(&reservation.day, owner),
+            month_key(&reservation.month),
+        );
+        let (daily, monthly) = (self.caps.daily_per_browser, self.caps.monthly);
+        // Both at once; whichever held when the other refused is given back.
+        let (day, month) = tokio::join!(
+            self.hold(&day_key, job, amount, |committed| {
+                check(daily, committed, amount).map_err(|cap| OverBudget::Daily {
+                    committed,
+                    cap,
+                    asked: amount,
+                    resets_at: next_day(now),
+                })
+            }),
+            self.hold(&month_key, job, amount, |committed| {
                 check(monthly, committed, amount).map_err(|cap| OverBudget::Monthly {
                     committed,
                     cap,
                     asked: amount,
                     resets_at: next_month(now),
                 })
-            })
-            .await;
-        if let Err(refused) = held {
-            self.release(&day_key, job, Usd::ZERO).await?;
-            return Err(refused);
+            }),
+        );
+        match (day, month) {
+            (Ok(()), Ok(())) => Ok(reservation),
+            (Err(refused), month) => {
+                if month.is_ok() {
+                    self.release(&month_key, job, Usd::ZERO).await?;
+                }
+                Err(refused)
+            }
+            (Ok(()), Err(refused)) => {
+                self.release(&day_key, job, Usd::ZERO).await?;
+                Err(refused)
+            }
         }
-        Ok(reservation)
     }
 
     /// Turns a reservation into what the job really cost. Settling again does nothing.
@@ -186,10 +196,15 @@ impl Budget {
         cost: Usd,
     ) -> Result<(), StorageError> {
         let job = &reservation.job;
-        self.release(&day_key(&reservation.day, owner), job, cost)
-            .await?;
-        self.release(&month_key(&reservation.month), job, cost)
-            .await
+        let (day, month) = (
+            day_key(&reservation.day, owner),
+            month_key(&reservation.month),
+        );
+        futures::try_join!(
+            self.release(&day, job, cost),
+            self.release(&month, job, cost),
+        )?;
+        Ok(())
     }
 
     /// What this browser has spent and holds today.

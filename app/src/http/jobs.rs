@@ -129,8 +129,11 @@ async fn next_update(mut u: Updates) -> Option<(Result<Event, Infallible>, Updat
             let ended = status.job.state.is_final();
             let update = if ended {
                 u.ended = true;
-                let _ = u.state.studio.seen(&status.job).await;
-                last_update(&u.state, &u.owner, &status).await
+                let (_, update) = tokio::join!(
+                    u.state.studio.seen(&status.job),
+                    last_update(&u.state, &u.owner, &status)
+                );
+                update
             } else {
                 JobUpdate {
                     job: JobView::new(&u.state, &status),

@@ -222,7 +222,7 @@ impl Studio {
                 models,
                 bedrock,
                 gallery,
-                jobs: JobStore::new(storage.bookkeeping()),
+                jobs: JobStore::new(storage.clone()),
                 budget,
                 rate_limit,
                 metrics,

@@ -70,9 +70,13 @@ impl JobStore {
 
     /// Stores a newly accepted job; once this returns, the job cannot be lost.
     pub async fn insert(&self, job: &Job) -> Result<(), StorageError> {
-        self.save(job).await?;
         futures::try_join!(
-            self.put_empty(queue_key(job)),
+            // A queued mark is taken to mean a stored job: it comes second.
+            async {
+                self.save(job).await?;
+                self.put_empty(queue_key(job)).await
+            },
+            // The browser's list skips a mark whose job is not stored (yet).
             self.put_empty(owner_key(&job.owner, &job.id)),
         )?;
         Ok(())
