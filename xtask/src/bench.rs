@@ -615,7 +615,9 @@ impl Report {
         println!(
             "so that one browser may run hundreds of generations; the double answers at once. The store is"
         );
-        println!("a local folder (the embedded default), each write synced to disk (fsync).");
+        println!(
+            "a local folder on the disk (the embedded default), synced in the background every 500 ms."
+        );
         println!();
         println!(
             "Generations: {n} sequential 1024x1024 {MODEL} jobs through Easel (one browser), each timed"
