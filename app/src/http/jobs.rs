@@ -169,22 +169,16 @@ async fn changed(updates: &mut Option<tokio::sync::watch::Receiver<crate::studio
 
 /// The final card, with the gallery that now holds its pictures, and the end of the stream.
 async fn last_update(state: &AppState, owner: &OwnerId, status: &JobStatus) -> String {
-    let gallery = state
-        .gallery
-        .page(owner, 1, state.page_size)
-        .await
-        .map(|page| GalleryView::from(&page))
-        .ok();
-    let spend = state
-        .studio
-        .spent_today(owner)
-        .await
-        .ok()
-        .map(|spent| SpendView::new(spent, state.studio.budget().caps()));
+    let (gallery, spent) = tokio::join!(
+        state.gallery.page(owner, 1, state.page_size),
+        state.studio.spent_today(owner),
+    );
     JobUpdate {
         job: JobView::new(state, status),
-        gallery,
-        spend,
+        gallery: gallery.ok().map(|page| GalleryView::from(&page)),
+        spend: spent
+            .ok()
+            .map(|spent| SpendView::new(spent, state.studio.budget().caps())),
     }
     .to_string()
 }

@@ -704,7 +704,7 @@ impl Studio {
                 continue;
             };
             if job.state.is_final() {
-                inner.jobs.remove_from_queue(&job).await?;
+                run::dequeue_ended(self, &job).await?;
                 continue;
             }
             let claim = inner.jobs.newest_claim(&id).await?;

@@ -55,14 +55,16 @@ pub async fn run(
         // Another process (or a cancel) got there first.
         return Ok(());
     }
-    let Some(mut job) = inner.jobs.load(id).await? else {
+    let (job, cancel_requested) =
+        tokio::join!(inner.jobs.load(id), inner.jobs.cancel_requested(id));
+    let Some(mut job) = job? else {
         return Ok(());
     };
     if job.state.is_final() {
-        return Ok(inner.jobs.remove_from_queue(&job).await?);
+        return Ok(dequeue_ended(studio, &job).await?);
     }
     job.attempt = attempt;
-    if *cancel.borrow() || inner.jobs.cancel_requested(id).await? {
+    if *cancel.borrow() || cancel_requested? {
         return finish(studio, job, JobState::Cancelled, 0).await;
     }
     let request = match Plan::read(studio, &job).await? {
@@ -441,11 +443,15 @@ async fn finish(
     job.retrying = false;
     job.finished_at = Some(OffsetDateTime::now_utc());
     job.cost = Some(cost);
-    inner
-        .budget
-        .settle(&job.owner, &job.reservation, cost)
-        .await?;
-    save(studio, &job).await?;
+    // Both at once, so the end is shown sooner; a process that dies between the two leaves an
+    // ended job in the queue, and whoever finds it there settles it (`dequeue_ended`).
+    let (settled, stored) = tokio::join!(
+        inner.budget.settle(&job.owner, &job.reservation, cost),
+        store(studio, &job),
+    );
+    settled?;
+    stored?;
+    studio.publish(&job);
     inner.jobs.remove_from_queue(&job).await?;
     inner.metrics.job_ended(state.as_str());
     tracing::info!(job = %job.id, state = state.as_str(), pictures = job.pictures.len(), "job ended");
@@ -474,13 +480,30 @@ pub async fn give_up(studio: &Studio, mut job: Job, attempt: u8) -> Result<(), R
     finish(studio, job, state, 0).await
 }
 
+/// Takes an ended job out of the queue, settling its cost first: settling again changes
+/// nothing, and its process may have died after storing the end but before settling.
+pub async fn dequeue_ended(studio: &Studio, job: &Job) -> Result<(), StorageError> {
+    let inner = &studio.inner;
+    let cost = job.cost.unwrap_or(job.reservation.amount);
+    inner
+        .budget
+        .settle(&job.owner, &job.reservation, cost)
+        .await?;
+    inner.jobs.remove_from_queue(job).await
+}
+
 /// Stores the job and shows it, unless a newer attempt has taken it over.
 async fn save(studio: &Studio, job: &Job) -> Result<(), RunError> {
+    store(studio, job).await?;
+    studio.publish(job);
+    Ok(())
+}
+
+/// Stores the job, unless a newer attempt has taken it over.
+async fn store(studio: &Studio, job: &Job) -> Result<(), RunError> {
     let inner = &studio.inner;
     if inner.jobs.is_claimed(&job.id, job.attempt + 1).await? {
         return Err(RunError::TakenOver);
     }
-    inner.jobs.save(job).await?;
-    studio.publish(job);
-    Ok(())
+    Ok(inner.jobs.save(job).await?)
 }
