@@ -787,6 +787,13 @@ impl Report {
                     ms(clicks.shown.median()),
                     ms(clicks.shown.percentile(90.0))
                 );
+                let phases = &clicks.phases;
+                println!(
+                    "  of which, from the click (medians): card swapped in {:.2} ms, card done {:.2} ms, picture requested {:.2} ms",
+                    ms(phases.card.median()),
+                    ms(phases.done.median()),
+                    ms(phases.requested.median())
+                );
                 println!(
                     "  floor (same PNG)    median {:>7.2} ms   p90 {:>7.2} ms",
                     ms(clicks.floor.median()),

@@ -54,6 +54,8 @@ pub const EDIT: &str = "remove-background";
 pub struct Clicks {
     /// Click to the new job's picture loaded in `#result`.
     pub shown: Latencies,
+    /// Where the time of `shown` went.
+    pub phases: Phases,
     /// Click on the edit page's button to the edited picture loaded in `#result`.
     pub edited: Latencies,
     /// The same PNG, fetched and shown by a plain `<img>`.
@@ -85,6 +87,7 @@ fn run(address: SocketAddr) -> Result<Clicks> {
     let session = driver.session()?;
     let page = format!("http://{address}/?model={MODEL}");
     let mut shown = Vec::with_capacity(RUNS);
+    let mut steps: [Vec<Duration>; 3] = Default::default();
     let mut floor = Vec::with_capacity(RUNS);
     let mut bytes = 0;
     let mut last = None;
@@ -97,6 +100,9 @@ fn run(address: SocketAddr) -> Result<Clicks> {
             .with_context(|| format!("the floor after click {}", run + 1))?;
         if run >= WARM_UP {
             shown.push(click.took);
+            for (step, took) in steps.iter_mut().zip(click.steps) {
+                step.push(took);
+            }
             floor.push(fetched.took);
             bytes += fetched.bytes;
         }
@@ -113,8 +119,14 @@ fn run(address: SocketAddr) -> Result<Clicks> {
             edited.push(edit.took);
         }
     }
+    let [card, done, requested] = steps.map(Latencies::new);
     Ok(Clicks {
         shown: Latencies::new(shown),
+        phases: Phases {
+            card,
+            done,
+            requested,
+        },
         edited: Latencies::new(edited),
         floor: Latencies::new(floor),
         model: click.model,
@@ -273,9 +285,21 @@ struct Session<'a> {
     browser_version: String,
 }
 
+/// The steps of a click to its picture, each timed from the click.
+pub struct Phases {
+    /// The new job card swapped into `#result`.
+    pub card: Latencies,
+    /// The card shown done, swapped in from its event stream.
+    pub done: Latencies,
+    /// The picture's request sent by the browser.
+    pub requested: Latencies,
+}
+
 /// One click, as the page timed it.
 struct Click {
     took: Duration,
+    /// `card`, `done` and `requested` of [`Phases`], for this click.
+    steps: [Duration; 3],
     /// The picture's URL.
     src: String,
     model: String,
@@ -302,14 +326,23 @@ window.easelBench = new Promise((resolve, reject) => {
   document.addEventListener('click', () => { clicked = performance.now(); },
     { capture: true, once: true });
   let observer = null;
+  const steps = {};
   const check = () => {
+    for (const card of result.querySelectorAll('article.job')) {
+      if (known.has(card.id)) continue;
+      steps.card ??= performance.now();
+      if (card.dataset.state === 'done') steps.done ??= performance.now();
+    }
     for (const img of result.querySelectorAll('article.job[data-state=done] img')) {
       if (known.has(img.closest('article.job').id)) continue;
       if (img.complete && img.naturalWidth > 0) {
         const now = performance.now();
         observer.disconnect();
         if (clicked === null) { reject('the picture came before the click'); return; }
-        resolve({ ms: now - clicked, src: img.getAttribute('src') });
+        const entry = performance.getEntriesByName(img.src).pop();
+        const requested = entry ? entry.startTime : now;
+        resolve({ ms: now - clicked, src: img.getAttribute('src'),
+          steps: [steps.card, steps.done, requested].map(t => (t ?? now) - clicked) });
         return;
       }
       img.addEventListener('load', check, { once: true });
@@ -389,8 +422,10 @@ impl Session<'_> {
         if let Some(problem) = found["error"].as_str() {
             bail!("{problem}");
         }
+        let step = |i: usize| duration_ms(&found["steps"][i]);
         Ok(Click {
             took: duration_ms(&found["ms"])?,
+            steps: [step(0)?, step(1)?, step(2)?],
             src: found["src"]
                 .as_str()
                 .context("the picture has no src")?
