@@ -789,8 +789,13 @@ impl Report {
                 );
                 let phases = &clicks.phases;
                 println!(
-                    "  of which, from the click (medians): card swapped in {:.2} ms, card done {:.2} ms, picture requested {:.2} ms",
+                    "  of which, from the click (medians): card swapped in {:.2} ms, its stream open {:.2} ms, the done event in {:.2} ms,",
                     ms(phases.card.median()),
+                    ms(phases.opened.median()),
+                    ms(phases.done_event.median()),
+                );
+                println!(
+                    "  the done card swapped in {:.2} ms, its picture requested {:.2} ms",
                     ms(phases.done.median()),
                     ms(phases.requested.median())
                 );

@@ -36,12 +36,14 @@ const CHROMIUM_ARGS: [&str; 10] = [
 ];
 /// How long one click may take to show its picture before the run is given up.
 const PICTURE_TIMEOUT_MS: u64 = 20_000;
+/// The steps in [`Phases`].
+const STEPS: usize = 5;
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// What the browser run found.
 pub enum Browser {
-    Measured(Clicks),
+    Measured(Box<Clicks>),
     /// Chromium or chromedriver is not installed.
     NotInstalled(String),
     /// It is installed, but the run failed.
@@ -77,7 +79,7 @@ pub fn measure(address: SocketAddr) -> Browser {
         }
     }
     match run(address) {
-        Ok(clicks) => Browser::Measured(clicks),
+        Ok(clicks) => Browser::Measured(Box::new(clicks)),
         Err(error) => Browser::Failed(format!("{error:#}")),
     }
 }
@@ -87,7 +89,7 @@ fn run(address: SocketAddr) -> Result<Clicks> {
     let session = driver.session()?;
     let page = format!("http://{address}/?model={MODEL}");
     let mut shown = Vec::with_capacity(RUNS);
-    let mut steps: [Vec<Duration>; 3] = Default::default();
+    let mut steps: [Vec<Duration>; STEPS] = Default::default();
     let mut floor = Vec::with_capacity(RUNS);
     let mut bytes = 0;
     let mut last = None;
@@ -119,11 +121,13 @@ fn run(address: SocketAddr) -> Result<Clicks> {
             edited.push(edit.took);
         }
     }
-    let [card, done, requested] = steps.map(Latencies::new);
+    let [card, opened, done_event, done, requested] = steps.map(Latencies::new);
     Ok(Clicks {
         shown: Latencies::new(shown),
         phases: Phases {
             card,
+            opened,
+            done_event,
             done,
             requested,
         },
@@ -289,7 +293,11 @@ struct Session<'a> {
 pub struct Phases {
     /// The new job card swapped into `#result`.
     pub card: Latencies,
-    /// The card shown done, swapped in from its event stream.
+    /// The card's event stream open.
+    pub opened: Latencies,
+    /// The event with the done card received by the page.
+    pub done_event: Latencies,
+    /// The card shown done, swapped in from that event.
     pub done: Latencies,
     /// The picture's request sent by the browser.
     pub requested: Latencies,
@@ -298,8 +306,8 @@ pub struct Phases {
 /// One click, as the page timed it.
 struct Click {
     took: Duration,
-    /// `card`, `done` and `requested` of [`Phases`], for this click.
-    steps: [Duration; 3],
+    /// `card`, `opened`, `done_event`, `done` and `requested` of [`Phases`], for this click.
+    steps: [Duration; STEPS],
     /// The picture's URL.
     src: String,
     model: String,
@@ -327,6 +335,11 @@ window.easelBench = new Promise((resolve, reject) => {
     { capture: true, once: true });
   let observer = null;
   const steps = {};
+  // Dispatched by htmx's SSE extension on the card's stream.
+  document.addEventListener('htmx:sseOpen', () => { steps.opened ??= performance.now(); });
+  document.addEventListener('htmx:sseBeforeMessage', event => {
+    if (event.detail.data.includes('data-state="done"')) steps.doneEvent ??= performance.now();
+  });
   const check = () => {
     for (const card of result.querySelectorAll('article.job')) {
       if (known.has(card.id)) continue;
@@ -342,7 +355,7 @@ window.easelBench = new Promise((resolve, reject) => {
         const entry = performance.getEntriesByName(img.src).pop();
         const requested = entry ? entry.startTime : now;
         resolve({ ms: now - clicked, src: img.getAttribute('src'),
-          steps: [steps.card, steps.done, requested].map(t => (t ?? now) - clicked) });
+          steps: [steps.card, steps.opened, steps.doneEvent, steps.done, requested].map(t => (t ?? now) - clicked) });
         return;
       }
       img.addEventListener('load', check, { once: true });
@@ -422,10 +435,13 @@ impl Session<'_> {
         if let Some(problem) = found["error"].as_str() {
             bail!("{problem}");
         }
-        let step = |i: usize| duration_ms(&found["steps"][i]);
+        let mut steps = [Duration::ZERO; STEPS];
+        for (i, step) in steps.iter_mut().enumerate() {
+            *step = duration_ms(&found["steps"][i])?;
+        }
         Ok(Click {
             took: duration_ms(&found["ms"])?,
-            steps: [step(0)?, step(1)?, step(2)?],
+            steps,
             src: found["src"]
                 .as_str()
                 .context("the picture has no src")?
