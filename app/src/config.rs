@@ -86,6 +86,11 @@ pub struct RawConfig {
     #[arg(long, env = "EASEL_THROTTLE_PATIENCE_SECS", default_value = "60")]
     pub throttle_patience_secs: String,
 
+    /// Milliseconds the answer to Generate waits for jobs whose model lately took less, so
+    /// their pictures come with it (0: never wait).
+    #[arg(long, env = "EASEL_QUICK_ANSWER_MS", default_value = "100")]
+    pub quick_answer_ms: String,
+
     /// Address for Prometheus metrics (/metrics), apart from the public one; empty: none.
     #[arg(long, env = "EASEL_METRICS_LISTEN", default_value = "")]
     pub metrics_listen: String,
@@ -254,6 +259,11 @@ impl RawConfig {
                     &self.throttle_patience_secs,
                     seconds,
                 )?,
+                quick_answer: parse("EASEL_QUICK_ANSWER_MS", &self.quick_answer_ms, |s| {
+                    s.parse::<u64>()
+                        .map(Duration::from_millis)
+                        .map_err(|_| format!("{s:?} is not a whole number of milliseconds"))
+                })?,
             },
             budget: Caps {
                 daily_per_browser: parse(

@@ -8,16 +8,18 @@ use axum::{
 
 use super::{
     AppError, AppState,
-    views::{JobFragment, JobView, RefusalFragment, SpendFragment, SpendView},
+    jobs::{after_the_end, spending},
+    views::{JobFragment, JobView, Refreshed, RefusalFragment},
 };
 use crate::{
     gallery::OwnerId,
-    studio::{Job, JobStatus, Sighting},
+    studio::{Job, JobId, JobStatus, Sighting},
 };
 
 /// What a browser is told once jobs are accepted: htmx gets their cards (after a sentence for
 /// each request that was not) and the new spending line; a plain post is sent to the first
-/// job's own page.
+/// job's own page. Jobs that end within moments (an instant model's) come ended, with the
+/// gallery that holds their pictures, so the page needs no stream for them.
 pub async fn answer_accepted(
     state: &AppState,
     owner: &OwnerId,
@@ -28,25 +30,36 @@ pub async fn answer_accepted(
     if !htmx && let Some(first) = accepted.first() {
         return Ok(Redirect::to(&format!("/jobs/{}", first.id)).into_response());
     }
-    let mut html = RefusalFragment { messages }.to_string();
+    let ids: Vec<JobId> = accepted.iter().map(|job| job.id.clone()).collect();
+    state.studio.quick_end(&ids).await;
+    let mut statuses = Vec::new();
     for job in accepted {
-        let status = match state.studio.status(owner, &job.id).await? {
+        statuses.push(match state.studio.status(owner, &job.id).await? {
             Some(status) => status,
             None => JobStatus {
                 job,
                 ahead: None,
                 sighting: Sighting::Live,
             },
-        };
+        });
+    }
+    let mut html = RefusalFragment { messages }.to_string();
+    for status in &statuses {
         let card = JobFragment {
-            job: JobView::new(state, &status),
+            job: JobView::new(state, status),
         };
         html.push_str(&card.to_string());
     }
-    if let Ok(spent) = state.studio.spent_today(owner).await {
-        let spend = SpendView::new(spent, state.studio.budget().caps());
-        html.push_str(&SpendFragment { spend, oob: true }.to_string());
-    }
+    let refreshed = if statuses.iter().all(|s| s.job.state.is_final()) {
+        let seen = futures::future::join_all(statuses.iter().map(|s| state.studio.seen(&s.job)));
+        tokio::join!(seen, after_the_end(state, owner)).1
+    } else {
+        Refreshed {
+            gallery: None,
+            spend: spending(state, owner).await,
+        }
+    };
+    html.push_str(&refreshed.to_string());
     Ok((StatusCode::ACCEPTED, Html(html)).into_response())
 }
 

@@ -17,7 +17,7 @@ use super::{
     AppError, AppState,
     error::render,
     identity,
-    views::{GalleryView, JobFragment, JobPage, JobUpdate, JobView, SpendView},
+    views::{GalleryView, JobFragment, JobPage, JobUpdate, JobView, Refreshed, SpendView},
 };
 use crate::{
     gallery::OwnerId,
@@ -169,18 +169,32 @@ async fn changed(updates: &mut Option<tokio::sync::watch::Receiver<crate::studio
 
 /// The final card, with the gallery that now holds its pictures, and the end of the stream.
 async fn last_update(state: &AppState, owner: &OwnerId, status: &JobStatus) -> String {
-    let (gallery, spent) = tokio::join!(
-        state.gallery.page(owner, 1, state.page_size),
-        state.studio.spent_today(owner),
-    );
+    let Refreshed { gallery, spend } = after_the_end(state, owner).await;
     JobUpdate {
         job: JobView::new(state, status),
-        gallery: gallery.ok().map(|page| GalleryView::from(&page)),
-        spend: spent
-            .ok()
-            .map(|spent| SpendView::new(spent, state.studio.budget().caps())),
+        gallery,
+        spend,
     }
     .to_string()
+}
+
+/// What the page refreshes once a job has ended: the gallery that now holds its pictures, and
+/// what the browser has spent.
+pub async fn after_the_end(state: &AppState, owner: &OwnerId) -> Refreshed {
+    let (gallery, spend) = tokio::join!(
+        state.gallery.page(owner, 1, state.page_size),
+        spending(state, owner)
+    );
+    Refreshed {
+        gallery: gallery.ok().map(|page| GalleryView::from(&page)),
+        spend,
+    }
+}
+
+/// What the browser has spent today, against its cap; nothing when the ledger cannot be read.
+pub async fn spending(state: &AppState, owner: &OwnerId) -> Option<SpendView> {
+    let spent = state.studio.spent_today(owner).await.ok()?;
+    Some(SpendView::new(spent, state.studio.budget().caps()))
 }
 
 async fn owned_job(

@@ -422,12 +422,13 @@ impl SpendView {
     }
 }
 
-/// The spending line alone, swapped in out of band when a job is accepted.
+/// What else on the page a job changes, swapped in out of band: the spending line once the job
+/// is accepted, and the gallery holding its pictures once it has ended.
 #[derive(Template)]
-#[template(source = "{% include \"spend.html\" %}", ext = "html")]
-pub struct SpendFragment {
-    pub spend: SpendView,
-    pub oob: bool,
+#[template(path = "refreshed.html")]
+pub struct Refreshed {
+    pub gallery: Option<GalleryView>,
+    pub spend: Option<SpendView>,
 }
 
 #[derive(Template)]

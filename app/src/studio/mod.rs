@@ -67,6 +67,10 @@ pub struct JobSettings {
     pub scan_interval: Duration,
     /// How long a throttled job keeps trying before it fails.
     pub throttle_patience: Duration,
+    /// How long the answer that accepted jobs waits for them to end, when their model's calls
+    /// have lately taken less: an instant model's pictures then come with the answer, with no
+    /// stream to open for them. Other jobs are answered with their cards at once.
+    pub quick_answer: Duration,
 }
 
 /// The parts a studio is made of.
@@ -486,6 +490,36 @@ impl Studio {
     /// Updates of a job this process holds: each change as it happens, until it ends.
     pub fn watch(&self, id: &JobId) -> Option<watch::Receiver<Job>> {
         self.local().held.get(id).map(|h| h.updates.subscribe())
+    }
+
+    /// Waits, for at most [`JobSettings::quick_answer`], for the jobs to end, when this process
+    /// is running each of them and its model's calls have lately taken less than that.
+    pub async fn quick_end(&self, ids: &[JobId]) {
+        let wait = self.inner.settings.quick_answer;
+        let mut updates = Vec::new();
+        {
+            let local = self.local();
+            for id in ids {
+                let Some(held) = local.held.get(id).filter(|h| h.running) else {
+                    return;
+                };
+                let quick = local
+                    .call_secs
+                    .get(&held.model)
+                    .is_some_and(|secs| *secs < wait.as_secs_f64());
+                if !quick {
+                    return;
+                }
+                updates.push(held.updates.subscribe());
+            }
+        }
+        // A closed channel means the job has ended here, its end already stored.
+        let ended = futures::future::join_all(
+            updates
+                .iter_mut()
+                .map(|u| async move { drop(u.wait_for(|job| job.state.is_final()).await) }),
+        );
+        let _ = tokio::time::timeout(wait, ended).await;
     }
 
     /// Cancels the owner's job. A queued job ends at once and costs nothing; a running one

@@ -82,7 +82,11 @@ pub async fn run(
     } else {
         request.calls()
     };
-    save(studio, &job).await?;
+    // The claim already says who runs the job, so its calls need not wait for the running
+    // state to be written; every later write of the job waits for it.
+    let running = job.clone();
+    let mut running_stored = pin!(save(studio, &running));
+    let mut stored = false;
 
     let call_id = inner.models.call_id(&job.model_id);
     let mut calls: FuturesUnordered<_> = remaining
@@ -94,16 +98,28 @@ pub async fn run(
     let patience = Instant::now() + inner.settings.throttle_patience;
     loop {
         let outcome = tokio::select! {
+            saved = &mut running_stored, if !stored => {
+                saved?;
+                stored = true;
+                continue;
+            }
             next = calls.next() => match next {
                 Some(outcome) => outcome,
                 None => break,
             },
             () = &mut cancelled => {
+                if !stored {
+                    running_stored.await?;
+                }
                 // Calls still out may be billed: they count as spent.
                 let abandoned = u8::try_from(in_flight).unwrap_or(u8::MAX);
                 return finish(studio, job, JobState::Cancelled, abandoned).await;
             }
         };
+        if !stored {
+            (&mut running_stored).await?;
+            stored = true;
+        }
         let throttled = outcome
             .generation
             .failures
@@ -127,6 +143,9 @@ pub async fn run(
         if in_flight > 0 {
             save(studio, &job).await?;
         }
+    }
+    if !stored {
+        running_stored.await?;
     }
     let state = if job.pictures.is_empty() {
         JobState::Failed

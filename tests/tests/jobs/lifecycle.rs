@@ -45,6 +45,46 @@ async fn generate_answers_at_once_with_a_job_card_that_ends_with_the_picture() {
 }
 
 #[tokio::test]
+async fn an_instant_model_answers_with_its_job_done_and_a_slow_one_with_its_card() {
+    let bedrock = BedrockDouble::start().await;
+    // Unoptimised test builds take a few tenths of a second over the double's instant answer.
+    let app = spawn_app_with(&bedrock, |c| c.jobs.quick_answer = Duration::from_secs(1)).await;
+    // The first job is answered at once: nothing is known yet of how long the model takes.
+    let first = app.generate("a kingfisher").await;
+    assert_eq!(first.job_states(), ["done"]);
+
+    let card = app.submit(&[("prompt", "a wren")]).await;
+    assert_eq!(card.status, 202, "{}", card.html);
+    assert_eq!(card.job_states(), ["done"], "{}", card.html);
+    assert!(!card.html.contains("sse-connect"), "nothing left to push");
+    assert_eq!(card.attrs("article.job img", "src").len(), 1, "its picture");
+    assert!(card.html.contains(r#"id="gallery" hx-swap-oob="true""#));
+    assert_eq!(card.gallery_ids().len(), 2, "the gallery comes refreshed");
+    assert_eq!(card.spent_today(), "Spent today: $0.08 of $2.00");
+    let again = app.home().await;
+    assert!(
+        !again
+            .job_notes()
+            .contains(&"Finished while you were away.".to_owned()),
+        "its end was shown: {:?}",
+        again.job_notes()
+    );
+
+    bedrock.will_answer_after(Duration::from_millis(1500));
+    let slow = app.submit(&[("prompt", "a slow heron")]).await;
+    let state = slow.job_states().concat();
+    assert!(
+        state == "queued" || state == "running",
+        "{state}: not waited for"
+    );
+    assert!(slow.html.contains("sse-connect"));
+    assert_eq!(
+        app.wait_for_job(&slow.job_ids()[0]).await.job_states(),
+        ["done"]
+    );
+}
+
+#[tokio::test]
 async fn the_pushed_updates_end_with_the_pictures_and_the_gallery() {
     let bedrock = BedrockDouble::start().await;
     bedrock.will_answer_after(Duration::from_millis(300));

@@ -37,7 +37,7 @@ const CHROMIUM_ARGS: [&str; 10] = [
 /// How long one click may take to show its picture before the run is given up.
 const PICTURE_TIMEOUT_MS: u64 = 20_000;
 /// The steps in [`Phases`].
-const STEPS: usize = 5;
+const STEPS: usize = 3;
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -89,6 +89,7 @@ fn run(address: SocketAddr) -> Result<Clicks> {
     let session = driver.session()?;
     let page = format!("http://{address}/?model={MODEL}");
     let mut shown = Vec::with_capacity(RUNS);
+    let mut answered_done = 0;
     let mut steps: [Vec<Duration>; STEPS] = Default::default();
     let mut floor = Vec::with_capacity(RUNS);
     let mut bytes = 0;
@@ -102,6 +103,7 @@ fn run(address: SocketAddr) -> Result<Clicks> {
             .with_context(|| format!("the floor after click {}", run + 1))?;
         if run >= WARM_UP {
             shown.push(click.took);
+            answered_done += u32::from(click.answered_done);
             for (step, took) in steps.iter_mut().zip(click.steps) {
                 step.push(took);
             }
@@ -121,15 +123,14 @@ fn run(address: SocketAddr) -> Result<Clicks> {
             edited.push(edit.took);
         }
     }
-    let [card, opened, done_event, done, requested] = steps.map(Latencies::new);
+    let [card, done, requested] = steps.map(Latencies::new);
     Ok(Clicks {
         shown: Latencies::new(shown),
         phases: Phases {
             card,
-            opened,
-            done_event,
             done,
             requested,
+            answered_done,
         },
         edited: Latencies::new(edited),
         floor: Latencies::new(floor),
@@ -293,21 +294,21 @@ struct Session<'a> {
 pub struct Phases {
     /// The new job card swapped into `#result`.
     pub card: Latencies,
-    /// The card's event stream open.
-    pub opened: Latencies,
-    /// The event with the done card received by the page.
-    pub done_event: Latencies,
-    /// The card shown done, swapped in from that event.
+    /// The card shown done: in the answer itself, or from its event stream.
     pub done: Latencies,
     /// The picture's request sent by the browser.
     pub requested: Latencies,
+    /// Clicks whose answer brought the job done, so that no stream was opened.
+    pub answered_done: u32,
 }
 
 /// One click, as the page timed it.
 struct Click {
     took: Duration,
-    /// `card`, `opened`, `done_event`, `done` and `requested` of [`Phases`], for this click.
+    /// `card`, `done` and `requested` of [`Phases`], for this click.
     steps: [Duration; STEPS],
+    /// The first card swapped in was done already.
+    answered_done: bool,
     /// The picture's URL.
     src: String,
     model: String,
@@ -335,15 +336,12 @@ window.easelBench = new Promise((resolve, reject) => {
     { capture: true, once: true });
   let observer = null;
   const steps = {};
-  // Dispatched by htmx's SSE extension on the card's stream.
-  document.addEventListener('htmx:sseOpen', () => { steps.opened ??= performance.now(); });
-  document.addEventListener('htmx:sseBeforeMessage', event => {
-    if (event.detail.data.includes('data-state="done"')) steps.doneEvent ??= performance.now();
-  });
+  let answeredDone = null;
   const check = () => {
     for (const card of result.querySelectorAll('article.job')) {
       if (known.has(card.id)) continue;
       steps.card ??= performance.now();
+      answeredDone ??= card.dataset.state === 'done';
       if (card.dataset.state === 'done') steps.done ??= performance.now();
     }
     for (const img of result.querySelectorAll('article.job[data-state=done] img')) {
@@ -354,8 +352,8 @@ window.easelBench = new Promise((resolve, reject) => {
         if (clicked === null) { reject('the picture came before the click'); return; }
         const entry = performance.getEntriesByName(img.src).pop();
         const requested = entry ? entry.startTime : now;
-        resolve({ ms: now - clicked, src: img.getAttribute('src'),
-          steps: [steps.card, steps.opened, steps.doneEvent, steps.done, requested].map(t => (t ?? now) - clicked) });
+        resolve({ ms: now - clicked, src: img.getAttribute('src'), answeredDone,
+          steps: [steps.card, steps.done, requested].map(t => (t ?? now) - clicked) });
         return;
       }
       img.addEventListener('load', check, { once: true });
@@ -442,6 +440,7 @@ impl Session<'_> {
         Ok(Click {
             took: duration_ms(&found["ms"])?,
             steps,
+            answered_done: found["answeredDone"] == Value::Bool(true),
             src: found["src"]
                 .as_str()
                 .context("the picture has no src")?

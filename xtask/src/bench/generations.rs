@@ -34,8 +34,10 @@ pub struct Generations<'a> {
 pub struct Timed {
     /// Sending POST /generate to the end of the job's stream.
     pub app: Latencies,
-    /// Sending POST /generate to its whole answer, the job card (202).
+    /// Sending POST /generate to its whole answer (202): the job card, or the ended job.
     pub accepted: Latencies,
+    /// Generations whose answer brought the job ended, so no stream was opened.
+    pub ended_in_answer: u32,
     pub double: Latencies,
     pub rss_after_100: u64,
     pub rss_at_end: u64,
@@ -71,7 +73,7 @@ impl Generations<'_> {
         .to_string();
         let mut generations = 0;
         let mut rss_after_100 = None;
-        let mut generate = || -> Result<(Duration, Duration)> {
+        let mut generate = || -> Result<Generated> {
             let took = self.generate()?;
             generations += 1;
             if generations == RSS_AFTER_GENERATIONS {
@@ -87,16 +89,19 @@ impl Generations<'_> {
         let mut app = Vec::with_capacity(n as usize);
         let mut accepted = Vec::with_capacity(n as usize);
         let mut double = Vec::with_capacity(n as usize);
+        let mut ended_in_answer = 0;
         // Alternating keeps both series under the same conditions as the gallery grows.
         for _ in 0..n {
-            let (answered, ended) = generate()?;
-            accepted.push(answered);
-            app.push(ended);
+            let generated = generate()?;
+            accepted.push(generated.answered);
+            app.push(generated.ended);
+            ended_in_answer += u32::from(generated.ended == generated.answered);
             double.push(self.invoke_double(&direct_body)?);
         }
         Ok(Timed {
             app: Latencies::new(app),
             accepted: Latencies::new(accepted),
+            ended_in_answer,
             double: Latencies::new(double),
             rss_after_100: rss_after_100.context("fewer than 100 generations ran")?,
             rss_at_end: self.easel.rss_bytes()?,
@@ -105,9 +110,9 @@ impl Generations<'_> {
     }
 
     /// One htmx generation, as the page's form sends it, then the job's event stream, as the
-    /// job card opens it; timed until the card has come (202) and until the stream says the
-    /// job has ended.
-    fn generate(&self) -> Result<(Duration, Duration)> {
+    /// job card opens it, unless the answer brought the job ended; timed until the answer has
+    /// come (202) and until the job has ended.
+    fn generate(&self) -> Result<Generated> {
         let form = [
             ("model", MODEL),
             ("prompt", PROMPT),
@@ -135,6 +140,17 @@ impl Generations<'_> {
             excerpt(&card)
         );
         let id = job_id(&card).with_context(|| format!("no job card in {}", excerpt(&card)))?;
+        if !card.contains("sse-connect=") {
+            ensure!(
+                card.contains("data-state=\"done\""),
+                "job {id} ended without being done: {}",
+                excerpt(&card)
+            );
+            return Ok(Generated {
+                answered,
+                ended: answered,
+            });
+        }
         let events = self
             .client
             .get(format!("{}/jobs/{id}/events", self.app))
@@ -150,7 +166,10 @@ impl Generations<'_> {
             "job {id} ended without being done: {}",
             excerpt(&stream)
         );
-        Ok((answered, took))
+        Ok(Generated {
+            answered,
+            ended: took,
+        })
     }
 
     /// The call Easel makes for the same generation, sent to the double directly.
@@ -174,6 +193,12 @@ impl Generations<'_> {
         );
         Ok(took)
     }
+}
+
+/// How long one generation took to be answered, and to end.
+struct Generated {
+    answered: Duration,
+    ended: Duration,
 }
 
 /// The id of the first job card in an htmx answer: `<article class="job" id="job-{ID}" ...>`.
