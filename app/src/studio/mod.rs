@@ -493,14 +493,16 @@ impl Studio {
     }
 
     /// Waits, for at most [`JobSettings::quick_answer`], for the jobs to end, when this process
-    /// is running each of them and its model's calls have lately taken less than that.
+    /// holds each of them and its model's calls have lately taken less than that.
     pub async fn quick_end(&self, ids: &[JobId]) {
         let wait = self.inner.settings.quick_answer;
         let mut updates = Vec::new();
         {
             let local = self.local();
             for id in ids {
-                let Some(held) = local.held.get(id).filter(|h| h.running) else {
+                // A queued one counts too: the slot it waits for may be freed by a job that
+                // has just ended.
+                let Some(held) = local.held.get(id) else {
                     return;
                 };
                 let quick = local

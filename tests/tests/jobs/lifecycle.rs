@@ -58,8 +58,12 @@ async fn an_instant_model_answers_with_its_job_done_and_a_slow_one_with_its_card
     assert_eq!(card.job_states(), ["done"], "{}", card.html);
     assert!(!card.html.contains("sse-connect"), "nothing left to push");
     assert_eq!(card.attrs("article.job img", "src").len(), 1, "its picture");
-    assert!(card.html.contains(r#"id="gallery" hx-swap-oob="true""#));
-    assert_eq!(card.gallery_ids().len(), 2, "the gallery comes refreshed");
+    assert_eq!(
+        card.gallery_added_ids(),
+        card.image_ids(),
+        "its picture joins the gallery"
+    );
+    assert_eq!(card.gallery_total(), "2");
     assert_eq!(card.spent_today(), "Spent today: $0.08 of $2.00");
     let again = app.home().await;
     assert!(
@@ -82,6 +86,27 @@ async fn an_instant_model_answers_with_its_job_done_and_a_slow_one_with_its_card
         app.wait_for_job(&slow.job_ids()[0]).await.job_states(),
         ["done"]
     );
+}
+
+#[tokio::test]
+async fn a_job_waiting_for_a_quick_models_slot_is_answered_done_too() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |c| {
+        c.jobs.quick_answer = Duration::from_secs(1);
+        c.jobs.concurrency = 1;
+    })
+    .await;
+    app.generate("a kingfisher").await;
+
+    // One slot: one of the two waits for the other, and both end within the wait.
+    let (a, b) = tokio::join!(
+        app.submit(&[("prompt", "a wren")]),
+        app.submit(&[("prompt", "a robin")])
+    );
+    for answer in [a, b] {
+        assert_eq!(answer.job_states(), ["done"], "{}", answer.html);
+        assert!(!answer.html.contains("sse-connect"), "nothing left to push");
+    }
 }
 
 #[tokio::test]
