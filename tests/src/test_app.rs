@@ -616,6 +616,24 @@ impl Page {
         ids_of(self.attrs("#gallery li.card img", "src"))
     }
 
+    /// Ids of the pictures an answer puts on top of the gallery's first page, as shown.
+    pub fn gallery_added_ids(&self) -> Vec<String> {
+        ids_of(self.attrs("ul[hx-swap-oob^='afterbegin:#gallery'] li.card img", "src"))
+    }
+
+    /// Ids of the pictures an answer takes off the gallery's first page (now on the second).
+    pub fn gallery_dropped_ids(&self) -> Vec<String> {
+        self.attrs("li[hx-swap-oob=delete]", "id")
+            .into_iter()
+            .filter_map(|id| id.strip_prefix("card-").map(str::to_owned))
+            .collect()
+    }
+
+    /// How many pictures the gallery says it holds.
+    pub fn gallery_total(&self) -> String {
+        self.texts("#gallery-total").concat()
+    }
+
     /// The model options: (id, label, disabled, selected).
     pub fn model_options(&self) -> Vec<(String, String, bool, bool)> {
         self.each("select#model option", |o| {

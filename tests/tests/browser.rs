@@ -172,6 +172,7 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         .await
         .unwrap();
     assert_eq!(gallery.len(), 1, "the gallery updated too");
+    let first_picture = gallery[0].attr("src").await.unwrap();
     let spent = browser
         .find(Locator::Css("#spend"))
         .await
@@ -212,6 +213,43 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         json!([137, 80, 78, 71, 13, 10, 26, 10]),
         "the download is a PNG"
     );
+
+    // A second picture goes on top of the gallery, the first staying below it.
+    click(&browser, "#generate-form button[type=submit]").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let gallery = loop {
+        let cards = browser
+            .find_all(Locator::Css("#gallery li.card img"))
+            .await
+            .unwrap();
+        if cards.len() == 2 || std::time::Instant::now() > deadline {
+            break cards;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(gallery.len(), 2, "the second picture joined the gallery");
+    let newest = browser
+        .find(Locator::Css("#result article.job[data-state=done] img"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap();
+    assert_eq!(
+        gallery[0].attr("src").await.unwrap(),
+        newest,
+        "newest first"
+    );
+    assert_eq!(gallery[1].attr("src").await.unwrap(), first_picture);
+    let total = browser
+        .find(Locator::Css("#gallery-total"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(total, "2");
+    assert_same_page(&browser).await;
 
     browser.close().await.unwrap();
 }

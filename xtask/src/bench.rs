@@ -794,7 +794,9 @@ impl Report {
                 );
                 let phases = &clicks.phases;
                 println!(
-                    "  of which, from the click (medians): card swapped in {:.2} ms, shown done {:.2} ms, its picture requested {:.2} ms;",
+                    "  of which, from the click (medians): request sent {:.2} ms, answer received {:.2} ms, card swapped in {:.2} ms, shown done {:.2} ms, its picture requested {:.2} ms;",
+                    ms(phases.sent.median()),
+                    ms(phases.answered.median()),
                     ms(phases.card.median()),
                     ms(phases.done.median()),
                     ms(phases.requested.median())

@@ -52,7 +52,8 @@ pub async fn answer_accepted(
     }
     let refreshed = if statuses.iter().all(|s| s.job.state.is_final()) {
         let seen = futures::future::join_all(statuses.iter().map(|s| state.studio.seen(&s.job)));
-        tokio::join!(seen, after_the_end(state, owner)).1
+        let ended: Vec<&Job> = statuses.iter().map(|s| &s.job).collect();
+        tokio::join!(seen, after_the_end(state, owner, &ended)).1
     } else {
         Refreshed {
             gallery: None,

@@ -17,11 +17,11 @@ use super::{
     AppError, AppState,
     error::render,
     identity,
-    views::{GalleryView, JobFragment, JobPage, JobUpdate, JobView, Refreshed, SpendView},
+    views::{GalleryRefresh, JobFragment, JobPage, JobUpdate, JobView, Refreshed, SpendView},
 };
 use crate::{
-    gallery::OwnerId,
-    studio::{JobId, JobStatus},
+    gallery::{ImageId, OwnerId},
+    studio::{Job, JobId, JobStatus},
 };
 
 /// How often a job run by another process is looked up again for its page.
@@ -169,7 +169,7 @@ async fn changed(updates: &mut Option<tokio::sync::watch::Receiver<crate::studio
 
 /// The final card, with the gallery that now holds its pictures, and the end of the stream.
 async fn last_update(state: &AppState, owner: &OwnerId, status: &JobStatus) -> String {
-    let Refreshed { gallery, spend } = after_the_end(state, owner).await;
+    let Refreshed { gallery, spend } = after_the_end(state, owner, &[&status.job]).await;
     JobUpdate {
         job: JobView::new(state, status),
         gallery,
@@ -178,15 +178,21 @@ async fn last_update(state: &AppState, owner: &OwnerId, status: &JobStatus) -> S
     .to_string()
 }
 
-/// What the page refreshes once a job has ended: the gallery that now holds its pictures, and
-/// what the browser has spent.
-pub async fn after_the_end(state: &AppState, owner: &OwnerId) -> Refreshed {
+/// What the page refreshes once jobs have ended: the gallery that now holds their pictures,
+/// and what the browser has spent.
+pub async fn after_the_end(state: &AppState, owner: &OwnerId, ended: &[&Job]) -> Refreshed {
+    let added: Vec<ImageId> = ended
+        .iter()
+        .flat_map(|job| job.pictures.iter().map(|p| p.image.clone()))
+        .collect();
     let (gallery, spend) = tokio::join!(
-        state.gallery.page(owner, 1, state.page_size),
+        state.gallery.page(owner, 1, state.page_size + added.len()),
         spending(state, owner)
     );
     Refreshed {
-        gallery: gallery.ok().map(|page| GalleryView::from(&page)),
+        gallery: gallery
+            .ok()
+            .map(|page| GalleryRefresh::new(&page, state.page_size, &added)),
         spend,
     }
 }

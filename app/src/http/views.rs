@@ -427,8 +427,50 @@ impl SpendView {
 #[derive(Template)]
 #[template(path = "refreshed.html")]
 pub struct Refreshed {
-    pub gallery: Option<GalleryView>,
+    pub gallery: Option<GalleryRefresh>,
     pub spend: Option<SpendView>,
+}
+
+/// How the gallery's first page takes in the pictures of jobs that have just ended.
+pub enum GalleryRefresh {
+    /// The whole page: it had no pictures yet, or has just grown a second page.
+    Whole(GalleryView),
+    /// Only what changed: the new cards on top, the ones they pushed to the second page
+    /// taken off, and the new count; a browser showing another page keeps it as it is.
+    Added {
+        added: Vec<ImageView>,
+        dropped: Vec<String>,
+        total: usize,
+    },
+}
+
+impl GalleryRefresh {
+    /// `page` is the first page read `added.len()` entries longer than `per_page`, so that
+    /// it also holds the entries the new ones pushed off.
+    pub fn new(page: &GalleryPage, per_page: usize, added: &[ImageId]) -> Self {
+        let shown = page.records.len().min(per_page);
+        let had = page.total.saturating_sub(added.len());
+        if had == 0 || (had <= per_page && page.total > per_page) {
+            return Self::Whole(GalleryView {
+                items: page.records[..shown].iter().map(ImageView::from).collect(),
+                page: 1,
+                has_more: page.total > per_page,
+                total: page.total,
+            });
+        }
+        Self::Added {
+            added: page.records[..shown]
+                .iter()
+                .filter(|r| added.contains(&r.id))
+                .map(ImageView::from)
+                .collect(),
+            dropped: page.records[shown..]
+                .iter()
+                .map(|r| r.id.to_string())
+                .collect(),
+            total: page.total,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -453,7 +495,7 @@ pub struct JobFragment {
 #[template(path = "job_update.html")]
 pub struct JobUpdate {
     pub job: JobView,
-    pub gallery: Option<GalleryView>,
+    pub gallery: Option<GalleryRefresh>,
     pub spend: Option<SpendView>,
 }
 

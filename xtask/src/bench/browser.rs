@@ -37,7 +37,7 @@ const CHROMIUM_ARGS: [&str; 10] = [
 /// How long one click may take to show its picture before the run is given up.
 const PICTURE_TIMEOUT_MS: u64 = 20_000;
 /// The steps in [`Phases`].
-const STEPS: usize = 3;
+const STEPS: usize = 5;
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -123,10 +123,12 @@ fn run(address: SocketAddr) -> Result<Clicks> {
             edited.push(edit.took);
         }
     }
-    let [card, done, requested] = steps.map(Latencies::new);
+    let [sent, answered, card, done, requested] = steps.map(Latencies::new);
     Ok(Clicks {
         shown: Latencies::new(shown),
         phases: Phases {
+            sent,
+            answered,
             card,
             done,
             requested,
@@ -292,6 +294,10 @@ struct Session<'a> {
 
 /// The steps of a click to its picture, each timed from the click.
 pub struct Phases {
+    /// The form's request sent by the browser.
+    pub sent: Latencies,
+    /// Its whole answer received by the browser.
+    pub answered: Latencies,
     /// The new job card swapped into `#result`.
     pub card: Latencies,
     /// The card shown done: in the answer itself, or from its event stream.
@@ -305,7 +311,7 @@ pub struct Phases {
 /// One click, as the page timed it.
 struct Click {
     took: Duration,
-    /// `card`, `done` and `requested` of [`Phases`], for this click.
+    /// `sent`, `answered`, `card`, `done` and `requested` of [`Phases`], for this click.
     steps: [Duration; STEPS],
     /// The first card swapped in was done already.
     answered_done: bool,
@@ -352,8 +358,10 @@ window.easelBench = new Promise((resolve, reject) => {
         if (clicked === null) { reject('the picture came before the click'); return; }
         const entry = performance.getEntriesByName(img.src).pop();
         const requested = entry ? entry.startTime : now;
+        const post = performance.getEntriesByName(form.action).find(e => e.startTime >= clicked);
         resolve({ ms: now - clicked, src: img.getAttribute('src'), answeredDone,
-          steps: [steps.card, steps.done, requested].map(t => (t ?? now) - clicked) });
+          steps: [post?.startTime, post?.responseEnd, steps.card, steps.done, requested]
+            .map(t => (t ?? now) - clicked) });
         return;
       }
       img.addEventListener('load', check, { once: true });
