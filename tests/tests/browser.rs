@@ -422,7 +422,8 @@ async fn a_person_paints_a_mask_inpaints_and_follows_the_lineage_back() {
     browser.close().await.unwrap();
 }
 
-/// Types `prompt`, presses Generate and waits until the job's card shows it done.
+/// Types `prompt`, presses Generate and waits until the job's card shows it done, with its
+/// picture loaded: a picture that loads later moves the card's links under the pointer.
 async fn generate_in_page(browser: &Client, prompt: &str) -> Element {
     browser
         .find(Locator::Css("textarea[name=prompt]"))
@@ -432,12 +433,18 @@ async fn generate_in_page(browser: &Client, prompt: &str) -> Element {
         .await
         .unwrap();
     click(browser, "#generate-form button[type=submit]").await;
-    browser
+    let card = browser
         .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css("#result article.job[data-state=done]"))
         .await
-        .expect("the job is done")
+        .expect("the job is done");
+    let image = card.find(Locator::Css("img")).await.expect("its picture");
+    assert!(
+        displayed_within(browser, &image, Duration::from_secs(20)).await,
+        "the picture is displayed"
+    );
+    card
 }
 
 async fn click(browser: &Client, css: &str) {
