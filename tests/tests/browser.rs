@@ -216,17 +216,16 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
 
     // A second picture goes on top of the gallery, the first staying below it.
     click(&browser, "#generate-form button[type=submit]").await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let gallery = loop {
-        let cards = browser
-            .find_all(Locator::Css("#gallery li.card img"))
-            .await
-            .unwrap();
-        if cards.len() == 2 || std::time::Instant::now() > deadline {
-            break cards;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#gallery li.card:nth-child(2)"))
+        .await
+        .expect("the second picture joins the gallery");
+    let gallery = browser
+        .find_all(Locator::Css("#gallery li.card img"))
+        .await
+        .unwrap();
     assert_eq!(gallery.len(), 2, "the second picture joined the gallery");
     let newest = browser
         .find(Locator::Css("#result article.job[data-state=done] img"))
