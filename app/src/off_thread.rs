@@ -2,9 +2,12 @@
 //! hold a decoded picture of tens of megabytes while it runs.
 //!
 //! It runs on a few threads of its own, one per core: more would not finish sooner, a burst of
-//! uploads, edits and previews waits its turn instead of holding every decoded picture at once,
-//! and glibc's malloc, which keeps each thread's freed memory for that thread, keeps it for these
+//! uploads and edits waits its turn instead of holding every decoded picture at once, and
+//! glibc's malloc, which keeps each thread's freed memory for that thread, keeps it for these
 //! few instead of for each of the hundreds of threads tokio's blocking pool may start.
+//!
+//! Work nobody is waiting for (previews) runs on one more thread, at the lowest CPU priority:
+//! on a small machine it would otherwise take a core from the answers people wait for.
 
 use std::{
     num::NonZeroUsize,
@@ -17,14 +20,30 @@ use tokio::sync::oneshot;
 
 type Work = Box<dyn FnOnce() + Send>;
 
-static WORKERS: LazyLock<mpsc::Sender<Work>> = LazyLock::new(|| {
+static WORKERS: LazyLock<mpsc::Sender<Work>> =
+    LazyLock::new(|| threads("pictures", cores(), Priority::Normal));
+
+static BACKGROUND: LazyLock<mpsc::Sender<Work>> =
+    LazyLock::new(|| threads("background", 1, Priority::Lowest));
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Priority {
+    Normal,
+    Lowest,
+}
+
+/// `count` threads named `name-N` taking work from one queue.
+fn threads(name: &str, count: usize, priority: Priority) -> mpsc::Sender<Work> {
     let (sender, receiver) = mpsc::channel::<Work>();
     let receiver = Arc::new(Mutex::new(receiver));
-    for n in 0..cores() {
+    for n in 0..count {
         let receiver = receiver.clone();
         thread::Builder::new()
-            .name(format!("pictures-{n}"))
+            .name(format!("{name}-{n}"))
             .spawn(move || {
+                if priority == Priority::Lowest {
+                    lower_this_threads_priority();
+                }
                 loop {
                     let next = receiver
                         .lock()
@@ -37,7 +56,16 @@ static WORKERS: LazyLock<mpsc::Sender<Work>> = LazyLock::new(|| {
             .expect("a thread for pictures starts");
     }
     sender
-});
+}
+
+/// The highest niceness. Linux applies it to the calling thread alone; elsewhere it would
+/// apply to the whole process, so there the thread keeps its priority.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::warn!(error = %e, "the background thread keeps its priority");
+    }
+}
 
 fn cores() -> usize {
     thread::available_parallelism().map_or(1, NonZeroUsize::get)
@@ -45,6 +73,21 @@ fn cores() -> usize {
 
 /// Runs `work` on a picture thread once one is free; `None` if it panicked.
 pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    run_on(&WORKERS, work).await
+}
+
+/// Runs `work` when the machine has a core to spare: for work whose result nobody is waiting
+/// for yet. `None` if it panicked.
+pub async fn run_in_background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    run_on(&BACKGROUND, work).await
+}
+
+async fn run_on<T: Send + 'static>(
+    threads: &mpsc::Sender<Work>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
     let (answer, answered) = oneshot::channel();
     let work: Work = Box::new(move || {
         // A hostile file that trips a decoder's panic costs its own answer, not the thread.
@@ -52,7 +95,7 @@ pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
             let _ = answer.send(done);
         }
     });
-    WORKERS.send(work).ok()?;
+    threads.send(work).ok()?;
     answered.await.ok()
 }
 
@@ -89,6 +132,15 @@ mod tests {
             (1..=cores).contains(&most),
             "{most} at once on {cores} cores"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn background_work_leaves_the_cpu_to_everything_else() {
+        let niceness = run_in_background(|| rustix::process::getpriority_process(None)).await;
+        assert_eq!(niceness.map(Result::ok), Some(Some(19)));
+        let niceness = run(|| rustix::process::getpriority_process(None)).await;
+        assert_eq!(niceness.map(Result::ok), Some(Some(0)));
     }
 
     #[tokio::test]

@@ -483,6 +483,12 @@ impl Browser {
         self.post(&format!("/images/{image_id}/delete"), &[], false)
             .await
     }
+
+    /// Press a gallery card's Delete button (htmx): the answer is what replaces the card.
+    pub async fn delete_card(&self, image_id: &str) -> Page {
+        self.post(&format!("/images/{image_id}/delete"), &[], true)
+            .await
+    }
 }
 
 /// An edit form as a browser sends it: each file input as a file part.

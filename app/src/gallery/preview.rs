@@ -51,24 +51,25 @@ impl Previews {
     }
 
     /// Starts making the preview of `png`, to be stored at `key`.
+    /// Nobody is waiting for it yet, so it leaves the CPU to those who wait for something.
     pub(super) fn start(&self, key: Path, png: Bytes) {
-        let _spawned = self.under_way(key, png);
+        let _spawned = self.under_way(key, png, Asked::Ahead);
     }
 
-    /// Makes the preview of `png` and stores it at `key`.
+    /// Makes the preview of `png`, which a card is waiting for, and stores it at `key`.
     pub(super) async fn make(&self, key: Path, png: Bytes) -> Result<Bytes, String> {
-        self.under_way(key, png).await
+        self.under_way(key, png, Asked::Now).await
     }
 
     /// The making of the preview at `key`: started now, unless it is already under way.
-    fn under_way(&self, key: Path, png: Bytes) -> Making {
+    fn under_way(&self, key: Path, png: Bytes, asked: Asked) -> Making {
         let mut making = self.making.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(under_way) = making.get(&key) {
             return under_way.clone();
         }
         let (storage, all, stored_at) = (self.storage.clone(), self.making.clone(), key.clone());
         let made = async move {
-            let made = match make_off_thread(png).await {
+            let made = match make_off_thread(png, asked).await {
                 Ok(jpeg) => storage
                     .put(&stored_at, jpeg.clone())
                     .await
@@ -116,10 +117,20 @@ const JPEG: &[u8] = &[0xff, 0xd8];
 /// The marker a whole JPEG ends with.
 const JPEG_END: &[u8] = &[0xff, 0xd9];
 
-async fn make_off_thread(png: Bytes) -> Result<Bytes, GalleryError> {
-    off_thread::run(move || make(&png))
-        .await
-        .ok_or_else(|| GalleryError::Preview("making it stopped half-way".to_owned()))?
+/// Whether a preview is made before anyone asks for it, or because someone has.
+#[derive(Clone, Copy)]
+enum Asked {
+    Ahead,
+    Now,
+}
+
+async fn make_off_thread(png: Bytes, asked: Asked) -> Result<Bytes, GalleryError> {
+    let work = move || make(&png);
+    let made = match asked {
+        Asked::Ahead => off_thread::run_in_background(work).await,
+        Asked::Now => off_thread::run(work).await,
+    };
+    made.ok_or_else(|| GalleryError::Preview("making it stopped half-way".to_owned()))?
         .map(Bytes::from)
 }
 

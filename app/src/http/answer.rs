@@ -31,17 +31,17 @@ pub async fn answer_accepted(
         return Ok(Redirect::to(&format!("/jobs/{}", first.id)).into_response());
     }
     let ids: Vec<JobId> = accepted.iter().map(|job| job.id.clone()).collect();
-    state.studio.quick_end(&ids).await;
+    let mut ended = state.studio.quick_end(&ids).await;
     let mut statuses = Vec::new();
     for job in accepted {
-        statuses.push(match state.studio.status(owner, &job.id).await? {
-            Some(status) => status,
-            None => JobStatus {
-                job,
-                ahead: None,
-                sighting: Sighting::Live,
+        let status = match ended.iter().position(|e| e.id == job.id) {
+            Some(at) => shown_live(ended.swap_remove(at)),
+            None => match state.studio.status(owner, &job.id).await? {
+                Some(status) => status,
+                None => shown_live(job),
             },
-        });
+        };
+        statuses.push(status);
     }
     let mut html = RefusalFragment { messages }.to_string();
     for status in &statuses {
@@ -62,6 +62,15 @@ pub async fn answer_accepted(
     };
     html.push_str(&refreshed.to_string());
     Ok((StatusCode::ACCEPTED, Html(html)).into_response())
+}
+
+/// A job as it is shown while the browser watches it.
+fn shown_live(job: Job) -> JobStatus {
+    JobStatus {
+        job,
+        ahead: None,
+        sighting: Sighting::Live,
+    }
 }
 
 /// A refusal tells the browser when to try again, where that is known.

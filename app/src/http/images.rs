@@ -1,13 +1,14 @@
 use axum::{
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    http::{HeaderMap, HeaderValue, header},
+    response::{Html, IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
     pages::{owned, owned_record},
+    views::GalleryTotal,
 };
 
 /// `GET /images/{id}/image.png`: the picture itself, full size.
@@ -86,7 +87,9 @@ pub async fn delete(
         return Err(AppError::NotFound);
     }
     if headers.contains_key("hx-request") {
-        return Ok((StatusCode::OK, "").into_response());
+        // The card swaps itself out; the count says one fewer.
+        let total = state.gallery.page(&owner, 1, 1).await?.total;
+        return Ok(Html(GalleryTotal { total }.to_string()).into_response());
     }
     Ok(Redirect::to("/").into_response())
 }

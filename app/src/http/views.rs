@@ -431,6 +431,13 @@ pub struct Refreshed {
     pub spend: Option<SpendView>,
 }
 
+/// The gallery's count, swapped in after a picture has gone.
+#[derive(Template)]
+#[template(path = "gallery_total.html")]
+pub struct GalleryTotal {
+    pub total: usize,
+}
+
 /// How the gallery's first page takes in the pictures of jobs that have just ended.
 pub enum GalleryRefresh {
     /// The whole page: it had no pictures yet, or has just grown a second page.

@@ -493,8 +493,9 @@ impl Studio {
     }
 
     /// Waits, for at most [`JobSettings::quick_answer`], for the jobs to end, when this process
-    /// holds each of them and its model's calls have lately taken less than that.
-    pub async fn quick_end(&self, ids: &[JobId]) {
+    /// holds each of them and its model's calls have lately taken less than that. Returns the
+    /// jobs it saw end, as they were stored.
+    pub async fn quick_end(&self, ids: &[JobId]) -> Vec<Job> {
         let wait = self.inner.settings.quick_answer;
         let mut updates = Vec::new();
         {
@@ -503,25 +504,31 @@ impl Studio {
                 // A queued one counts too: the slot it waits for may be freed by a job that
                 // has just ended.
                 let Some(held) = local.held.get(id) else {
-                    return;
+                    return Vec::new();
                 };
                 let quick = local
                     .call_secs
                     .get(&held.model)
                     .is_some_and(|secs| *secs < wait.as_secs_f64());
                 if !quick {
-                    return;
+                    return Vec::new();
                 }
                 updates.push(held.updates.subscribe());
             }
         }
-        // A closed channel means the job has ended here, its end already stored.
+        // A closed channel still holds the last job sent: an ended job is sent before its
+        // channel closes.
         let ended = futures::future::join_all(
             updates
                 .iter_mut()
                 .map(|u| async move { drop(u.wait_for(|job| job.state.is_final()).await) }),
         );
         let _ = tokio::time::timeout(wait, ended).await;
+        updates
+            .iter()
+            .map(|u| u.borrow().clone())
+            .filter(|job| job.state.is_final())
+            .collect()
     }
 
     /// Cancels the owner's job. A queued job ends at once and costs nothing; a running one

@@ -55,8 +55,21 @@ pub async fn run(
         // Another process (or a cancel) got there first.
         return Ok(());
     }
-    let (job, cancel_requested) =
-        tokio::join!(inner.jobs.load(id), inner.jobs.cancel_requested(id));
+    // Until a first claim exists only the acceptor has written the job, once, so the copy
+    // held here is what the store holds; a later attempt reads what the last one left.
+    let held = match attempt {
+        1 => studio.local_copy(id),
+        _ => None,
+    };
+    let (job, cancel_requested) = tokio::join!(
+        async {
+            match held {
+                Some(job) => Ok(Some(job)),
+                None => inner.jobs.load(id).await,
+            }
+        },
+        inner.jobs.cancel_requested(id)
+    );
     let Some(mut job) = job? else {
         return Ok(());
     };

@@ -160,6 +160,32 @@ async fn a_permalink_shows_the_full_recipe_and_the_picture_can_be_deleted() {
 }
 
 #[tokio::test]
+async fn deleting_a_card_counts_one_picture_fewer() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let made = app
+        .generate_with(&[("prompt", "two foxes"), ("count", "2")])
+        .await;
+    let ids = made.image_ids();
+    assert_eq!(app.gallery().await.gallery_total(), "2");
+
+    let answer = app.delete_card(&ids[0]).await;
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.gallery_total(),
+        "1",
+        "the count swapped in: {}",
+        answer.html
+    );
+    assert!(
+        answer.gallery_ids().is_empty(),
+        "the card is replaced by nothing"
+    );
+    assert_eq!(app.gallery().await.gallery_ids(), [ids[1].clone()]);
+}
+
+#[tokio::test]
 async fn the_gallery_is_paged() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app_with(&bedrock, |c| c.gallery_page_size = 2).await;
