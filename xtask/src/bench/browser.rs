@@ -3,6 +3,8 @@
 //! the picture of the new job, done, has loaded in `#result`. Beside it, the same browser's
 //! floor: the same PNG fetched and shown by a plain `<img>` in the same page. Then the same for
 //! an edit: the edit page of the last picture made, and a click on its button.
+//! Each click asks for the same fixed seed, as the job overhead's generations do, so the double
+//! answers from the pictures it keeps and what is timed is Easel and the browser.
 
 use std::{
     net::SocketAddr,
@@ -16,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-use super::{Latencies, MODEL, PROMPT};
+use super::{Latencies, MODEL, PROMPT, SEED};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -37,7 +39,7 @@ const CHROMIUM_ARGS: [&str; 10] = [
 /// How long one click may take to show its picture before the run is given up.
 const PICTURE_TIMEOUT_MS: u64 = 20_000;
 /// The steps in [`Phases`].
-const STEPS: usize = 5;
+const STEPS: usize = 6;
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -123,11 +125,12 @@ fn run(address: SocketAddr) -> Result<Clicks> {
             edited.push(edit.took);
         }
     }
-    let [sent, answered, card, done, requested] = steps.map(Latencies::new);
+    let [sent, first_byte, answered, card, done, requested] = steps.map(Latencies::new);
     Ok(Clicks {
         shown: Latencies::new(shown),
         phases: Phases {
             sent,
+            first_byte,
             answered,
             card,
             done,
@@ -158,6 +161,8 @@ struct Form {
     form: &'static str,
     /// The prompt typed before the click, when the form has one.
     prompt: Option<&'static str>,
+    /// The fixed seed chosen before the click, when the form has one.
+    seed: Option<u32>,
     /// A select whose value the report names: the model, or the operation.
     choice: &'static str,
 }
@@ -166,11 +171,13 @@ impl Form {
     const GENERATE: Self = Self {
         form: "#generate-form",
         prompt: Some(PROMPT),
+        seed: Some(SEED),
         choice: "#model",
     };
     const EDIT: Self = Self {
         form: "#edit-form",
         prompt: None,
+        seed: None,
         choice: "#operation",
     };
 }
@@ -296,6 +303,8 @@ struct Session<'a> {
 pub struct Phases {
     /// The form's request sent by the browser.
     pub sent: Latencies,
+    /// The first byte of its answer received: from `sent`, the wait for Easel.
+    pub first_byte: Latencies,
     /// Its whole answer received by the browser.
     pub answered: Latencies,
     /// The new job card swapped into `#result`.
@@ -311,7 +320,8 @@ pub struct Phases {
 /// One click, as the page timed it.
 struct Click {
     took: Duration,
-    /// `sent`, `answered`, `card`, `done` and `requested` of [`Phases`], for this click.
+    /// `sent`, `first_byte`, `answered`, `card`, `done` and `requested` of [`Phases`], for this
+    /// click.
     steps: [Duration; STEPS],
     /// The first card swapped in was done already.
     answered_done: bool,
@@ -331,9 +341,13 @@ struct Fetched {
 /// Installed before the click: notes the click's time, then watches `#result` for a new job
 /// card that is done and whose picture has loaded. Cards already on the page do not count.
 const WATCH: &str = r#"
-const [formSelector, prompt, choice, timeoutMs] = arguments;
+const [formSelector, prompt, seed, choice, timeoutMs] = arguments;
 const form = document.querySelector(formSelector);
 if (prompt !== null) form.querySelector('textarea[name=prompt]').value = prompt;
+if (seed !== null) {
+  form.querySelector('input[name=seed]').value = String(seed);
+  form.querySelector('input[name=seed_mode][value=fixed]').checked = true;
+}
 const result = document.querySelector('#result');
 const known = new Set(Array.from(result.querySelectorAll('article.job')).map(a => a.id));
 window.easelBench = new Promise((resolve, reject) => {
@@ -360,7 +374,8 @@ window.easelBench = new Promise((resolve, reject) => {
         const requested = entry ? entry.startTime : now;
         const post = performance.getEntriesByName(form.action).find(e => e.startTime >= clicked);
         resolve({ ms: now - clicked, src: img.getAttribute('src'), answeredDone,
-          steps: [post?.startTime, post?.responseEnd, steps.card, steps.done, requested]
+          steps: [post?.requestStart, post?.responseStart, post?.responseEnd, steps.card,
+            steps.done, requested]
             .map(t => (t ?? now) - clicked) });
         return;
       }
@@ -422,7 +437,13 @@ impl Session<'_> {
         let model = self.script(
             "sync",
             WATCH,
-            json!([form.form, form.prompt, form.choice, PICTURE_TIMEOUT_MS]),
+            json!([
+                form.form,
+                form.prompt,
+                form.seed,
+                form.choice,
+                PICTURE_TIMEOUT_MS
+            ]),
         )?;
         let button = self.command(
             reqwest::Method::POST,

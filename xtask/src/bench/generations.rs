@@ -14,7 +14,7 @@ use reqwest::{
     header,
 };
 
-use super::{Latencies, MODEL, PROMPT};
+use super::{Latencies, MODEL, PROMPT, SEED};
 use crate::processes::Running;
 
 pub const WARM_UP: u32 = 10;
@@ -63,7 +63,7 @@ impl Generations<'_> {
             "textToImageParams": { "text": PROMPT },
             "imageGenerationConfig": {
                 "numberOfImages": 1,
-                "seed": 42,
+                "seed": SEED,
                 "width": 1024,
                 "height": 1024,
                 "cfgScale": 8.0,
@@ -119,7 +119,7 @@ impl Generations<'_> {
             ("size", "1024x1024"),
             ("count", "1"),
             ("seed_mode", "fixed"),
-            ("seed", "42"),
+            ("seed", &SEED.to_string()),
         ];
         let started = Instant::now();
         let response = self
