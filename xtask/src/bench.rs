@@ -39,8 +39,8 @@ mod upscales;
 const MODEL: &str = "amazon.titan-image-generator-v2:0";
 const PROMPT: &str = "a lighthouse on a cliff at dawn, watercolour";
 /// Every timed generation asks for this seed. The double keeps the pictures it has encoded, by
-/// seed: a new seed costs it about 7 ms of CPU for a 1024x1024 PNG, which would be timed as
-/// Easel's on two cores shared with Easel (and Chromium).
+/// seed: a new seed costs it about 7 ms of CPU for a 1024x1024 PNG, on the same two cores as
+/// Easel (and Chromium), and that time would be counted as Easel's.
 const SEED: u32 = 42;
 /// Restarts timed from spawn to the first healthy `/healthz`.
 const STARTS: u32 = 20;

@@ -301,7 +301,7 @@ struct Session<'a> {
 
 /// The steps of a click to its picture, each timed from the click.
 pub struct Phases {
-    /// The form's request sent by the browser.
+    /// The form's request on the wire (its resource timing's `requestStart`).
     pub sent: Latencies,
     /// The first byte of its answer received: from `sent`, the wait for Easel.
     pub first_byte: Latencies,
