@@ -777,7 +777,7 @@ impl Report {
             "each on a fresh load of the studio page, timed in the page (performance.now()) from the click on"
         );
         println!(
-            "Generate until the new job's picture, done, has loaded in #result; the floor is the same PNG"
+            "Generate until the new job's picture, done, has loaded in #result; the floor is the same picture"
         );
         println!(
             "fetched and shown by a plain <img> added to the same page (a cache-busting query)."
@@ -785,7 +785,7 @@ impl Report {
         match &self.clicks {
             browser::Browser::Measured(clicks) => {
                 println!(
-                    "  Chromium {}, model {}, {} PNGs of {:.1} KB on average",
+                    "  Chromium {}, model {}, {} previews of {:.1} KB on average",
                     clicks.chromium,
                     clicks.model,
                     clicks.size,
@@ -812,7 +812,7 @@ impl Report {
                     clicks.shown.len()
                 );
                 println!(
-                    "  floor (same PNG)    median {:>7.2} ms   p90 {:>7.2} ms",
+                    "  floor (same image)  median {:>7.2} ms   p90 {:>7.2} ms",
                     ms(clicks.floor.median()),
                     ms(clicks.floor.percentile(90.0))
                 );

@@ -1,7 +1,7 @@
 //! Click -> picture shown, in headless Chromium driven over WebDriver (chromedriver), timed
 //! inside the page with `performance.now()`: from the click on the form's submit button until
 //! the picture of the new job, done, has loaded in `#result`. Beside it, the same browser's
-//! floor: the same PNG fetched and shown by a plain `<img>` in the same page. Then the same for
+//! floor: the same picture (the card's preview) fetched and shown by a plain `<img>` in the same page. Then the same for
 //! an edit: the edit page of the last picture made, and a click on its button.
 //! Each click asks for the same fixed seed, as the job overhead's generations do, so the double
 //! answers from the pictures it keeps and what is timed is Easel and the browser.
@@ -62,11 +62,11 @@ pub struct Clicks {
     pub phases: Phases,
     /// Click on the edit page's button to the edited picture loaded in `#result`.
     pub edited: Latencies,
-    /// The same PNG, fetched and shown by a plain `<img>`.
+    /// The same picture, fetched and shown by a plain `<img>`.
     pub floor: Latencies,
     pub model: String,
     pub size: String,
-    /// The pictures' mean size (each has a seed of its own).
+    /// The picture's size in bytes, a mean over the clicks.
     pub picture_bytes: u64,
     pub chromium: String,
 }
