@@ -75,16 +75,40 @@ pub fn easel_against(bedrock: &crate::BedrockDouble) -> Command {
 }
 
 /// A child process, killed when dropped.
-pub struct Running(Option<Child>);
+pub struct Running {
+    child: Option<Child>,
+    /// Where a logged process's output goes: shown when the test fails.
+    log: Option<tempfile::NamedTempFile>,
+}
 
 impl Running {
     pub fn spawn(command: &mut Command) -> Self {
-        Self(Some(command.spawn().expect("the program starts")))
+        Self {
+            child: Some(command.spawn().expect("the program starts")),
+            log: None,
+        }
+    }
+
+    /// As [`Running::spawn`], with both output streams kept in a file that a failing test
+    /// prints: a process's log is often the only evidence of what went wrong in it.
+    pub fn spawn_logged(command: &mut Command) -> Self {
+        let log = tempfile::NamedTempFile::new().expect("a log file");
+        // Appending, so that the two streams' lines interleave instead of overwriting.
+        let stream = || {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(log.path())
+                .expect("the log file opens")
+        };
+        command.stdout(stream()).stderr(stream());
+        let mut running = Self::spawn(command);
+        running.log = Some(log);
+        running
     }
 
     /// Sends SIGTERM, as ECS does to stop a task, and waits for the process to exit.
     pub fn stop(mut self) -> Output {
-        let child = self.0.take().expect("running");
+        let child = self.child.take().expect("running");
         let _ = rustix::process::kill_process(
             rustix::process::Pid::from_child(&child),
             rustix::process::Signal::TERM,
@@ -126,9 +150,15 @@ pub async fn start_s3(bucket: &str) -> (Running, String) {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
+        if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if std::thread::panicking()
+            && let Some(log) = &self.log
+        {
+            let said = std::fs::read_to_string(log.path()).unwrap_or_default();
+            eprintln!("--- what the process said ---\n{said}--- end ---");
         }
     }
 }

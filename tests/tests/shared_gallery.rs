@@ -11,7 +11,7 @@ const BUCKET: &str = "easel-gallery";
 async fn start_task(s3: &str, bedrock: &BedrockDouble) -> (String, Running) {
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let process = Running::spawn(
+    let process = Running::spawn_logged(
         easel_against(bedrock)
             .env("EASEL_STORAGE", format!("s3://{BUCKET}/easel"))
             .env("AWS_ENDPOINT_URL", s3)

@@ -36,7 +36,7 @@ fn task_command(storage: &str, bedrock: &BedrockDouble) -> Command {
 async fn start_task(mut command: Command) -> Task {
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let process = Running::spawn(command.env("EASEL_LISTEN", format!("127.0.0.1:{port}")));
+    let process = Running::spawn_logged(command.env("EASEL_LISTEN", format!("127.0.0.1:{port}")));
     wait_until_up(&format!("{address}/readyz")).await;
     Task {
         address,

@@ -751,7 +751,10 @@ impl Studio {
                 continue;
             }
             let claim = inner.jobs.newest_claim(&id).await?;
+            // A claim of this process's own for a job it does not hold (checked above) is a
+            // run that ended without finishing the job: it is as lost as a dead process's.
             if let Some(claim) = &claim
+                && claim.worker != inner.worker
                 && self.liveness(&mut known, &claim.worker, lease).await? != Liveness::Dead
             {
                 continue;
@@ -802,10 +805,13 @@ impl Studio {
         Ok(liveness)
     }
 
-    /// Puts a stored job in this process's line for its model.
+    /// Puts a stored job in this process's line for its model, unless it is already here.
     fn hold(&self, job: Job, attempt: u8) {
         {
             let mut local = self.local();
+            if local.held.contains_key(&job.id) {
+                return;
+            }
             let held = Held {
                 owner: job.owner.clone(),
                 model: job.model_id.clone(),

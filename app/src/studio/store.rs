@@ -28,7 +28,7 @@ const ROOT: &str = "_easel";
 /// How many of an owner's jobs are listed; older ones stay stored but drop out of the list.
 const RECENT_JOBS: usize = 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Claim {
     worker: WorkerId,
     #[serde(with = "time::serde::rfc3339")]
@@ -114,9 +114,14 @@ impl JobStore {
             worker: worker.clone(),
             at: OffsetDateTime::now_utc(),
         };
-        self.storage
-            .create_json(&job_key(id, &format!("claim-{attempt}.json")), &claim)
-            .await
+        let key = job_key(id, &format!("claim-{attempt}.json"));
+        if self.storage.create_json(&key, &claim).await? {
+            return Ok(true);
+        }
+        // A create the client sent again after its first try landed unanswered finds this very
+        // claim there, to the nanosecond: it is still won.
+        let there: Option<Claim> = self.storage.get_json(&key).await?;
+        Ok(there.as_ref() == Some(&claim))
     }
 
     /// Whether attempt `attempt` has been claimed (a newer claim means an older holder lost
