@@ -1,5 +1,6 @@
 // Small touches on top of htmx: a live character count, the price of the request, the
-// seconds a running job has taken, and a picture dropped on the page read for its recipe. The page works without any of it.
+// seconds a running job has taken, a picture dropped on the page read for its recipe, and
+// previews fetched early. The page works without any of it.
 (function () {
   "use strict";
 
@@ -39,6 +40,25 @@
     event.preventDefault();
     document.getElementById("recipe_file").files = files;
     form.requestSubmit();
+  });
+
+  // The previews an answer names in its Link header are fetched as soon as its headers arrive,
+  // while htmx still reads and swaps in the cards that show them.
+  var preloading = new Set();
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var xhr = event.detail.xhr;
+    xhr.addEventListener("readystatechange", function preload() {
+      if (xhr.readyState < 2) return;
+      xhr.removeEventListener("readystatechange", preload);
+      (xhr.getResponseHeader("Link") || "").split(",").forEach(function (link) {
+        var url = /^\s*<([^>]+)>.*rel=preload/.exec(link);
+        if (!url) return;
+        var img = new Image();
+        preloading.add(img);
+        img.onload = img.onerror = function () { preloading.delete(img); };
+        img.src = url[1];
+      });
+    });
   });
 
   // A running job's card counts its seconds between the server's updates.

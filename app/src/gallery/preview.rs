@@ -6,6 +6,7 @@
 use std::{
     collections::HashMap,
     io::Cursor,
+    pin::pin,
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -13,7 +14,7 @@ use bytes::Bytes;
 use fast_image_resize::ResizeOptions;
 use futures::{
     FutureExt,
-    future::{BoxFuture, Shared},
+    future::{BoxFuture, Either, Shared},
 };
 use image::{DynamicImage, ImageFormat, ImageReader, RgbImage};
 use object_store::path::Path;
@@ -27,13 +28,35 @@ use crate::{
 /// A preview being made: its JPEG, or why it could not be made.
 type Making = Shared<BoxFuture<'static, Result<Bytes, String>>>;
 
-/// Previews are made after their picture is stored, on a blocking thread, so a job never waits
-/// for one; a card that asks for a preview still being made waits for that one instead of
-/// making it again.
+#[derive(Clone)]
+struct UnderWay {
+    made: Making,
+    png: Bytes,
+    asked: Asked,
+}
+
+impl UnderWay {
+    /// Its JPEG, for someone who waits for it. One being made in the background is made at
+    /// once as well, since on a busy machine the lowest priority may hold it up for tens of
+    /// milliseconds; the first to finish answers, and the other only uses a core nobody wants.
+    async fn wanted(self) -> Result<Bytes, String> {
+        if matches!(self.asked, Asked::Now) || self.made.peek().is_some() {
+            return self.made.await;
+        }
+        let now = make_off_thread(self.png, Asked::Now).map(|made| made.map_err(|e| e.to_string()));
+        match futures::future::select(self.made, pin!(now)).await {
+            Either::Left((made, _)) | Either::Right((made, _)) => made,
+        }
+    }
+}
+
+/// Previews are made after their picture is stored, in the background, so a job never waits
+/// for one; a card that asks for a preview still being made gets the first of that one and
+/// one made for it at normal priority ([`UnderWay::wanted`]).
 #[derive(Clone)]
 pub(super) struct Previews {
     storage: Storage,
-    making: Arc<Mutex<HashMap<Path, Making>>>,
+    making: Arc<Mutex<HashMap<Path, UnderWay>>>,
 }
 
 impl std::fmt::Debug for Previews {
@@ -65,11 +88,12 @@ impl Previews {
     fn under_way(&self, key: Path, png: Bytes, asked: Asked) -> Making {
         let mut making = self.making.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(under_way) = making.get(&key) {
-            return under_way.clone();
+            return under_way.made.clone();
         }
         let (storage, all, stored_at) = (self.storage.clone(), self.making.clone(), key.clone());
+        let png_to_make = png.clone();
         let made = async move {
-            let made = match make_off_thread(png, asked).await {
+            let made = match make_off_thread(png_to_make, asked).await {
                 Ok(jpeg) => storage
                     .put(&stored_at, jpeg.clone())
                     .await
@@ -84,7 +108,12 @@ impl Previews {
         }
         .boxed()
         .shared();
-        making.insert(key, made.clone());
+        let under_way = UnderWay {
+            made: made.clone(),
+            png,
+            asked,
+        };
+        making.insert(key, under_way);
         // Made even when nobody waits for it.
         tokio::spawn(made.clone());
         made
@@ -99,7 +128,7 @@ impl Previews {
             .get(key)
             .cloned();
         if let Some(Ok(jpeg)) = match under_way {
-            Some(making) => Some(making.await),
+            Some(under_way) => Some(under_way.wanted().await),
             None => None,
         } {
             return Ok(Some(jpeg));

@@ -654,6 +654,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_preview_someone_waits_for_is_not_held_up_by_busy_background_work() {
+        let gallery = Gallery::in_memory();
+        let owner = OwnerId::new_random();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (busy_now, is_busy) = tokio::sync::oneshot::channel();
+        let busy = tokio::spawn(crate::off_thread::run_in_background(move || {
+            let _ = busy_now.send(());
+            let _ = held.recv();
+        }));
+        is_busy.await.unwrap();
+        let saved = save(&gallery, &owner, recipe_at_minute("wanted", 0)).await;
+
+        let preview = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            gallery.preview(&owner, &saved.id),
+        )
+        .await
+        .expect("the card's preview came while the background was busy");
+        assert!(
+            preview.unwrap().unwrap().starts_with(&[0xff, 0xd8]),
+            "a JPEG"
+        );
+        release.send(()).unwrap();
+        busy.await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_picture_stored_but_not_indexed_is_indexed_when_saved_again() {
         let gallery = Gallery::in_memory();
         let owner = OwnerId::new_random();

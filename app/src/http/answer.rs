@@ -44,10 +44,12 @@ pub async fn answer_accepted(
         statuses.push(status);
     }
     let mut html = RefusalFragment { messages }.to_string();
+    let mut previews = Vec::new();
     for status in &statuses {
         let card = JobFragment {
             job: JobView::new(state, status),
         };
+        previews.extend(card.job.pictures.iter().map(|p| preload_preview(&p.id)));
         html.push_str(&card.to_string());
     }
     let refreshed = if statuses.iter().all(|s| s.job.state.is_final()) {
@@ -61,7 +63,19 @@ pub async fn answer_accepted(
         }
     };
     html.push_str(&refreshed.to_string());
-    Ok((StatusCode::ACCEPTED, Html(html)).into_response())
+    let mut response = (StatusCode::ACCEPTED, Html(html)).into_response();
+    // Named in the headers, the previews can be fetched while the cards are still being read
+    // and swapped in (app.js).
+    if !previews.is_empty()
+        && let Ok(link) = HeaderValue::try_from(previews.join(", "))
+    {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+fn preload_preview(image_id: &str) -> String {
+    format!("</images/{image_id}/preview.jpg>; rel=preload; as=image")
 }
 
 /// A job as it is shown while the browser watches it.

@@ -58,6 +58,15 @@ async fn an_instant_model_answers_with_its_job_done_and_a_slow_one_with_its_card
     assert_eq!(card.job_states(), ["done"], "{}", card.html);
     assert!(!card.html.contains("sse-connect"), "nothing left to push");
     assert_eq!(card.attrs("article.job img", "src").len(), 1, "its picture");
+    let preview = &card.attrs("article.job img", "src")[0];
+    assert!(
+        card.headers["link"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("<{preview}>; rel=preload")),
+        "its preview is named for the browser to fetch before it shows the card: {:?}",
+        card.headers
+    );
     assert_eq!(
         card.gallery_added_ids(),
         card.image_ids(),
@@ -82,6 +91,10 @@ async fn an_instant_model_answers_with_its_job_done_and_a_slow_one_with_its_card
         "{state}: not waited for"
     );
     assert!(slow.html.contains("sse-connect"));
+    assert!(
+        !slow.headers.contains_key("link"),
+        "no picture yet to fetch"
+    );
     assert_eq!(
         app.wait_for_job(&slow.job_ids()[0]).await.job_states(),
         ["done"]
