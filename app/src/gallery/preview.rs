@@ -31,8 +31,9 @@ type Making = Shared<BoxFuture<'static, Result<Bytes, String>>>;
 #[derive(Clone)]
 struct UnderWay {
     made: Making,
-    png: Bytes,
-    asked: Asked,
+    /// The picture, while its preview is made in the background: to make it again at once for
+    /// someone who waits.
+    in_background: Option<Bytes>,
 }
 
 impl UnderWay {
@@ -40,10 +41,10 @@ impl UnderWay {
     /// once as well, since on a busy machine the lowest priority may hold it up for tens of
     /// milliseconds; the first to finish answers, and the other only uses a core nobody wants.
     async fn wanted(self) -> Result<Bytes, String> {
-        if matches!(self.asked, Asked::Now) || self.made.peek().is_some() {
+        let Some(png) = self.in_background.filter(|_| self.made.peek().is_none()) else {
             return self.made.await;
-        }
-        let now = make_off_thread(self.png, Asked::Now).map(|made| made.map_err(|e| e.to_string()));
+        };
+        let now = make_off_thread(png, Asked::Now).map(|made| made.map_err(|e| e.to_string()));
         match futures::future::select(self.made, pin!(now)).await {
             Either::Left((made, _)) | Either::Right((made, _)) => made,
         }
@@ -91,9 +92,9 @@ impl Previews {
             return under_way.made.clone();
         }
         let (storage, all, stored_at) = (self.storage.clone(), self.making.clone(), key.clone());
-        let png_to_make = png.clone();
+        let in_background = matches!(asked, Asked::Ahead).then(|| png.clone());
         let made = async move {
-            let made = match make_off_thread(png_to_make, asked).await {
+            let made = match make_off_thread(png, asked).await {
                 Ok(jpeg) => storage
                     .put(&stored_at, jpeg.clone())
                     .await
@@ -110,8 +111,7 @@ impl Previews {
         .shared();
         let under_way = UnderWay {
             made: made.clone(),
-            png,
-            asked,
+            in_background,
         };
         making.insert(key, under_way);
         // Made even when nobody waits for it.
