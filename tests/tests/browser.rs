@@ -394,15 +394,13 @@ async fn a_person_paints_a_mask_inpaints_and_follows_the_lineage_back() {
     assert_eq!(mask.get_pixel(2, 2).0, [0], "black where not");
 
     // From the result to its permalink, and back along the lineage to the source.
-    browser
+    let picture_page = browser
         .find(Locator::Css(
             "#result article.job[data-state=done] figure a",
         ))
         .await
-        .unwrap()
-        .click()
-        .await
         .unwrap();
+    follow(picture_page).await;
     let made_from = browser
         .wait()
         .for_element(Locator::Css(".made-from a"))
