@@ -6,7 +6,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{BedrockError, GeneratedImage, decode_png};
-use crate::domain::{GenerationRequest, Seed, Shape};
+use crate::{
+    catalogue::Shape,
+    domain::{GenerationRequest, Seed},
+};
 
 pub(super) fn body(request: &GenerationRequest, seed: Seed) -> Value {
     let mut body = json!({

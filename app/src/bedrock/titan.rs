@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{BedrockError, GeneratedImage, Generation, decode_png};
-use crate::domain::{GenerationRequest, Shape};
+use crate::{catalogue::Shape, domain::GenerationRequest};
 
 pub(super) fn body(request: &GenerationRequest) -> Value {
     let mut params = json!({ "text": request.prompt.as_str() });

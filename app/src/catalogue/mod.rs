@@ -3,6 +3,7 @@
 //! The edit operations are data beside them ([`operations`]).
 
 mod operations;
+mod shape;
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -12,12 +13,11 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::domain::{AspectRatio, Quality, Size};
-
 pub use operations::{
     OperationKind, OperationSpec, Operations, OperationsError, Param, ParamKind, ParamRule,
     ParamSpec, PromptUse,
 };
+pub use shape::{AspectRatio, Quality, Shape, Size};
 
 const BUILT_IN: &str = include_str!("../../models.toml");
 

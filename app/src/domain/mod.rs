@@ -6,7 +6,6 @@ mod edit;
 mod prompt;
 mod request;
 mod seed;
-mod shape;
 
 pub use edit::{
     EditPictures, EditRequest, Level, Operation, Pixels, Prompts, Setting, Sides, StylePreset,
@@ -14,4 +13,3 @@ pub use edit::{
 pub use prompt::Prompt;
 pub use request::{Field, FieldErrors, GenerateForm, GenerationRequest, ImageCount};
 pub use seed::Seed;
-pub use shape::{AspectRatio, Quality, Shape, Size};

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Prompt, Quality, Seed, Shape};
-use crate::catalogue::{Catalogue, ModelSpec, Param, Shapes};
+use super::{Prompt, Seed};
+use crate::catalogue::{Catalogue, ModelSpec, Param, Quality, Shape, Shapes};
 
 /// The generate form exactly as the browser sent it: text only, nothing trusted yet.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -134,7 +134,7 @@ pub struct GenerationRequest {
     pub shape: Shape,
     pub count: ImageCount,
     pub cfg_scale: Option<f32>,
-    pub quality: Option<super::Quality>,
+    pub quality: Option<Quality>,
     pub seed: Seed,
 }
 
