@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use easel::gallery::{ImageId, ImageRecord, Origin, OwnerId, Recipe};
+use easel::{
+    gallery::{ImageId, ImageRecord, Origin, Recipe},
+    identity::OwnerId,
+};
 use time::{Duration, OffsetDateTime};
 
 /// Writes `count` pictures, a second apart, into `owner`'s gallery in the store folder `root`.

@@ -241,14 +241,14 @@ impl Browser {
     }
 
     /// The browser's owner id, from the signed cookie (the signature comes first).
-    pub async fn owner_id(&self) -> easel::gallery::OwnerId {
+    pub async fn owner_id(&self) -> easel::identity::OwnerId {
         self.home().await;
         let cookie = self.cookie_header();
         let value = cookie
             .split("; ")
             .find_map(|c| c.strip_prefix("easel_id="))
             .expect("an identity cookie");
-        easel::gallery::OwnerId::parse(&value[value.len() - 32..]).expect("an owner id")
+        easel::identity::OwnerId::parse(&value[value.len() - 32..]).expect("an owner id")
     }
 
     pub fn url(&self, path: &str) -> String {

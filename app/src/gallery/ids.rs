@@ -1,52 +1,14 @@
-//! Identifiers that end up inside storage keys.
+//! The id of an image, which ends up inside storage keys.
 //!
-//! Both ids are only ever built by `new_*` or by a `parse` that accepts one
-//! exact shape, so a value taken from a cookie or a URL can never smuggle a
-//! `/`, `..` or anything else into a key.
+//! It is only ever built by `new` or by a `parse` that accepts one exact shape, so a value
+//! taken from a URL can never smuggle a `/`, `..` or anything else into a key.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// The anonymous identity of one browser: 128 random bits as 32 lowercase hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct OwnerId(String);
-
-impl TryFrom<String> for OwnerId {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s).ok_or_else(|| format!("not an owner id: {s:?}"))
-    }
-}
-
-impl From<OwnerId> for String {
-    fn from(id: OwnerId) -> Self {
-        id.0
-    }
-}
-
-impl OwnerId {
-    pub fn new_random() -> Self {
-        Self(random_hex())
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        is_lower_hex(s, 32).then(|| Self(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OwnerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::hex;
 
 /// The id of one image: a 13-digit countdown of Unix milliseconds followed by
 /// 128 random bits in hex (45 characters).
@@ -67,7 +29,7 @@ impl ImageId {
     pub fn new(now: OffsetDateTime) -> Self {
         let millis = now.unix_timestamp_nanos() / 1_000_000;
         let countdown = (COUNTDOWN_FROM - millis).clamp(0, COUNTDOWN_FROM);
-        Self(format!("{countdown:013}{}", random_hex()))
+        Self(format!("{countdown:013}{}", hex::random()))
     }
 
     /// The `n`th id made from this one: the same time, and the same random part but for its
@@ -81,7 +43,7 @@ impl ImageId {
         let valid = s.len() == COUNTDOWN_DIGITS + RANDOM_DIGITS
             && s.is_char_boundary(COUNTDOWN_DIGITS)
             && s[..COUNTDOWN_DIGITS].bytes().all(|b| b.is_ascii_digit())
-            && is_lower_hex(&s[COUNTDOWN_DIGITS..], RANDOM_DIGITS);
+            && hex::is_lower(&s[COUNTDOWN_DIGITS..], RANDOM_DIGITS);
         valid.then(|| Self(s.to_owned()))
     }
 
@@ -110,40 +72,9 @@ impl From<ImageId> for String {
     }
 }
 
-fn random_hex() -> String {
-    format!("{:032x}", rand::random::<u128>())
-}
-
-fn is_lower_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn owner_ids_are_random_and_round_trip() {
-        let a = OwnerId::new_random();
-        assert_ne!(a, OwnerId::new_random());
-        assert_eq!(a.as_str().len(), 32);
-        assert_eq!(OwnerId::parse(&a.to_string()), Some(a));
-    }
-
-    #[test]
-    fn owner_id_rejects_anything_but_32_lowercase_hex() {
-        for bad in [
-            "",
-            "../x",
-            "0123456789abcdef0123456789abcde",
-            "0123456789abcdef0123456789abcdef0",
-            "0123456789ABCDEF0123456789ABCDEF",
-            "0123456789abcdef/123456789abcdef",
-            "0123456789abcdef0123456789abcdeé",
-        ] {
-            assert_eq!(OwnerId::parse(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn image_ids_sort_newest_first() {

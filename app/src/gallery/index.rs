@@ -15,7 +15,8 @@
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
-use super::{GalleryError, ImageId, ImageRecord, OwnerId};
+use super::{GalleryError, ImageId, ImageRecord};
+use crate::identity::OwnerId;
 use crate::storage::Storage;
 
 /// Records per sealed chunk.

@@ -3,7 +3,7 @@
 //!
 //! Layout: `galleries/{owner}/{image_id}.png`, its preview `.jpg` and its record `.json` beside
 //! it, and the owner's index under `galleries/{owner}/index/`. Keys are
-//! only ever built from a validated [`OwnerId`] and [`ImageId`], so one
+//! only ever built from a validated [`crate::identity::OwnerId`] and [`ImageId`], so one
 //! browser can never reach another's images. Internal objects (probe, secrets)
 //! live under `_easel/`.
 
@@ -16,7 +16,7 @@ mod store;
 
 use std::path::PathBuf;
 
-pub use ids::{ImageId, OwnerId};
+pub use ids::ImageId;
 pub use png_text::{png_size, read_text_chunks};
 pub use record::{EditRecipe, ImageRecord, Origin, Recipe};
 pub use store::{Gallery, GalleryPage, StorageLocation};

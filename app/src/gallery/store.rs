@@ -19,7 +19,8 @@ use tracing::warn;
 use super::index::Index;
 use super::png_text::insert_text_chunks;
 use super::preview::Previews;
-use super::{GalleryError, ImageId, ImageRecord, OwnerId, Recipe};
+use super::{GalleryError, ImageId, ImageRecord, Recipe};
+use crate::identity::OwnerId;
 use crate::storage::{Storage, StorageError};
 
 pub(super) const GALLERIES: &str = "galleries";

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::{
-    gallery::OwnerId,
+    identity::OwnerId,
     storage::{Storage, StorageError},
 };
 

@@ -12,7 +12,7 @@ use super::{
     views::{JobFragment, JobView, Refreshed, RefusalFragment},
 };
 use crate::{
-    gallery::OwnerId,
+    identity::OwnerId,
     studio::{Job, JobId, JobStatus, Sighting},
 };
 

@@ -20,7 +20,8 @@ use super::{
 };
 use crate::{
     domain::{EditPictures, EditRequest, Field, FieldErrors},
-    gallery::{ImageId, ImageRecord, OwnerId, png_size},
+    gallery::{ImageId, ImageRecord, png_size},
+    identity::OwnerId,
     off_thread,
     upload::PictureLimits,
 };

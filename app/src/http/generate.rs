@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     domain::{Field, FieldErrors, GenerateForm, GenerationRequest},
-    gallery::OwnerId,
+    identity::OwnerId,
     studio::Refusal,
 };
 

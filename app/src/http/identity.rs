@@ -20,7 +20,7 @@ use axum_extra::extract::{
 use time::Duration;
 
 use super::AppError;
-use crate::gallery::OwnerId;
+use crate::identity::OwnerId;
 
 /// The keys that sign the identity cookie.
 #[derive(Clone)]

@@ -20,7 +20,8 @@ use super::{
     views::{GalleryRefresh, JobFragment, JobPage, JobUpdate, JobView, Refreshed, SpendView},
 };
 use crate::{
-    gallery::{ImageId, OwnerId},
+    gallery::ImageId,
+    identity::OwnerId,
     studio::{Job, JobId, JobStatus},
 };
 

@@ -18,7 +18,8 @@ use super::{
 };
 use crate::{
     domain::{FieldErrors, GenerateForm},
-    gallery::{ImageId, ImageRecord, OwnerId, Recipe},
+    gallery::{ImageId, ImageRecord, Recipe},
+    identity::OwnerId,
 };
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,8 +8,9 @@ use time::OffsetDateTime;
 use crate::{
     bedrock::BedrockError,
     domain::{Field, GenerateForm},
-    gallery::{ImageId, OwnerId},
+    gallery::ImageId,
     guard::{Reservation, Usd},
+    identity::OwnerId,
 };
 
 /// A job's id: shaped like an image id (newest first, unguessable), and the root of its

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::job::JobId;
-use crate::gallery::OwnerId;
+use crate::identity::OwnerId;
 
 #[derive(Debug, Default)]
 pub struct Line {

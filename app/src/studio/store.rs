@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use super::job::{Job, JobId, WorkerId};
 use crate::{
-    gallery::OwnerId,
+    identity::OwnerId,
     storage::{Storage, StorageError},
 };
 
