@@ -1,5 +1,6 @@
 //! Easel: a self-hosted AI image studio on Amazon Bedrock.
 
+pub mod availability;
 pub mod bedrock;
 pub mod catalogue;
 pub mod config;
@@ -10,7 +11,6 @@ pub mod hex;
 pub mod http;
 pub mod identity;
 pub mod metrics;
-pub mod models;
 pub mod off_thread;
 pub mod probe;
 pub mod startup;

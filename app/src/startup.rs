@@ -10,14 +10,14 @@ use axum_extra::extract::cookie::Key;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::{
-    bedrock::Bedrock,
+    availability::ModelStatus,
+    bedrock::{Bedrock, ControlPlane},
     catalogue::Operations,
     config::Config,
     gallery::{Gallery, GalleryError},
     guard::{Budget, RateLimit},
     http::{self, AppState},
     metrics::Metrics,
-    models::{ControlPlane, ModelStatus},
     storage::Storage,
     studio::{Parts, Studio},
 };
@@ -66,12 +66,6 @@ impl Application {
         let catalogue = config.catalogue.clone();
         let operations = Operations::built_in();
         let models = ModelStatus::new(catalogue.clone());
-        let control_plane = ControlPlane::new(aws, &config.bedrock_region, &catalogue);
-        tokio::spawn(keep_model_list_fresh(
-            models.clone(),
-            control_plane,
-            config.model_check_interval,
-        ));
         let studio = Studio::new(Parts {
             bedrock: Bedrock::new(
                 aws,
@@ -86,6 +80,8 @@ impl Application {
             catalogue: catalogue.clone(),
             operations: operations.clone(),
             models: models.clone(),
+            control_plane: ControlPlane::new(aws, &config.bedrock_region, &catalogue),
+            model_check_interval: config.model_check_interval,
             gallery: gallery.clone(),
             storage: storage.clone(),
         });
@@ -190,24 +186,6 @@ fn local_address(listener: &TcpListener) -> SocketAddr {
     listener
         .local_addr()
         .expect("a bound listener has an address")
-}
-
-/// Checks the live model list now, then every `interval` (a zero interval: only now).
-async fn keep_model_list_fresh(
-    models: ModelStatus,
-    control_plane: ControlPlane,
-    interval: Duration,
-) {
-    models.refresh(&control_plane).await;
-    if interval.is_zero() {
-        return;
-    }
-    let mut ticks = tokio::time::interval(interval);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        models.refresh(&control_plane).await;
-    }
 }
 
 /// Resolves on Ctrl+C or SIGTERM (how ECS stops a task).

@@ -1,5 +1,7 @@
 use aws_sdk_bedrockruntime::{error::SdkError, operation::invoke_model::InvokeModelError};
 
+use crate::availability::Availability;
+
 /// Why a model call made no picture. Built in one place from the SDK's error or the decoded
 /// answer; `http::error` alone decides what the user reads for each.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
@@ -50,6 +52,17 @@ impl BedrockError {
             self,
             BedrockError::Retired | BedrockError::Legacy | BedrockError::NotOffered
         )
+    }
+
+    /// What the call taught about the model's lifecycle, if anything.
+    pub fn lifecycle(&self) -> Option<Availability> {
+        match self {
+            BedrockError::Retired => Some(Availability::Retired),
+            BedrockError::Legacy => Some(Availability::LegacyWithdrawn),
+            BedrockError::NotOffered => Some(Availability::NotInRegion),
+            BedrockError::NeedsProfile => Some(Availability::NeedsProfile),
+            _ => None,
+        }
     }
 }
 

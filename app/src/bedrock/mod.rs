@@ -1,6 +1,7 @@
 //! Bedrock: the model families (how a request is encoded and an answer decoded) and the SDK call.
 
 mod client;
+mod control_plane;
 mod error;
 mod image_services;
 mod stability;
@@ -9,6 +10,7 @@ mod titan;
 use bytes::Bytes;
 
 pub use client::Bedrock;
+pub use control_plane::ControlPlane;
 pub use error::BedrockError;
 
 use crate::{

@@ -37,10 +37,10 @@ use tower_http::{
 };
 
 use crate::{
+    availability::ModelStatus,
     catalogue::{Catalogue, Operations},
     gallery::Gallery,
     guard::check_same_site,
-    models::ModelStatus,
     studio::Studio,
 };
 

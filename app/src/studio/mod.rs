@@ -30,14 +30,14 @@ pub use store::Liveness;
 
 use self::{line::Line, store::JobStore};
 use crate::{
-    bedrock::Bedrock,
+    availability::ModelStatus,
+    bedrock::{Bedrock, ControlPlane},
     catalogue::{Catalogue, Operations},
     domain::{EditRequest, GenerationRequest},
     gallery::{Gallery, ImageId, ImageRecord, Recipe},
     guard::{Budget, RateLimit, Spending, Usd},
     identity::OwnerId,
     metrics::{Gauges, Metrics},
-    models::ModelStatus,
     storage::{Storage, StorageError},
     upload::UploadedPicture,
 };
@@ -79,6 +79,10 @@ pub struct Parts {
     pub catalogue: Catalogue,
     pub operations: Operations,
     pub models: ModelStatus,
+    /// Asked which models are live at start, then every `model_check_interval` (zero: only at
+    /// start).
+    pub control_plane: ControlPlane,
+    pub model_check_interval: Duration,
     pub bedrock: Bedrock,
     pub gallery: Gallery,
     pub storage: Storage,
@@ -98,6 +102,8 @@ struct Inner {
     catalogue: Catalogue,
     operations: Operations,
     models: ModelStatus,
+    control_plane: ControlPlane,
+    model_check_interval: Duration,
     bedrock: Bedrock,
     gallery: Gallery,
     jobs: JobStore,
@@ -212,6 +218,8 @@ impl Studio {
             catalogue,
             operations,
             models,
+            control_plane,
+            model_check_interval,
             bedrock,
             gallery,
             storage,
@@ -225,6 +233,8 @@ impl Studio {
                 catalogue,
                 operations,
                 models,
+                control_plane,
+                model_check_interval,
                 bedrock,
                 gallery,
                 jobs: JobStore::new(storage.clone()),
@@ -598,8 +608,11 @@ impl Studio {
             .await
     }
 
-    /// Starts the background work: the heartbeat and the scan for jobs no process runs.
+    /// Starts the background work: the check of which models are live, the heartbeat and the
+    /// scan for jobs no process runs.
     pub fn start(&self) {
+        let studio = self.clone();
+        tokio::spawn(async move { studio.keep_model_list_fresh().await });
         let studio = self.clone();
         tokio::spawn(async move {
             loop {
@@ -624,6 +637,28 @@ impl Studio {
                 tokio::time::sleep(studio.inner.settings.scan_interval).await;
             }
         });
+    }
+
+    /// Checks the live model list now, then every `model_check_interval` (zero: only now).
+    async fn keep_model_list_fresh(&self) {
+        let inner = &self.inner;
+        let refresh = || async {
+            let fresh = inner
+                .control_plane
+                .check(&inner.catalogue, &inner.models.known())
+                .await;
+            inner.models.update(fresh);
+        };
+        refresh().await;
+        if inner.model_check_interval.is_zero() {
+            return;
+        }
+        let mut ticks = tokio::time::interval(inner.model_check_interval);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            refresh().await;
+        }
     }
 
     /// Writes this process's heartbeat; false once the process has said it is gone.

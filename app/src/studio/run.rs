@@ -260,7 +260,11 @@ async fn keep(studio: &Studio, job: &mut Job, request: &Plan, outcome: Outcome) 
     } = outcome;
     for failure in generation.failures {
         tracing::warn!(job = %job.id, model = %job.model_id, error = %failure, "a model call failed");
-        inner.models.learn_from(&job.model_id, &failure);
+        if failure == BedrockError::NotSubscribed {
+            inner.models.mark_not_subscribed(&job.model_id);
+        } else if let Some(lifecycle) = failure.lifecycle() {
+            inner.models.mark(&job.model_id, lifecycle);
+        }
         if !job.problems.contains(&Problem::Bedrock(failure.clone())) {
             job.problems.push(Problem::Bedrock(failure));
         }
