@@ -14,42 +14,33 @@ mod preview;
 mod record;
 mod store;
 
-use std::path::PathBuf;
+use crate::storage::StorageError;
 
 pub use ids::ImageId;
 pub use png_text::{png_size, read_text_chunks};
 pub use record::{EditRecipe, ImageRecord, Origin, Recipe};
 pub use store::{Gallery, GalleryPage, StorageLocation};
 
-impl From<crate::storage::StorageError> for GalleryError {
-    fn from(error: crate::storage::StorageError) -> Self {
-        use crate::storage::StorageError;
+impl From<StorageError> for GalleryError {
+    fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Store(e) => Self::Storage(e),
+            // A damaged object is the gallery's to skip or report, whichever layer found it.
             StorageError::Corrupt { path, reason } => Self::Corrupt { path, reason },
-            StorageError::CreateFolder { path, source } => Self::CreateFolder { path, source },
-            StorageError::Sync(source) => Self::Sync(source),
+            other => Self::Storage(other),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum GalleryError {
-    #[error("gallery storage failed: {0}")]
-    Storage(#[from] object_store::Error),
+    #[error(transparent)]
+    Storage(StorageError),
     #[error("the image is not a PNG")]
     NotPng,
     #[error("cannot make a preview: {0}")]
     Preview(String),
     #[error("gallery object {path} is corrupt: {reason}")]
     Corrupt { path: String, reason: String },
-    #[error("cannot create the gallery folder {}: {source}", path.display())]
-    CreateFolder {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot make the gallery's writes durable: {0}")]
-    Sync(#[source] std::io::Error),
 }
 
 /// A small but real RGB PNG, as an encoder would produce it.
