@@ -19,7 +19,7 @@ use std::path::PathBuf;
 pub use ids::{ImageId, OwnerId};
 pub use png_text::{png_size, read_text_chunks};
 pub use record::{EditRecipe, ImageRecord, Origin, Recipe};
-pub use store::{Gallery, GalleryPage, StorageLocation};
+pub use store::{Gallery, GalleryPage};
 
 impl From<crate::storage::StorageError> for GalleryError {
     fn from(error: crate::storage::StorageError) -> Self {
