@@ -8,8 +8,8 @@ use clap::Args;
 
 use crate::{
     catalogue::Catalogue,
-    gallery::StorageLocation,
     guard::{Caps, Usd},
+    storage::StorageLocation,
     studio::JobSettings,
 };
 

@@ -11,6 +11,7 @@ use std::{
     fmt,
     ops::Range,
     path::PathBuf,
+    str::FromStr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -32,8 +33,6 @@ use object_store::{
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Mutex;
 
-use crate::gallery::StorageLocation;
-
 mod write_behind;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +48,38 @@ pub enum StorageError {
     },
     #[error("cannot make the storage folder's writes durable: {0}")]
     Sync(#[source] std::io::Error),
+}
+
+/// Where the gallery lives, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageLocation {
+    Folder(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl FromStr for StorageLocation {
+    type Err = String;
+
+    /// `s3://bucket/optional/prefix` is S3; anything else is a folder.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let Some(rest) = s.strip_prefix("s3://") else {
+            return if s.is_empty() {
+                Err("the storage location is empty".to_owned())
+            } else {
+                Ok(Self::Folder(PathBuf::from(s)))
+            };
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!(
+                "{s:?} names no bucket; expected s3://bucket or s3://bucket/prefix"
+            ));
+        }
+        Ok(Self::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
 }
 
 /// Handle to the store; cheap to clone.
@@ -599,5 +630,35 @@ mod tests {
             let wins = futures::future::try_join_all(racers).await.unwrap();
             assert_eq!(wins.iter().filter(|w| **w).count(), 1);
         }
+    }
+
+    #[test]
+    fn storage_locations_parse() {
+        let parse = |s: &str| s.parse::<StorageLocation>();
+        assert_eq!(
+            parse("s3://bucket/some/prefix/"),
+            Ok(StorageLocation::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: "some/prefix".to_owned()
+            })
+        );
+        assert_eq!(
+            parse("s3://bucket"),
+            Ok(StorageLocation::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: String::new()
+            })
+        );
+        assert_eq!(
+            parse("./data"),
+            Ok(StorageLocation::Folder("./data".into()))
+        );
+        assert_eq!(
+            parse("/var/lib/easel"),
+            Ok(StorageLocation::Folder("/var/lib/easel".into()))
+        );
+        assert!(parse("s3://").is_err());
+        assert!(parse("s3:///prefix").is_err());
+        assert!(parse("").is_err());
     }
 }

@@ -19,7 +19,7 @@ use crate::storage::StorageError;
 pub use ids::ImageId;
 pub use png_text::{png_size, read_text_chunks};
 pub use record::{EditRecipe, ImageRecord, Origin, Recipe};
-pub use store::{Gallery, GalleryPage, StorageLocation};
+pub use store::{Gallery, GalleryPage};
 
 impl From<StorageError> for GalleryError {
     fn from(error: StorageError) -> Self {

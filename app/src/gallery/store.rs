@@ -8,8 +8,6 @@
 //! atomic: S3 puts are, and `LocalFileSystem` writes a temporary file and renames it.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::str::FromStr;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -21,7 +19,7 @@ use super::png_text::insert_text_chunks;
 use super::preview::Previews;
 use super::{GalleryError, ImageId, ImageRecord, Recipe};
 use crate::identity::OwnerId;
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Storage, StorageError, StorageLocation};
 
 pub(super) const GALLERIES: &str = "galleries";
 const INTERNAL: &str = "_easel";
@@ -30,38 +28,6 @@ const JSON: &str = "json";
 const PREVIEW: &str = "jpg";
 /// Records are small, so an index is built with this many reads in flight.
 const CONCURRENT_READS: usize = 8;
-
-/// Where the gallery lives, as given on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StorageLocation {
-    Folder(PathBuf),
-    S3 { bucket: String, prefix: String },
-}
-
-impl FromStr for StorageLocation {
-    type Err = String;
-
-    /// `s3://bucket/optional/prefix` is S3; anything else is a folder.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let Some(rest) = s.strip_prefix("s3://") else {
-            return if s.is_empty() {
-                Err("the storage location is empty".to_owned())
-            } else {
-                Ok(Self::Folder(PathBuf::from(s)))
-            };
-        };
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(format!(
-                "{s:?} names no bucket; expected s3://bucket or s3://bucket/prefix"
-            ));
-        }
-        Ok(Self::S3 {
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
-        })
-    }
-}
 
 /// One page of a gallery, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -799,35 +765,5 @@ mod tests {
             .collect();
         let secrets = futures::future::try_join_all(tasks).await.unwrap();
         assert!(secrets.iter().all(|s| *s == secrets[0]));
-    }
-
-    #[test]
-    fn storage_locations_parse() {
-        let parse = |s: &str| s.parse::<StorageLocation>();
-        assert_eq!(
-            parse("s3://bucket/some/prefix/"),
-            Ok(StorageLocation::S3 {
-                bucket: "bucket".to_owned(),
-                prefix: "some/prefix".to_owned()
-            })
-        );
-        assert_eq!(
-            parse("s3://bucket"),
-            Ok(StorageLocation::S3 {
-                bucket: "bucket".to_owned(),
-                prefix: String::new()
-            })
-        );
-        assert_eq!(
-            parse("./data"),
-            Ok(StorageLocation::Folder("./data".into()))
-        );
-        assert_eq!(
-            parse("/var/lib/easel"),
-            Ok(StorageLocation::Folder("/var/lib/easel".into()))
-        );
-        assert!(parse("s3://").is_err());
-        assert!(parse("s3:///prefix").is_err());
-        assert!(parse("").is_err());
     }
 }
