@@ -78,25 +78,21 @@ impl Application {
             metrics: Metrics::with_store(storage.requests()),
             settings: config.jobs.clone(),
             catalogue: catalogue.clone(),
-            operations: operations.clone(),
-            models: models.clone(),
+            operations,
+            models,
             control_plane: ControlPlane::new(aws, &config.bedrock_region, &catalogue),
             model_check_interval: config.model_check_interval,
-            gallery: gallery.clone(),
+            bedrock_region: config.bedrock_region.clone(),
+            gallery,
             storage: storage.clone(),
         });
         studio.start();
         let state = AppState {
             studio: studio.clone(),
-            models,
-            catalogue,
-            operations,
-            gallery,
             cookie_key,
             previous_cookie_key,
             secure_cookie: config.secure_cookie,
             page_size: config.gallery_page_size,
-            bedrock_region: config.bedrock_region.clone(),
         };
         let router = http::router(state, REQUEST_TIMEOUT);
         let listener = bind(config.listen).await?;

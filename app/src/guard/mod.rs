@@ -1,13 +1,11 @@
-//! What keeps one client, one burst or one other site from taking the service, or the bill,
-//! over: the same-site check, a per-browser rate limit and the budget ledger.
+//! What keeps one client or one burst from taking the service, or the bill, over: a
+//! per-browser rate limit and the budget ledger.
 
 mod budget;
 mod rate;
-mod same_site;
 
 pub use budget::{Budget, BudgetError, Caps, OverBudget, Reservation, Spending, Usd};
 pub use rate::RateLimit;
-pub use same_site::{CrossSite, check_same_site};
 
 /// Too many requests from one client in the last minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

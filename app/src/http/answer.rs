@@ -47,7 +47,7 @@ pub async fn answer_accepted(
     let mut previews = Vec::new();
     for status in &statuses {
         let card = JobFragment {
-            job: JobView::new(state, status),
+            job: JobView::new(&state.studio, status),
         };
         previews.extend(card.job.pictures.iter().map(|p| preload_preview(&p.id)));
         html.push_str(&card.to_string());
@@ -85,16 +85,6 @@ fn shown_live(job: Job) -> JobStatus {
         ahead: None,
         sighting: Sighting::Live,
     }
-}
-
-/// A refusal tells the browser when to try again, where that is known.
-pub fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Response {
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
 }
 
 /// A form whose fields were wrong is swapped whole, so each message sits next to its field,

@@ -1,28 +1,24 @@
 //! The edit page of one picture, and the edits it starts: each one a job, as a generation is.
 
 use axum::{
-    extract::{Multipart, Path, Query, State, multipart::MultipartRejection},
-    http::{HeaderMap, StatusCode},
+    extract::{Multipart, Query, State, multipart::MultipartRejection},
+    http::StatusCode,
     response::Response,
 };
-use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
-    answer::{answer_accepted, swap_form, with_retry_after},
+    answer::{answer_accepted, swap_form},
     edit_views::{EditFormFragment, EditFormView, EditPage},
-    error::{refusal, render},
-    identity,
-    multipart::{self, SentForm},
-    pages::{owned, owned_record},
-    uploads::UNREADABLE,
-    views::{ImageView, RefusalFragment, ResultView},
+    error::render,
+    extract::{HxRequest, OwnedImage, Owner},
+    multipart,
+    views::{ImageView, ResultView},
 };
 use crate::{
-    domain::{EditPictures, EditRequest, Field, FieldErrors},
-    gallery::{ImageId, ImageRecord, png_size},
+    domain::{Field, FieldErrors},
     identity::OwnerId,
-    off_thread,
+    studio::{EditSource, ImageId},
     upload::PictureLimits,
 };
 
@@ -43,49 +39,37 @@ const KEPT_ACROSS_OPERATIONS: [&str; 5] = [
 /// one operation; `reuse` fills it with an earlier edit's settings.
 pub async fn page(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedImage { owner, id }: OwnedImage,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&state, &jar, &id)?;
-    let record = owned_record(&state, &owner, &id).await?;
+    let source = edit_source(&state, &owner, &id).await?;
     let reused = query
         .iter()
         .find(|(name, _)| name == "reuse")
         .and_then(|(_, id)| ImageId::parse(id));
     let values = match reused {
         Some(reused) => state
-            .gallery
+            .studio
             .record(&owner, &reused)
             .await?
             .and_then(|r| r.recipe.origin.edit().map(|edit| edit.form.clone()))
             .ok_or(AppError::NotFound)?,
         None => query,
     };
-    edit_page(
-        &state,
-        &owner,
-        &record,
-        values,
-        FieldErrors::default(),
-        ResultView::default(),
-        StatusCode::OK,
-    )
-    .await
+    let page = edit_page(&state, &source, values, FieldErrors::default());
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `GET /images/{id}/edit/fields?operation=…`: the form again for another operation, keeping
 /// the prompts and the seed.
 pub async fn fields(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedImage { id, .. }: OwnedImage,
     Query(mut values): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (_, id) = owned(&state, &jar, &id)?;
     values.retain(|(name, _)| KEPT_ACROSS_OPERATIONS.contains(&name.as_str()));
     let form = EditFormView::new(
-        &state.operations,
+        state.studio.operations(),
         id.to_string(),
         values,
         FieldErrors::default(),
@@ -97,15 +81,13 @@ pub async fn fields(
 /// edit as a job. Nothing is called or charged for a form with a problem.
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    // First, so that a browser without an identity is told to reload, as on every post.
+    _: Owner,
+    OwnedImage { owner, id }: OwnedImage,
+    HxRequest(htmx): HxRequest,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let owner = identity::required_owner(&jar, state.secure_cookie)?;
-    let id = ImageId::parse(&id).ok_or(AppError::NotFound)?;
-    let record = owned_record(&state, &owner, &id).await?;
-    let htmx = headers.contains_key("hx-request");
+    let source = edit_source(&state, &owner, &id).await?;
     let sent = match multipart::read(form, &[MASK, STYLE], MAX_EDIT_BODY_BYTES).await {
         Ok(sent) => sent,
         Err(unreadable) => {
@@ -116,116 +98,76 @@ pub async fn submit(
             };
             let errors = FieldErrors::single(field, unreadable.message);
             let status = unreadable.status;
-            return invalid(&state, &owner, &record, Vec::new(), errors, htmx, status).await;
+            return Ok(invalid(&state, &source, Vec::new(), errors, htmx, status));
         }
     };
-    let request = match parse(&state, &owner, &id, &sent).await? {
+    let prepared = state
+        .studio
+        .prepare_edit(
+            &owner,
+            &id,
+            &sent.fields,
+            sent.file(MASK).cloned(),
+            sent.file(STYLE).cloned(),
+        )
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let request = match prepared {
         Ok(request) => request,
         Err(errors) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return invalid(&state, &owner, &record, sent.fields, errors, htmx, status).await;
+            return Ok(invalid(&state, &source, sent.fields, errors, htmx, status));
         }
     };
-    match state.studio.submit_edit(&owner, &id, &request).await {
-        Ok(job) => answer_accepted(&state, &owner, vec![job], Vec::new(), htmx).await,
-        Err(refused) => {
-            let (status, message, retry_after) = refusal(&refused);
-            let response = if htmx {
-                render(
-                    status,
-                    &RefusalFragment {
-                        messages: vec![message],
-                    },
-                )
-            } else {
-                let result = ResultView {
-                    messages: vec![message],
-                    ..ResultView::default()
-                };
-                let errors = FieldErrors::default();
-                edit_page(&state, &owner, &record, sent.fields, errors, result, status).await?
-            };
-            Ok(with_retry_after(response, retry_after))
-        }
-    }
+    let job = state.studio.submit_edit(&owner, &id, &request).await?;
+    answer_accepted(&state, &owner, vec![job], Vec::new(), htmx).await
 }
 
 const MASK: &str = "mask";
 const STYLE: &str = "style_image";
 
-/// The edit as sent, every picture checked against the chosen operation's limits, or what is
-/// wrong with it, field by field.
-async fn parse(
+/// The owner's picture to edit, or "not found".
+async fn edit_source(
     state: &AppState,
     owner: &OwnerId,
-    source: &ImageId,
-    sent: &SentForm,
-) -> Result<Result<EditRequest, FieldErrors>, AppError> {
-    let operation = sent
-        .fields
-        .iter()
-        .find(|(name, _)| name == Field::Operation.name())
-        .and_then(|(_, id)| state.operations.get(id.trim()));
-    let Some(spec) = operation.cloned() else {
-        let message = "Choose one of the listed operations.";
-        return Ok(Err(FieldErrors::single(Field::Operation, message)));
-    };
-    let png = state
-        .gallery
-        .png(owner, source)
+    id: &ImageId,
+) -> Result<EditSource, AppError> {
+    state
+        .studio
+        .edit_source(owner, id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let mask = sent.file(MASK).cloned();
-    let style = sent.file(STYLE).cloned();
-    let pictures = off_thread::run(move || {
-        EditPictures::decode(&spec, &png, mask.as_deref(), style.as_deref())
-    })
-    .await
-    .unwrap_or_else(|| Err(FieldErrors::single(Field::Image, UNREADABLE)));
-    Ok(pictures.and_then(|pictures| EditRequest::parse(&sent.fields, pictures, &state.operations)))
+        .ok_or(AppError::NotFound)
 }
 
-async fn invalid(
+fn invalid(
     state: &AppState,
-    owner: &OwnerId,
-    record: &ImageRecord,
+    source: &EditSource,
     values: Vec<(String, String)>,
     errors: FieldErrors,
     htmx: bool,
     status: StatusCode,
-) -> Result<Response, AppError> {
+) -> Response {
     if htmx {
-        let form = EditFormView::new(&state.operations, record.id.to_string(), values, errors);
-        return Ok(swap_form(
-            render(status, &EditFormFragment { form }),
-            "#edit-form",
-        ));
+        let operations = state.studio.operations();
+        let form = EditFormView::new(operations, source.record.id.to_string(), values, errors);
+        return swap_form(render(status, &EditFormFragment { form }), "#edit-form");
     }
-    let result = ResultView::default();
-    edit_page(state, owner, record, values, errors, result, status).await
+    render(status, &edit_page(state, source, values, errors))
 }
 
-async fn edit_page(
+fn edit_page(
     state: &AppState,
-    owner: &OwnerId,
-    record: &ImageRecord,
+    source: &EditSource,
     values: Vec<(String, String)>,
     errors: FieldErrors,
-    result: ResultView,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    let png = state
-        .gallery
-        .png(owner, &record.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (width, height) = png_size(&png).unwrap_or_default();
-    let page = EditPage {
+) -> EditPage {
+    let record = &source.record;
+    let operations = state.studio.operations();
+    EditPage {
         image: ImageView::from(record),
-        width,
-        height,
-        form: EditFormView::new(&state.operations, record.id.to_string(), values, errors),
-        result,
-    };
-    Ok(render(status, &page))
+        width: source.width,
+        height: source.height,
+        form: EditFormView::new(operations, record.id.to_string(), values, errors),
+        result: ResultView::default(),
+    }
 }

@@ -1,80 +1,138 @@
-//! The one place that decides what a user sees for each failure: status code and plain sentence.
+//! The one place that decides what a user sees for each failure: its status, its sentence,
+//! when to try again, and whether it comes as a fragment (htmx) or a whole page.
 
 use askama::Template;
 use axum::{
-    http::StatusCode,
+    extract::Request,
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
     response::{Html, IntoResponse, Response},
 };
 
-use super::views::ErrorPage;
-use time::OffsetDateTime;
-
-use crate::{
-    bedrock::BedrockError,
-    gallery::GalleryError,
-    guard::{CrossSite, OverBudget},
-    storage::StorageError,
-    studio::{Problem, Refusal},
+use super::{
+    same_site::CrossSite,
+    views::{ErrorPage, RefusalFragment},
 };
+use crate::studio::{Refusal, StoreFailed, sentences};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
     #[error("image store: {0}")]
-    Storage(#[from] GalleryError),
+    Storage(#[from] StoreFailed),
     #[error(transparent)]
     CrossSite(#[from] CrossSite),
     /// A state-changing request from a browser that has no identity yet: identities are only
     /// made on a page load, never by a post (which another site could send).
     #[error("no identity cookie")]
     NoIdentity,
-}
-
-impl From<StorageError> for AppError {
-    fn from(error: StorageError) -> Self {
-        AppError::Storage(error.into())
-    }
+    /// The studio did not accept what was asked.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 /// Seconds a "busy, try again" answer asks the browser to wait.
-pub const RETRY_AFTER_SECS: u64 = 5;
+const RETRY_AFTER_SECS: u64 = 5;
+
+tokio::task_local! {
+    /// Whether the request being answered came from htmx.
+    static FROM_HTMX: bool;
+}
+
+/// Middleware: notes whether the request came from htmx, for its errors to answer in kind.
+pub async fn note_htmx(request: Request, next: Next) -> Response {
+    let htmx = super::extract::is_htmx(request.headers());
+    FROM_HTMX.scope(htmx, next.run(request)).await
+}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, title, message) = match &self {
+        let (status, title, message, retry_after, refused) = match &self {
             AppError::CrossSite(e) => {
                 tracing::warn!(reason = %e, "refused a cross-site request");
-                (
-                    StatusCode::FORBIDDEN,
-                    "Refused: this request came from another site",
-                    "Another web site tried to act in Easel on your behalf. Nothing was done and nothing was spent. To use Easel, open it directly.",
-                )
+                explained(StatusCode::FORBIDDEN, &sentences::CROSS_SITE)
             }
-            AppError::NoIdentity => (
-                StatusCode::FORBIDDEN,
-                "Reload the page first",
-                "This browser has not opened Easel yet (or its cookie is gone), so nothing was done. Open the studio page and try again.",
-            ),
-            AppError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "There is no such page or image here. Images are only visible in the browser that made them.",
-            ),
+            AppError::NoIdentity => explained(StatusCode::FORBIDDEN, &sentences::NO_IDENTITY),
+            AppError::NotFound => explained(StatusCode::NOT_FOUND, &sentences::NOT_FOUND),
             AppError::Storage(e) => {
                 tracing::error!(error = ?e, "image store failed");
-                (
+                explained(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Storage unavailable",
-                    "Easel could not reach its image store. Nothing was lost; try again in a moment.",
+                    &sentences::STORE_UNAVAILABLE,
                 )
             }
+            AppError::Refused(refused) => {
+                let (status, retry_after) = refusal(refused);
+                let message = sentences::refusal(refused);
+                (status, sentences::NOT_ACCEPTED, message, retry_after, true)
+            }
         };
-        let page = ErrorPage {
-            title: title.into(),
-            message: message.into(),
+        let htmx = FROM_HTMX.try_with(|htmx| *htmx).unwrap_or(false);
+        let mut response = if htmx {
+            // Whatever the form aimed at, a failure lands on top of the results.
+            // A refusal's sentence says it all; another failure is named first.
+            let message = match refused {
+                true => message,
+                false => format!("{title}. {message}"),
+            };
+            let mut response = render(
+                status,
+                &RefusalFragment {
+                    messages: vec![message],
+                },
+            );
+            let headers = response.headers_mut();
+            headers.insert("hx-retarget", HeaderValue::from_static("#result"));
+            headers.insert("hx-reswap", HeaderValue::from_static("afterbegin"));
+            response
+        } else {
+            render(
+                status,
+                &ErrorPage {
+                    title: title.into(),
+                    message,
+                },
+            )
         };
-        render(status, &page)
+        let headers = response.headers_mut();
+        headers.insert(header::VARY, HeaderValue::from_static("HX-Request"));
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+fn explained(
+    status: StatusCode,
+    explained: &sentences::Explained,
+) -> (StatusCode, &'static str, String, Option<u64>, bool) {
+    (
+        status,
+        explained.title,
+        explained.message.into(),
+        None,
+        false,
+    )
+}
+
+/// The status for a request the studio did not accept, and how many seconds to wait before
+/// trying again where waiting helps.
+pub fn refusal(refused: &Refusal) -> (StatusCode, Option<u64>) {
+    match refused {
+        Refusal::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_AFTER_SECS)),
+        Refusal::RateLimited | Refusal::TooManyJobs { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, Some(RETRY_AFTER_SECS))
+        }
+        Refusal::QueueFull { wait_secs, .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, Some((*wait_secs).max(1)))
+        }
+        Refusal::OverBudget(_) => (StatusCode::PAYMENT_REQUIRED, None),
+        Refusal::Storage(_) | Refusal::Gallery(_) => {
+            tracing::error!(error = %refused, "could not store a job or an upload");
+            (StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_AFTER_SECS))
+        }
     }
 }
 
@@ -85,128 +143,5 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
             tracing::error!(error = %e, "a template failed to render");
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
         }
-    }
-}
-
-/// The status and sentence for a request the studio did not accept, and how many seconds to
-/// wait before trying again where waiting helps.
-pub fn refusal(refused: &Refusal) -> (StatusCode, String, Option<u64>) {
-    match refused {
-        Refusal::ShuttingDown => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Easel is restarting. Nothing was queued or charged; try again in a few seconds.".into(),
-            Some(5),
-        ),
-        Refusal::RateLimited => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "You have started a lot of jobs or uploads in the last minute. Wait a moment and try again.".into(),
-            Some(RETRY_AFTER_SECS),
-        ),
-        Refusal::TooManyJobs { limit } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("You already have {limit} jobs queued or running, the most one browser may have. Wait for one to finish, or cancel one."),
-            Some(RETRY_AFTER_SECS),
-        ),
-        Refusal::QueueFull { model, waiting, wait_secs } => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "The queue for {model} is full: {}. Nothing was charged. Try again in about {}.",
-                match waiting {
-                    0 => "every slot is busy and no job may wait".to_owned(),
-                    1 => "1 job is waiting".to_owned(),
-                    n => format!("{n} jobs are waiting"),
-                },
-                in_words(*wait_secs)
-            ),
-            Some((*wait_secs).max(1)),
-        ),
-        Refusal::OverBudget(over) => (StatusCode::PAYMENT_REQUIRED, over_budget(over), None),
-        Refusal::Storage(_) | Refusal::Gallery(_) => {
-            tracing::error!(error = %refused, "could not store a job or an upload");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Easel could not reach its store, so nothing was accepted and nothing was charged. Try again in a moment.".into(),
-                Some(RETRY_AFTER_SECS),
-            )
-        }
-    }
-}
-
-fn over_budget(over: &OverBudget) -> String {
-    let now = OffsetDateTime::now_utc();
-    match over {
-        OverBudget::Daily {
-            committed,
-            cap,
-            asked,
-            resets_at,
-        } => format!(
-            "This would go over this browser's daily budget of {cap}: {committed} is already spent or held by running jobs today, and this request may cost up to {asked}. The budget resets at midnight UTC, in {}.",
-            in_words((*resets_at - now).whole_seconds().max(0) as u64)
-        ),
-        OverBudget::Monthly {
-            committed,
-            cap,
-            asked,
-            resets_at,
-        } => format!(
-            "This would go over this Easel's monthly budget of {cap}: {committed} is already spent or held by running jobs this month, and this request may cost up to {asked}. The budget resets on {} {} (UTC), in {}.",
-            resets_at.day(),
-            resets_at.month(),
-            in_words((*resets_at - now).whole_seconds().max(0) as u64)
-        ),
-    }
-}
-
-/// "45 seconds", "3 minutes", "5 hours", "2 days".
-fn in_words(secs: u64) -> String {
-    let (n, unit) = match secs {
-        0..=89 => (secs.max(1), "second"),
-        90..=5399 => (secs.div_ceil(60), "minute"),
-        5400..=172_799 => (secs.div_ceil(3600), "hour"),
-        _ => (secs.div_ceil(86_400), "day"),
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
-/// A plain sentence for each reason a job made fewer pictures than asked.
-pub fn explain_problem(
-    problem: &Problem,
-    name: &str,
-    region: &str,
-    instead: Option<&str>,
-) -> String {
-    match problem {
-        Problem::Bedrock(error) => explain(error, name, region, instead),
-        Problem::NotSaved(n) => format!("{n} picture(s) were made but could not be saved to the gallery. Try again in a moment."),
-        Problem::Interrupted => "Easel stopped twice while this job was running (a restart or a crash), so it was not tried a third time. Pictures that were saved are kept; start it again to make the rest.".into(),
-        Problem::NoLongerValid(why) => format!("This job can no longer run as asked: {why}"),
-    }
-}
-
-/// A plain sentence for each way a model (or edit operation) call can fail, `name` naming
-/// it. `instead` names a model to pick when this one cannot be used.
-pub fn explain(error: &BedrockError, name: &str, region: &str, instead: Option<&str>) -> String {
-    let pick = match instead {
-        Some(other) => format!(" Pick {other} instead."),
-        None => " Pick another model.".to_owned(),
-    };
-    match error {
-        BedrockError::InputFiltered => "Bedrock's content filter blocked this prompt. Rephrase it and try again.".into(),
-        BedrockError::InputImageFiltered => "Bedrock's content filter blocked the picture sent to be edited. Edit another picture.".into(),
-        BedrockError::OutputFiltered => "Bedrock's content filter blocked the picture the model made. Try another prompt or seed.".into(),
-        BedrockError::Throttled => format!("Bedrock is getting too many requests for {name} right now and asked Easel to slow down. Wait a moment and try again."),
-        BedrockError::AccessDenied => format!("Easel's AWS identity is not allowed to call {name} in {region}: its IAM policy lacks bedrock:InvokeModel on this model. The operator must allow it (docs/bedrock-access.md has the policy), then try again."),
-        BedrockError::NotSubscribed => format!("This AWS account's AWS Marketplace subscription to {name} is missing or still being set up. If it was started in the last 15 minutes, try again in a few minutes; otherwise the operator must subscribe the account (cargo xtask deploy --accept-model-agreements), or allow Easel's AWS identity the aws-marketplace:Subscribe, Unsubscribe and ViewSubscriptions actions."),
-        BedrockError::Retired => format!("{name} has reached the end of its life on Bedrock and no longer makes pictures.{pick}"),
-        BedrockError::Legacy => format!("{name} is a Legacy model that this AWS account may no longer use.{pick}"),
-        BedrockError::NotOffered => format!("{name} is not offered by Bedrock in {region}.{pick}"),
-        BedrockError::NeedsProfile => format!("{name} can only be called through an inference profile, and Easel found none in {region}.{pick}"),
-        BedrockError::Timeout => format!("{name} did not answer in time. Try again; fewer or smaller pictures are quicker."),
-        BedrockError::ModelFailed(_) => format!("{name} failed while making the picture. Try again."),
-        BedrockError::Malformed(_) => format!("{name} sent back an answer Easel could not read, so nothing was saved. Try again."),
-        BedrockError::Unavailable => "Bedrock is unavailable right now. Try again in a minute.".into(),
-        BedrockError::Unreachable(_) => "Easel could not reach Bedrock. Try again later; if it persists, the operator should check the network.".into(),
-        BedrockError::Rejected(message) => format!("Bedrock refused the request: {message}"),
     }
 }

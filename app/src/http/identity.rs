@@ -19,7 +19,6 @@ use axum_extra::extract::{
 };
 use time::Duration;
 
-use super::AppError;
 use crate::identity::OwnerId;
 
 /// The keys that sign the identity cookie.
@@ -47,11 +46,6 @@ fn cookie_name(secure: bool) -> &'static str {
 pub fn owner(jar: &SignedCookieJar, secure: bool) -> Option<OwnerId> {
     jar.get(cookie_name(secure))
         .and_then(|c| OwnerId::parse(c.value()))
-}
-
-/// The owner behind a state-changing request; one without a cookie is refused.
-pub fn required_owner(jar: &SignedCookieJar, secure: bool) -> Result<OwnerId, AppError> {
-    owner(jar, secure).ok_or(AppError::NoIdentity)
 }
 
 /// The browser's owner id, making one (and the cookie that carries it) on its first visit.

@@ -1,35 +1,30 @@
 use axum::{
-    extract::{Path, State},
-    http::{HeaderMap, HeaderValue, header},
+    extract::State,
+    http::{HeaderValue, header},
     response::{Html, IntoResponse, Redirect, Response},
 };
-use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
-    pages::{owned, owned_record},
+    extract::{HxRequest, OwnedImage},
     views::GalleryTotal,
 };
 
 /// `GET /images/{id}/image.png`: the picture itself, full size.
 pub async fn inline(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedImage { owner, id }: OwnedImage,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&state, &jar, &id)?;
-    let png = state.gallery.png(&owner, &id).await?;
+    let png = state.studio.picture(&owner, &id).await?;
     picture("image/png", png)
 }
 
 /// `GET /images/{id}/preview.jpg`: the display-sized picture that cards show.
 pub async fn preview(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedImage { owner, id }: OwnedImage,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&state, &jar, &id)?;
-    let jpeg = state.gallery.preview(&owner, &id).await?;
+    let jpeg = state.studio.preview(&owner, &id).await?;
     picture("image/jpeg", jpeg)
 }
 
@@ -52,16 +47,14 @@ fn picture(content_type: &'static str, bytes: Option<bytes::Bytes>) -> Result<Re
 /// `GET /images/{id}/download`: the picture as a file named from its prompt and seed.
 pub async fn download(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedImage { owner, id }: OwnedImage,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&state, &jar, &id)?;
-    let record = owned_record(&state, &owner, &id).await?;
-    let png = state
-        .gallery
-        .png(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let studio = &state.studio;
+    let (record, png) =
+        futures::try_join!(studio.record(&owner, &id), studio.picture(&owner, &id))?;
+    let (Some(record), Some(png)) = (record, png) else {
+        return Err(AppError::NotFound);
+    };
     let name = file_name(&record.recipe.prompt, record.recipe.seed);
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment; filename=\"easel.png\""));
@@ -78,17 +71,15 @@ pub async fn download(
 /// `POST /images/{id}/delete`: removes the picture; htmx removes its card, a plain form goes home.
 pub async fn delete(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    HxRequest(htmx): HxRequest,
+    OwnedImage { owner, id }: OwnedImage,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&state, &jar, &id)?;
-    if !state.gallery.delete(&owner, &id).await? {
+    if !state.studio.delete(&owner, &id).await? {
         return Err(AppError::NotFound);
     }
-    if headers.contains_key("hx-request") {
+    if htmx {
         // The card swaps itself out; the count says one fewer.
-        let total = state.gallery.page(&owner, 1, 1).await?.total;
+        let total = state.studio.gallery(&owner, 1, 1).await?.total;
         return Ok(Html(GalleryTotal { total }.to_string()).into_response());
     }
     Ok(Redirect::to("/").into_response())

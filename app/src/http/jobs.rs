@@ -1,44 +1,42 @@
 //! A job's own page, its live updates and its cancel button.
 
-use std::{convert::Infallible, time::Duration};
+use std::convert::Infallible;
 
 use axum::{
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    extract::State,
+    http::StatusCode,
     response::{
         IntoResponse, Redirect, Response,
         sse::{Event, KeepAlive, Sse},
     },
 };
-use axum_extra::extract::SignedCookieJar;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use super::{
     AppError, AppState,
     error::render,
-    identity,
+    extract::{HxRequest, OwnedJob},
     views::{GalleryRefresh, JobFragment, JobPage, JobUpdate, JobView, Refreshed, SpendView},
 };
 use crate::{
-    gallery::ImageId,
     identity::OwnerId,
-    studio::{Job, JobId, JobStatus},
+    studio::{ImageId, Job, JobStatus},
 };
-
-/// How often a job run by another process is looked up again for its page.
-const POLL_OTHER_PROCESS: Duration = Duration::from_secs(1);
 
 /// `GET /jobs/{id}`: the job's card on a page of its own; without JavaScript it refreshes
 /// itself until the job ends.
 pub async fn page(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedJob { owner, id }: OwnedJob,
 ) -> Result<Response, AppError> {
-    let status = owned_job(&state, &jar, &id).await?;
+    let status = state
+        .studio
+        .status(&owner, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     state.studio.seen(&status.job).await?;
     let page = JobPage {
-        job: JobView::new(&state, &status),
+        job: JobView::new(&state.studio, &status),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -46,17 +44,15 @@ pub async fn page(
 /// `POST /jobs/{id}/cancel`: htmx gets the card back; a plain form goes to the job's page.
 pub async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    HxRequest(htmx): HxRequest,
+    OwnedJob { owner, id }: OwnedJob,
 ) -> Result<Response, AppError> {
-    let (owner, id) = job_of(&state, &jar, &id)?;
     state
         .studio
         .cancel(&owner, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !headers.contains_key("hx-request") {
+    if !htmx {
         return Ok(Redirect::to(&format!("/jobs/{id}")).into_response());
     }
     let status = state
@@ -65,7 +61,7 @@ pub async fn cancel(
         .await?
         .ok_or(AppError::NotFound)?;
     let card = JobFragment {
-        job: JobView::new(&state, &status),
+        job: JobView::new(&state.studio, &status),
     };
     Ok(render(StatusCode::OK, &card))
 }
@@ -74,36 +70,32 @@ pub async fn cancel(
 /// it has ended; the last card brings the refreshed gallery along.
 pub async fn events(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedJob { owner, id }: OwnedJob,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
-    let (owner, id) = job_of(&state, &jar, &id)?;
-    state
+    let updates = state
         .studio
-        .status(&owner, &id)
+        .updates(&owner, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let updates = state.studio.watch(&id);
     let stream = futures::stream::unfold(
-        Updates {
+        Cards {
             state,
             owner,
-            id,
-            updates,
+            updates: Box::pin(updates),
             sent: None,
             ended: false,
             closed: false,
         },
-        next_update,
+        Cards::next,
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-struct Updates {
+/// A job's cards as its updates come.
+struct Cards<U> {
     state: AppState,
     owner: OwnerId,
-    id: JobId,
-    updates: Option<tokio::sync::watch::Receiver<crate::studio::Job>>,
+    updates: std::pin::Pin<Box<U>>,
     /// The card last sent, so an unchanged job sends nothing.
     sent: Option<String>,
     /// The final card has been sent: `end` comes next, then nothing.
@@ -111,68 +103,50 @@ struct Updates {
     closed: bool,
 }
 
-async fn next_update(mut u: Updates) -> Option<(Result<Event, Infallible>, Updates)> {
-    if u.closed {
-        return None;
-    }
-    if u.ended {
-        u.closed = true;
-        return Some((Ok(Event::default().event("end").data("ended")), u));
-    }
-    loop {
-        let status = match u.state.studio.status(&u.owner, &u.id).await {
-            Ok(Some(status)) => status,
-            _ => return None,
-        };
-        let card = JobView::new(&u.state, &status);
-        let html = JobFragment { job: card }.to_string();
-        if u.sent.as_deref() != Some(html.as_str()) {
-            let ended = status.job.state.is_final();
-            let update = if ended {
-                u.ended = true;
+impl<U: Stream<Item = JobStatus>> Cards<U> {
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+        if self.closed {
+            return None;
+        }
+        if self.ended {
+            self.closed = true;
+            return Some((Ok(Event::default().event("end").data("ended")), self));
+        }
+        loop {
+            let status = self.updates.next().await?;
+            let studio = &self.state.studio;
+            let html = JobFragment {
+                job: JobView::new(studio, &status),
+            }
+            .to_string();
+            if self.sent.as_deref() == Some(html.as_str()) {
+                continue;
+            }
+            let update = if status.job.state.is_final() {
+                self.ended = true;
                 let (_, update) = tokio::join!(
-                    u.state.studio.seen(&status.job),
-                    last_update(&u.state, &u.owner, &status)
+                    studio.seen(&status.job),
+                    last_update(&self.state, &self.owner, &status)
                 );
                 update
             } else {
                 JobUpdate {
-                    job: JobView::new(&u.state, &status),
+                    job: JobView::new(studio, &status),
                     gallery: None,
                     spend: None,
                 }
                 .to_string()
             };
-            u.sent = Some(html);
-            let event = Event::default().event("job").data(update);
-            return Some((Ok(event), u));
-        }
-        // Wait for a change: pushed by this process, or looked up when another runs the job.
-        let stopping = u.state.studio.clone();
-        tokio::select! {
-            () = stopping.stopping() => return None,
-            () = changed(&mut u.updates) => {}
+            self.sent = Some(html);
+            return Some((Ok(Event::default().event("job").data(update)), self));
         }
     }
 }
-
-async fn changed(updates: &mut Option<tokio::sync::watch::Receiver<crate::studio::Job>>) {
-    match updates {
-        Some(receiver) => {
-            if receiver.changed().await.is_err() {
-                // The job has ended here: its last state is in the store.
-                *updates = None;
-            }
-        }
-        None => tokio::time::sleep(POLL_OTHER_PROCESS).await,
-    }
-}
-
 /// The final card, with the gallery that now holds its pictures, and the end of the stream.
 async fn last_update(state: &AppState, owner: &OwnerId, status: &JobStatus) -> String {
     let Refreshed { gallery, spend } = after_the_end(state, owner, &[&status.job]).await;
     JobUpdate {
-        job: JobView::new(state, status),
+        job: JobView::new(&state.studio, status),
         gallery,
         spend,
     }
@@ -187,7 +161,9 @@ pub async fn after_the_end(state: &AppState, owner: &OwnerId, ended: &[&Job]) ->
         .flat_map(|job| job.pictures.iter().map(|p| p.image.clone()))
         .collect();
     let (gallery, spend) = tokio::join!(
-        state.gallery.page(owner, 1, state.page_size + added.len()),
+        state
+            .studio
+            .gallery(owner, 1, state.page_size + added.len()),
         spending(state, owner)
     );
     Refreshed {
@@ -201,25 +177,5 @@ pub async fn after_the_end(state: &AppState, owner: &OwnerId, ended: &[&Job]) ->
 /// What the browser has spent today, against its cap; nothing when the ledger cannot be read.
 pub async fn spending(state: &AppState, owner: &OwnerId) -> Option<SpendView> {
     let spent = state.studio.spent_today(owner).await.ok()?;
-    Some(SpendView::new(spent, state.studio.budget().caps()))
-}
-
-async fn owned_job(
-    state: &AppState,
-    jar: &SignedCookieJar,
-    id: &str,
-) -> Result<JobStatus, AppError> {
-    let (owner, id) = job_of(state, jar, id)?;
-    state
-        .studio
-        .status(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// The browser's owner id and a well-formed job id, or "not found".
-fn job_of(state: &AppState, jar: &SignedCookieJar, id: &str) -> Result<(OwnerId, JobId), AppError> {
-    let owner = identity::owner(jar, state.secure_cookie).ok_or(AppError::NotFound)?;
-    let id = JobId::parse(id).ok_or(AppError::NotFound)?;
-    Ok((owner, id))
+    Some(SpendView::new(spent, state.studio.caps()))
 }

@@ -5,6 +5,7 @@ mod assets;
 mod edit;
 mod edit_views;
 mod error;
+mod extract;
 mod generate;
 mod health;
 mod identity;
@@ -13,6 +14,7 @@ mod jobs;
 mod multipart;
 mod pages;
 mod recipe;
+mod same_site;
 mod uploads;
 mod views;
 
@@ -36,13 +38,8 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{
-    availability::ModelStatus,
-    catalogue::{Catalogue, Operations},
-    gallery::Gallery,
-    guard::check_same_site,
-    studio::Studio,
-};
+use self::same_site::check_same_site;
+use crate::studio::Studio;
 
 pub use error::AppError;
 
@@ -50,16 +47,12 @@ pub use error::AppError;
 #[derive(Clone)]
 pub struct AppState {
     pub studio: Studio,
-    pub catalogue: Catalogue,
-    pub operations: Operations,
-    pub models: ModelStatus,
-    pub gallery: Gallery,
     pub cookie_key: Key,
     /// Accepted besides `cookie_key` during a rotation (see `identity`).
     pub previous_cookie_key: Option<Key>,
     pub secure_cookie: bool,
+    /// Pictures on one page of the gallery.
     pub page_size: usize,
-    pub bedrock_region: String,
 }
 
 impl FromRef<AppState> for Key {
@@ -131,6 +124,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             identity::accept_previous_key,
         ))
         .layer(middleware::from_fn(same_site_only))
+        .layer(middleware::from_fn(error::note_htmx))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -201,6 +195,6 @@ async fn after_first_model_check(
     request: Request<axum::body::Body>,
     next: Next,
 ) -> Response {
-    state.models.first_check().await;
+    state.studio.first_model_check().await;
     next.run(request).await
 }

@@ -1,6 +1,6 @@
 use axum::{
-    extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    extract::{Query, State},
+    http::StatusCode,
     response::Response,
 };
 use axum_extra::extract::SignedCookieJar;
@@ -10,6 +10,7 @@ use super::{
     AppError, AppState,
     edit_views::UploadView,
     error::render,
+    extract::{HxRequest, OwnedImage, Owner},
     identity,
     views::{
         FormFragment, FormView, GalleryFragment, GalleryView, IndexPage, JobView, PermalinkPage,
@@ -18,8 +19,8 @@ use super::{
 };
 use crate::{
     domain::{FieldErrors, GenerateForm},
-    gallery::{ImageId, ImageRecord, Recipe},
     identity::OwnerId,
+    studio::{ImageId, Recipe},
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,7 +41,7 @@ pub async fn index(
 ) -> Result<(SignedCookieJar, Response), AppError> {
     let (jar, owner) = identity::owner_or_new(jar, state.secure_cookie);
     let values = match ImageId::parse(&query.reuse) {
-        Some(id) => match state.gallery.record(&owner, &id).await? {
+        Some(id) => match state.studio.record(&owner, &id).await? {
             Some(record) => form_from(&record.recipe),
             None => return Err(AppError::NotFound),
         },
@@ -51,7 +52,10 @@ pub async fn index(
     };
     let jobs = state.studio.recent(&owner).await?;
     let result = ResultView {
-        jobs: jobs.iter().map(|j| JobView::new(&state, j)).collect(),
+        jobs: jobs
+            .iter()
+            .map(|j| JobView::new(&state.studio, j))
+            .collect(),
         messages: Vec::new(),
     };
     let page = query.page.unwrap_or(1).max(1);
@@ -79,23 +83,17 @@ pub async fn index_page(
     status: StatusCode,
     gallery_page: usize,
 ) -> Result<Response, AppError> {
+    let studio = &state.studio;
     let (gallery, spent) = futures::try_join!(
-        async {
-            Ok::<_, AppError>(
-                state
-                    .gallery
-                    .page(owner, gallery_page, state.page_size)
-                    .await?,
-            )
-        },
-        async { Ok(state.studio.spent_today(owner).await?) },
+        studio.gallery(owner, gallery_page, state.page_size),
+        studio.spent_today(owner),
     )?;
     let page = IndexPage {
-        form: FormView::new(state, values, errors),
+        form: FormView::new(studio, values, errors),
         upload: UploadView::new(None),
         result,
         gallery: GalleryView::from(&gallery),
-        spend: Some(SpendView::new(spent, state.studio.budget().caps())),
+        spend: Some(SpendView::new(spent, studio.caps())),
     };
     Ok(render(status, &page))
 }
@@ -131,7 +129,7 @@ pub async fn form_fields(
     render(
         StatusCode::OK,
         &FormFragment {
-            form: FormView::new(&state, values, FieldErrors::default()),
+            form: FormView::new(&state.studio, values, FieldErrors::default()),
         },
     )
 }
@@ -144,25 +142,29 @@ pub struct GalleryQuery {
 /// `GET /gallery?page=N`: one page of the gallery; the whole page without htmx.
 pub async fn gallery(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
+    HxRequest(htmx): HxRequest,
+    owner: Option<Owner>,
     Query(query): Query<GalleryQuery>,
 ) -> Result<Response, AppError> {
     let page_number = query.page.unwrap_or(1).max(1);
-    let gallery = match identity::owner(&jar, state.secure_cookie) {
-        Some(owner) => GalleryView::from(
+    let gallery = match owner {
+        Some(Owner(owner)) => GalleryView::from(
             &state
-                .gallery
-                .page(&owner, page_number, state.page_size)
+                .studio
+                .gallery(&owner, page_number, state.page_size)
                 .await?,
         ),
         None => GalleryView::empty(),
     };
-    if headers.contains_key("hx-request") {
+    if htmx {
         return Ok(render(StatusCode::OK, &GalleryFragment { gallery }));
     }
     let page = IndexPage {
-        form: FormView::new(&state, GenerateForm::default(), FieldErrors::default()),
+        form: FormView::new(
+            &state.studio,
+            GenerateForm::default(),
+            FieldErrors::default(),
+        ),
         upload: UploadView::new(None),
         result: ResultView::default(),
         gallery,
@@ -174,45 +176,17 @@ pub async fn gallery(
 /// `GET /images/{id}`: one picture with its full recipe.
 pub async fn permalink(
     State(state): State<AppState>,
-    jar: SignedCookieJar,
-    Path(id): Path<String>,
+    OwnedImage { owner, id }: OwnedImage,
 ) -> Result<Response, AppError> {
-    let (owner, id) = owned(&state, &jar, &id)?;
-    let record = owned_record(&state, &owner, &id).await?;
-    let source_kept = match record.recipe.origin.edit() {
-        Some(edit) => state.gallery.record(&owner, &edit.source).await?.is_some(),
-        None => false,
-    };
-    let edits = state.gallery.edits_of(&owner, &id).await?;
-    let page = PermalinkPage::new(&state.operations, record, source_kept, &edits);
-    Ok(render(StatusCode::OK, &page))
-}
-
-/// `owner`'s picture `id`, or "not found".
-pub async fn owned_record(
-    state: &AppState,
-    owner: &OwnerId,
-    id: &ImageId,
-) -> Result<ImageRecord, AppError> {
-    state
-        .gallery
-        .record(owner, id)
+    let lineage = state
+        .studio
+        .lineage(&owner, &id)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    let page = PermalinkPage::new(state.studio.operations(), lineage);
+    Ok(render(StatusCode::OK, &page))
 }
 
 pub async fn not_found() -> AppError {
     AppError::NotFound
-}
-
-/// The browser's owner id and a well-formed image id, or "not found" (never "forbidden", which
-/// would tell a stranger the image exists).
-pub fn owned(
-    state: &AppState,
-    jar: &SignedCookieJar,
-    id: &str,
-) -> Result<(OwnerId, ImageId), AppError> {
-    let owner = identity::owner(jar, state.secure_cookie).ok_or(AppError::NotFound)?;
-    let id = ImageId::parse(id).ok_or(AppError::NotFound)?;
-    Ok((owner, id))
 }

@@ -4,23 +4,23 @@
 
 use axum::{
     extract::{Multipart, State, multipart::MultipartRejection},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::Response,
 };
-use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
     answer::{go_to, swap_form},
     error::render,
-    identity, multipart,
+    extract::{HxRequest, Owner},
+    multipart,
     pages::{form_from, index_page},
     uploads::MAX_UPLOAD_BODY_BYTES,
     views::{FormFragment, FormView, RecipeFragment, ResultView},
 };
 use crate::{
     domain::{FieldErrors, GenerateForm},
-    gallery::{Origin, Recipe, read_text_chunks},
+    studio::{Origin, recipe_in, sentences},
     upload::a1111,
 };
 
@@ -35,12 +35,10 @@ enum Found {
 
 pub async fn restore(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
+    Owner(owner): Owner,
+    HxRequest(htmx): HxRequest,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let owner = identity::required_owner(&jar, state.secure_cookie)?;
-    let htmx = headers.contains_key("hx-request");
     let found = match multipart::read(form, &[PICTURE], MAX_UPLOAD_BODY_BYTES).await {
         Ok(sent) => sent.file(PICTURE).and_then(|png| found(png)),
         Err(unreadable) => {
@@ -55,7 +53,7 @@ pub async fn restore(
     };
     match found {
         Some(Found::Generate(values)) if htmx => {
-            let form = FormView::new(&state, *values, FieldErrors::default());
+            let form = FormView::new(&state.studio, *values, FieldErrors::default());
             Ok(swap_form(
                 render(StatusCode::OK, &FormFragment { form }),
                 "#generate-form",
@@ -69,11 +67,7 @@ pub async fn restore(
         Some(Found::Edit(url)) => Ok(go_to(&url, htmx, StatusCode::OK)),
         None => {
             let fragment = RecipeFragment {
-                error: Some(
-                    "This picture holds no recipe Easel can read. To edit it instead, upload it \
-                     with \"Edit a picture of your own\"."
-                        .to_owned(),
-                ),
+                error: Some(sentences::NO_RECIPE.to_owned()),
             };
             let response = render(StatusCode::UNPROCESSABLE_ENTITY, &fragment);
             Ok(swap_form(response, "#recipe-form"))
@@ -82,7 +76,7 @@ pub async fn restore(
 }
 
 fn found(png: &[u8]) -> Option<Found> {
-    if let Some(recipe) = Recipe::from_png_text(&read_text_chunks(png)) {
+    if let Some(recipe) = recipe_in(png) {
         return match &recipe.origin {
             Origin::Generated => Some(Found::Generate(Box::new(form_from(&recipe)))),
             Origin::Uploaded => None,

@@ -3,20 +3,21 @@
 
 use axum::{
     extract::{Multipart, State, multipart::MultipartRejection},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::Response,
 };
-use axum_extra::extract::SignedCookieJar;
 
 use super::{
     AppError, AppState,
-    answer::{go_to, with_retry_after},
+    answer::go_to,
     edit_views::{UploadFragment, UploadPage, UploadView},
-    error::{refusal, render},
-    identity, multipart,
+    error::render,
+    extract::{HxRequest, Owner},
+    multipart,
 };
 use crate::{
     off_thread,
+    studio::sentences,
     upload::{PictureLimits, UploadedPicture},
 };
 
@@ -25,36 +26,25 @@ pub const MAX_UPLOAD_BODY_BYTES: usize = PictureLimits::EDIT.max_bytes + 64 * 10
 
 const PICTURE: &str = "picture";
 
-/// Said if a decoder gave up in a way it should not have.
-pub const UNREADABLE: &str = "Easel could not read this picture. Choose another.";
-
 pub async fn upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: SignedCookieJar,
+    Owner(owner): Owner,
+    HxRequest(htmx): HxRequest,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let owner = identity::required_owner(&jar, state.secure_cookie)?;
-    let htmx = headers.contains_key("hx-request");
-    let refused = |status: StatusCode, message: String| {
-        let upload = UploadView::new(Some(message));
-        if htmx {
-            render(status, &UploadFragment { upload })
-        } else {
-            render(status, &UploadPage { upload })
-        }
-    };
     let picture = match checked(form).await {
         Ok(picture) => picture,
-        Err((status, message)) => return Ok(refused(status, message)),
-    };
-    let record = match state.studio.upload(&owner, picture).await {
-        Ok(record) => record,
-        Err(refusal_) => {
-            let (status, message, retry_after) = refusal(&refusal_);
-            return Ok(with_retry_after(refused(status, message), retry_after));
+        Err((status, message)) => {
+            // The sentence goes next to the field.
+            let upload = UploadView::new(Some(message));
+            return Ok(if htmx {
+                render(status, &UploadFragment { upload })
+            } else {
+                render(status, &UploadPage { upload })
+            });
         }
     };
+    let record = state.studio.upload(&owner, picture).await?;
     let edit = format!("/images/{}/edit", record.id);
     Ok(go_to(&edit, htmx, StatusCode::CREATED))
 }
@@ -70,9 +60,9 @@ async fn checked(
     let bytes = sent
         .file(PICTURE)
         .cloned()
-        .ok_or_else(|| invalid("Choose a PNG, JPEG or WebP picture to upload.".to_owned()))?;
+        .ok_or_else(|| invalid(sentences::CHOOSE_UPLOAD.to_owned()))?;
     off_thread::run(move || UploadedPicture::parse(&bytes, &PictureLimits::EDIT))
         .await
-        .ok_or_else(|| invalid(UNREADABLE.to_owned()))?
+        .ok_or_else(|| invalid(sentences::UNREADABLE.to_owned()))?
         .map_err(|e| invalid(e.to_string()))
 }

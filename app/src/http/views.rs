@@ -3,13 +3,13 @@
 
 use askama::Template;
 
-use super::{AppState, error::explain_problem};
 use crate::{
     catalogue::{ModelSpec, Operations, Shapes},
     domain::{FieldErrors, GenerateForm},
-    gallery::{GalleryPage, ImageId, ImageRecord, Origin},
-    guard::{Caps, Spending},
-    studio::{JobState, JobStatus, Sighting, Work},
+    studio::{
+        Caps, GalleryPage, ImageId, ImageRecord, JobState, JobStatus, Lineage, Origin, Sighting,
+        Spending, Studio, Work, sentences,
+    },
 };
 
 pub struct ModelOption {
@@ -51,30 +51,28 @@ pub struct FormView {
 
 impl FormView {
     /// The form for `values` (empty fields take the chosen model's defaults).
-    pub fn new(state: &AppState, values: GenerateForm, errors: FieldErrors) -> Self {
-        let chosen = state
-            .catalogue
+    pub fn new(studio: &Studio, values: GenerateForm, errors: FieldErrors) -> Self {
+        let catalogue = studio.catalogue();
+        let chosen = catalogue
             .get(values.model.trim())
-            .filter(|m| state.models.availability(&m.id).is_usable() || !errors.is_empty())
+            .filter(|m| studio.model_state(&m.id).is_usable() || !errors.is_empty())
             .unwrap_or_else(|| {
-                state
-                    .catalogue
-                    .get(state.models.preferred())
+                catalogue
+                    .get(studio.preferred_model())
                     .expect("the preferred model is in the catalogue")
             })
             .clone();
-        let models = state
-            .catalogue
+        let models = catalogue
             .models()
             .iter()
             .map(|m| {
-                let availability = state.models.availability(&m.id);
+                let availability = studio.model_state(&m.id);
                 ModelOption {
                     id: m.id.clone(),
                     name: m.name.clone(),
                     selected: m.id == chosen.id,
                     disabled: !availability.is_usable(),
-                    note: availability.note(m.region(&state.bedrock_region)),
+                    note: availability.note(m.region(studio.bedrock_region())),
                 }
             })
             .collect::<Vec<ModelOption>>();
@@ -109,7 +107,7 @@ impl FormView {
             seed_fixed: values.seed_mode == "fixed",
             price_each: price(1.0),
             price_total: price(f64::from(count.clamp(1, chosen.max_images))),
-            check_notice: state.models.check_failure().map(|_| {
+            check_notice: studio.model_check_failure().map(|_| {
                 "Easel could not check which models Bedrock serves right now, so every configured model is offered.".to_owned()
             }),
             models,
@@ -268,7 +266,7 @@ pub struct JobView {
 }
 
 impl JobView {
-    pub fn new(state: &AppState, status: &JobStatus) -> Self {
+    pub fn new(studio: &Studio, status: &JobStatus) -> Self {
         let job = &status.job;
         let now = time::OffsetDateTime::now_utc();
         let status_line = match job.state {
@@ -302,22 +300,22 @@ impl JobView {
             _ => &job.pictures[..],
         };
         // An edit is called in the Bedrock region; another operation is no fix for it.
+        let catalogue = studio.catalogue();
         let called = match &job.work {
-            Work::Generate(_) => state.catalogue.get(&job.model_id).map(|model| {
-                let instead = state
-                    .catalogue
-                    .get(state.models.preferred())
+            Work::Generate(_) => catalogue.get(&job.model_id).map(|model| {
+                let instead = catalogue
+                    .get(studio.preferred_model())
                     .filter(|m| m.id != model.id)
                     .map(|m| m.name.as_str());
-                (model.region(&state.bedrock_region), instead)
+                (model.region(studio.bedrock_region()), instead)
             }),
-            Work::Edit(_) => Some((state.bedrock_region.as_str(), None)),
+            Work::Edit(_) => Some((studio.bedrock_region(), None)),
         };
         let messages = match called {
             Some((region, instead)) => {
                 let mut messages: Vec<String> = Vec::new();
                 for problem in &job.problems {
-                    let sentence = explain_problem(problem, &job.model_name, region, instead);
+                    let sentence = sentences::problem(problem, &job.model_name, region, instead);
                     if !messages.contains(&sentence) {
                         messages.push(sentence);
                     }
@@ -327,7 +325,7 @@ impl JobView {
             None => job
                 .problems
                 .iter()
-                .map(|_| "This model is no longer offered here.".to_owned())
+                .map(|_| sentences::MODEL_GONE.to_owned())
                 .collect(),
         };
         Self {
@@ -566,9 +564,11 @@ pub struct MadeFrom {
 impl PermalinkPage {
     pub fn new(
         operations: &Operations,
-        record: ImageRecord,
-        source_kept: bool,
-        edits: &[ImageRecord],
+        Lineage {
+            record,
+            source_kept,
+            edits,
+        }: Lineage,
     ) -> Self {
         let edit = record.recipe.origin.edit();
         let settings = edit

@@ -31,3 +31,14 @@ impl From<crate::guard::BudgetError> for Refusal {
         }
     }
 }
+
+/// The store failed while the studio read or changed what it keeps.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StoreFailed(#[from] GalleryError);
+
+impl From<StorageError> for StoreFailed {
+    fn from(error: StorageError) -> Self {
+        Self(error.into())
+    }
+}

@@ -8,7 +8,9 @@
 mod error;
 mod job;
 mod line;
+mod pictures;
 mod run;
+pub mod sentences;
 mod store;
 
 use std::{
@@ -21,12 +23,20 @@ use std::{
 };
 
 use bytes::Bytes;
+use futures::Stream;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-pub use error::Refusal;
+pub use error::{Refusal, StoreFailed};
 pub use job::{EditWork, Job, JobId, JobState, Picture, Problem, Work, WorkerId};
+pub use pictures::{EditSource, Lineage};
 pub use store::Liveness;
+// The values the studio's answers are made of.
+pub use crate::{
+    availability::ModelState,
+    gallery::{GalleryPage, ImageId, ImageRecord, Origin, Recipe},
+    guard::{Caps, Spending},
+};
 
 use self::{line::Line, store::JobStore};
 use crate::{
@@ -34,8 +44,8 @@ use crate::{
     bedrock::{Bedrock, ControlPlane},
     catalogue::{Catalogue, Operations},
     domain::{EditRequest, GenerationRequest},
-    gallery::{Gallery, ImageId, ImageRecord, Recipe},
-    guard::{Budget, RateLimit, Spending, Usd},
+    gallery::{Gallery, read_text_chunks},
+    guard::{Budget, RateLimit, Usd},
     identity::OwnerId,
     metrics::{Gauges, Metrics},
     storage::{Storage, StorageError},
@@ -83,6 +93,8 @@ pub struct Parts {
     /// start).
     pub control_plane: ControlPlane,
     pub model_check_interval: Duration,
+    /// Where models are called unless the catalogue names another region.
+    pub bedrock_region: String,
     pub bedrock: Bedrock,
     pub gallery: Gallery,
     pub storage: Storage,
@@ -104,6 +116,7 @@ struct Inner {
     models: ModelStatus,
     control_plane: ControlPlane,
     model_check_interval: Duration,
+    bedrock_region: String,
     bedrock: Bedrock,
     gallery: Gallery,
     jobs: JobStore,
@@ -193,6 +206,68 @@ struct Held {
     cancel: watch::Sender<bool>,
 }
 
+/// How often a job run by another process is looked up again for those who watch it.
+const POLL_OTHER_PROCESS: Duration = Duration::from_secs(1);
+
+/// A job being watched, for [`Studio::updates`].
+struct Watched {
+    studio: Studio,
+    owner: OwnerId,
+    id: JobId,
+    /// This process's changes of the job, while it holds it.
+    updates: Option<watch::Receiver<Job>>,
+    /// What to show next without waiting.
+    next: Option<JobStatus>,
+    /// The job's end has been shown: nothing follows.
+    ended: bool,
+}
+
+impl Watched {
+    async fn next(mut self) -> Option<(JobStatus, Self)> {
+        if self.ended {
+            return None;
+        }
+        let status = match self.next.take() {
+            Some(status) => status,
+            None => {
+                let studio = self.studio.clone();
+                tokio::select! {
+                    () = studio.stopping() => return None,
+                    () = self.changed() => {}
+                }
+                self.studio.status(&self.owner, &self.id).await.ok()??
+            }
+        };
+        self.ended = status.job.state.is_final();
+        Some((status, self))
+    }
+
+    /// Waits for a change: pushed by this process, or looked up when another runs the job.
+    async fn changed(&mut self) {
+        match &mut self.updates {
+            Some(receiver) => {
+                if receiver.changed().await.is_err() {
+                    // The job has ended here: its last state is in the store.
+                    self.updates = None;
+                }
+            }
+            None => tokio::time::sleep(POLL_OTHER_PROCESS).await,
+        }
+    }
+}
+
+/// A request on a model the live list knows to be gone: which one (0: the first), and why.
+#[derive(Debug)]
+pub struct Unusable {
+    pub index: usize,
+    pub message: String,
+}
+
+/// The recipe Easel embedded in one of its own pictures, if `png` carries one.
+pub fn recipe_in(png: &[u8]) -> Option<Recipe> {
+    Recipe::from_png_text(&read_text_chunks(png))
+}
+
 /// A job as a browser sees it: with its place in line when this process holds it.
 #[derive(Debug, Clone)]
 pub struct JobStatus {
@@ -220,6 +295,7 @@ impl Studio {
             models,
             control_plane,
             model_check_interval,
+            bedrock_region,
             bedrock,
             gallery,
             storage,
@@ -235,6 +311,7 @@ impl Studio {
                 models,
                 control_plane,
                 model_check_interval,
+                bedrock_region,
                 bedrock,
                 gallery,
                 jobs: JobStore::new(storage.clone()),
@@ -252,13 +329,95 @@ impl Studio {
         }
     }
 
-    pub fn budget(&self) -> &Budget {
-        &self.inner.budget
+    /// The models offered, with their rules and prices.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
+    }
+
+    /// The edit operations offered.
+    pub fn operations(&self) -> &Operations {
+        &self.inner.operations
+    }
+
+    /// Whether Bedrock serves the model right now, as far as Easel knows.
+    pub fn model_state(&self, model_id: &str) -> ModelState {
+        self.inner.models.availability(model_id)
+    }
+
+    /// The model to preselect: the best one Bedrock serves.
+    pub fn preferred_model(&self) -> &str {
+        self.inner.models.preferred()
+    }
+
+    /// Why the live model list could not be checked, if it could not.
+    pub fn model_check_failure(&self) -> Option<String> {
+        self.inner.models.check_failure()
+    }
+
+    /// Resolves once the live model list has first been checked, or the wait for it is over.
+    pub async fn first_model_check(&self) {
+        self.inner.models.first_check().await;
+    }
+
+    /// The region a model (by default) or an edit is called in.
+    pub fn bedrock_region(&self) -> &str {
+        &self.inner.bedrock_region
+    }
+
+    /// Whether the store takes writes.
+    pub async fn check_store_writable(&self) -> Result<(), StoreFailed> {
+        Ok(self.inner.gallery.check_writable().await?)
+    }
+
+    /// The daily and monthly caps.
+    pub fn caps(&self) -> Caps {
+        self.inner.budget.caps()
+    }
+
+    /// Accepts a generation, and the same request on each model to compare with, as jobs of
+    /// `owner`'s: one answer per request, the first accepted job grouping the others. Nothing
+    /// is accepted when a model is one the live list knows to be gone.
+    pub async fn submit(
+        &self,
+        owner: &OwnerId,
+        requests: Vec<(GenerationRequest, Option<String>)>,
+    ) -> Result<Vec<Result<Job, Refusal>>, Unusable> {
+        for (index, (request, _)) in requests.iter().enumerate() {
+            self.usable(request)
+                .map_err(|message| Unusable { index, message })?;
+        }
+        let mut answers = Vec::new();
+        let mut group = None;
+        for (request, note) in requests {
+            let answer = self.submit_one(owner, &request, group.clone(), note).await;
+            if let Ok(job) = &answer {
+                group.get_or_insert_with(|| job.id.clone());
+            }
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    /// The sentence that says why a model cannot be used, if it cannot.
+    fn usable(&self, request: &GenerationRequest) -> Result<(), String> {
+        let model = &request.model;
+        let state = self.model_state(&model.id);
+        if state.is_usable() {
+            return Ok(());
+        }
+        let reason = state
+            .note(model.region(self.bedrock_region()))
+            .unwrap_or_default();
+        let instead = self
+            .catalogue()
+            .get(self.preferred_model())
+            .map(|m| m.name.as_str());
+        Err(sentences::unusable(&model.name, &reason, instead))
     }
 
     /// Accepts `request` as a job of `owner`'s, or says why not. Once this returns the job is
     /// stored and its highest cost is held against both budgets.
-    pub async fn submit(
+    async fn submit_one(
         &self,
         owner: &OwnerId,
         request: &GenerationRequest,
@@ -435,7 +594,7 @@ impl Studio {
         &self,
         owner: &OwnerId,
         id: &JobId,
-    ) -> Result<Option<JobStatus>, StorageError> {
+    ) -> Result<Option<JobStatus>, StoreFailed> {
         let job = match self.local_copy(id) {
             Some(job) => job,
             None => match self.inner.jobs.load(id).await? {
@@ -454,7 +613,7 @@ impl Studio {
     }
 
     /// Notes that the owner has now seen how the job ended.
-    pub async fn seen(&self, job: &Job) -> Result<(), StorageError> {
+    pub async fn seen(&self, job: &Job) -> Result<(), StoreFailed> {
         if job.state.is_final() {
             self.first_sight(&job.id).await?;
         }
@@ -477,7 +636,7 @@ impl Studio {
 
     /// The owner's jobs worth listing: every one still going, and those that ended in the last
     /// hour (their pictures are in the gallery anyway). One that ended unseen says so, once.
-    pub async fn recent(&self, owner: &OwnerId) -> Result<Vec<JobStatus>, StorageError> {
+    pub async fn recent(&self, owner: &OwnerId) -> Result<Vec<JobStatus>, StoreFailed> {
         let ids = self.inner.jobs.recent(owner).await?;
         let recently = OffsetDateTime::now_utc() - time::Duration::hours(1);
         let mut listed = Vec::new();
@@ -498,9 +657,27 @@ impl Studio {
         Ok(listed)
     }
 
-    /// Updates of a job this process holds: each change as it happens, until it ends.
-    pub fn watch(&self, id: &JobId) -> Option<watch::Receiver<Job>> {
-        self.local().held.get(id).map(|h| h.updates.subscribe())
+    /// The owner's job as it is now, then again each time it may have changed, until it ends
+    /// (its end included) or the process starts stopping. A job this process holds is shown
+    /// as it changes; one held elsewhere is looked up every [`POLL_OTHER_PROCESS`]. `None`:
+    /// the owner has no such job.
+    pub async fn updates(
+        &self,
+        owner: &OwnerId,
+        id: &JobId,
+    ) -> Result<Option<impl Stream<Item = JobStatus> + Send + use<>>, StoreFailed> {
+        let Some(first) = self.status(owner, id).await? else {
+            return Ok(None);
+        };
+        let watched = Watched {
+            studio: self.clone(),
+            owner: owner.clone(),
+            id: id.clone(),
+            updates: self.local().held.get(id).map(|h| h.updates.subscribe()),
+            next: Some(first),
+            ended: false,
+        };
+        Ok(Some(futures::stream::unfold(watched, Watched::next)))
     }
 
     /// Waits, for at most [`JobSettings::quick_answer`], for the jobs to end, when this process
@@ -544,7 +721,7 @@ impl Studio {
 
     /// Cancels the owner's job. A queued job ends at once and costs nothing; a running one
     /// stops waiting for its calls and keeps the pictures already made.
-    pub async fn cancel(&self, owner: &OwnerId, id: &JobId) -> Result<Option<Job>, StorageError> {
+    pub async fn cancel(&self, owner: &OwnerId, id: &JobId) -> Result<Option<Job>, StoreFailed> {
         let inner = &self.inner;
         let Some(status) = self.status(owner, id).await? else {
             return Ok(None);
@@ -601,11 +778,12 @@ impl Studio {
     }
 
     /// What this browser has spent and holds today.
-    pub async fn spent_today(&self, owner: &OwnerId) -> Result<Spending, StorageError> {
-        self.inner
+    pub async fn spent_today(&self, owner: &OwnerId) -> Result<Spending, StoreFailed> {
+        Ok(self
+            .inner
             .budget
             .today(owner, OffsetDateTime::now_utc())
-            .await
+            .await?)
     }
 
     /// Starts the background work: the check of which models are live, the heartbeat and the

@@ -7,12 +7,11 @@ use futures::{StreamExt, stream::FuturesUnordered};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::{Job, JobId, JobState, Picture, Problem, Studio, Work};
+use super::{Job, JobId, JobState, Picture, Problem, Studio, Work, pictures::decode_edit};
 use crate::{
     bedrock::{self, BedrockError, Call, GeneratedImage, Generation},
-    domain::{EditPictures, EditRequest, Field, FieldErrors, GenerationRequest},
+    domain::{EditRequest, Field, FieldErrors, GenerationRequest},
     gallery::{EditRecipe, GalleryError, ImageId, Origin, Recipe, png_size},
-    off_thread,
     storage::StorageError,
 };
 
@@ -347,11 +346,7 @@ impl Plan {
             },
             false => None,
         };
-        let spec = spec.clone();
-        let decoded = off_thread::run(move || {
-            EditPictures::decode(&spec, &png, mask.as_deref(), style.as_deref())
-        })
-        .await;
+        let decoded = decode_edit(spec.clone(), png, mask, style).await;
         let pictures = match decoded {
             Some(Ok(pictures)) => pictures,
             Some(Err(errors)) => return Ok(Err(sentences(&errors))),

@@ -1,0 +1,158 @@
+//! Every sentence Easel shows people when something was refused or went wrong: the web pages'
+//! errors and the job cards' problems alike.
+
+use time::OffsetDateTime;
+
+use super::{Problem, Refusal};
+use crate::{bedrock::BedrockError, guard::OverBudget};
+
+/// A title and a sentence for a page that explains a failure.
+pub struct Explained {
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+pub const CROSS_SITE: Explained = Explained {
+    title: "Refused: this request came from another site",
+    message: "Another web site tried to act in Easel on your behalf. Nothing was done and nothing was spent. To use Easel, open it directly.",
+};
+
+pub const NO_IDENTITY: Explained = Explained {
+    title: "Reload the page first",
+    message: "This browser has not opened Easel yet (or its cookie is gone), so nothing was done. Open the studio page and try again.",
+};
+
+pub const NOT_FOUND: Explained = Explained {
+    title: "Not found",
+    message: "There is no such page or image here. Images are only visible in the browser that made them.",
+};
+
+pub const STORE_UNAVAILABLE: Explained = Explained {
+    title: "Storage unavailable",
+    message: "Easel could not reach its image store. Nothing was lost; try again in a moment.",
+};
+
+/// The title of a page that says why a request was not accepted.
+pub const NOT_ACCEPTED: &str = "Not accepted";
+
+/// Said if a decoder gave up in a way it should not have.
+pub const UNREADABLE: &str = "Easel could not read this picture. Choose another.";
+
+pub const CHOOSE_OPERATION: &str = "Choose one of the listed operations.";
+
+pub const CHOOSE_UPLOAD: &str = "Choose a PNG, JPEG or WebP picture to upload.";
+
+pub const NO_RECIPE: &str = "This picture holds no recipe Easel can read. To edit it instead, upload it with \"Edit a picture of your own\".";
+
+/// For a job whose model the catalogue no longer lists.
+pub const MODEL_GONE: &str = "This model is no longer offered here.";
+
+/// A model the live list knows to be gone, `reason` completing "… is {reason}", and the model
+/// to pick instead, when there is one.
+pub fn unusable(name: &str, reason: &str, instead: Option<&str>) -> String {
+    match instead {
+        Some(other) if other != name => format!("{name} is {reason}. Pick {other} instead."),
+        _ => format!("{name} is {reason}."),
+    }
+}
+
+/// The sentence for a request the studio did not accept.
+pub fn refusal(refused: &Refusal) -> String {
+    match refused {
+        Refusal::ShuttingDown => {
+            "Easel is restarting. Nothing was queued or charged; try again in a few seconds.".into()
+        }
+        Refusal::RateLimited => "You have started a lot of jobs or uploads in the last minute. Wait a moment and try again.".into(),
+        Refusal::TooManyJobs { limit } => format!("You already have {limit} jobs queued or running, the most one browser may have. Wait for one to finish, or cancel one."),
+        Refusal::QueueFull { model, waiting, wait_secs } => format!(
+            "The queue for {model} is full: {}. Nothing was charged. Try again in about {}.",
+            match waiting {
+                0 => "every slot is busy and no job may wait".to_owned(),
+                1 => "1 job is waiting".to_owned(),
+                n => format!("{n} jobs are waiting"),
+            },
+            in_words(*wait_secs)
+        ),
+        Refusal::OverBudget(over) => over_budget(over),
+        Refusal::Storage(_) | Refusal::Gallery(_) => "Easel could not reach its store, so nothing was accepted and nothing was charged. Try again in a moment.".into(),
+    }
+}
+
+fn over_budget(over: &OverBudget) -> String {
+    let now = OffsetDateTime::now_utc();
+    match over {
+        OverBudget::Daily {
+            committed,
+            cap,
+            asked,
+            resets_at,
+        } => format!(
+            "This would go over this browser's daily budget of {cap}: {committed} is already spent or held by running jobs today, and this request may cost up to {asked}. The budget resets at midnight UTC, in {}.",
+            in_words((*resets_at - now).whole_seconds().max(0) as u64)
+        ),
+        OverBudget::Monthly {
+            committed,
+            cap,
+            asked,
+            resets_at,
+        } => format!(
+            "This would go over this Easel's monthly budget of {cap}: {committed} is already spent or held by running jobs this month, and this request may cost up to {asked}. The budget resets on {} {} (UTC), in {}.",
+            resets_at.day(),
+            resets_at.month(),
+            in_words((*resets_at - now).whole_seconds().max(0) as u64)
+        ),
+    }
+}
+
+/// "45 seconds", "3 minutes", "5 hours", "2 days".
+fn in_words(secs: u64) -> String {
+    let (n, unit) = match secs {
+        0..=89 => (secs.max(1), "second"),
+        90..=5399 => (secs.div_ceil(60), "minute"),
+        5400..=172_799 => (secs.div_ceil(3600), "hour"),
+        _ => (secs.div_ceil(86_400), "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A plain sentence for each reason a job made fewer pictures than asked.
+pub fn problem(problem: &Problem, name: &str, region: &str, instead: Option<&str>) -> String {
+    match problem {
+        Problem::Bedrock(error) => call_failed(error, name, region, instead),
+        Problem::NotSaved(n) => format!("{n} picture(s) were made but could not be saved to the gallery. Try again in a moment."),
+        Problem::Interrupted => "Easel stopped twice while this job was running (a restart or a crash), so it was not tried a third time. Pictures that were saved are kept; start it again to make the rest.".into(),
+        Problem::NoLongerValid(why) => format!("This job can no longer run as asked: {why}"),
+    }
+}
+
+/// A plain sentence for each way a model (or edit operation) call can fail, `name` naming
+/// it. `instead` names a model to pick when this one cannot be used.
+pub fn call_failed(
+    error: &BedrockError,
+    name: &str,
+    region: &str,
+    instead: Option<&str>,
+) -> String {
+    let pick = match instead {
+        Some(other) => format!(" Pick {other} instead."),
+        None => " Pick another model.".to_owned(),
+    };
+    match error {
+        BedrockError::InputFiltered => "Bedrock's content filter blocked this prompt. Rephrase it and try again.".into(),
+        BedrockError::InputImageFiltered => "Bedrock's content filter blocked the picture sent to be edited. Edit another picture.".into(),
+        BedrockError::OutputFiltered => "Bedrock's content filter blocked the picture the model made. Try another prompt or seed.".into(),
+        BedrockError::Throttled => format!("Bedrock is getting too many requests for {name} right now and asked Easel to slow down. Wait a moment and try again."),
+        BedrockError::AccessDenied => format!("Easel's AWS identity is not allowed to call {name} in {region}: its IAM policy lacks bedrock:InvokeModel on this model. The operator must allow it (docs/bedrock-access.md has the policy), then try again."),
+        BedrockError::NotSubscribed => format!("This AWS account's AWS Marketplace subscription to {name} is missing or still being set up. If it was started in the last 15 minutes, try again in a few minutes; otherwise the operator must subscribe the account (cargo xtask deploy --accept-model-agreements), or allow Easel's AWS identity the aws-marketplace:Subscribe, Unsubscribe and ViewSubscriptions actions."),
+        BedrockError::Retired => format!("{name} has reached the end of its life on Bedrock and no longer makes pictures.{pick}"),
+        BedrockError::Legacy => format!("{name} is a Legacy model that this AWS account may no longer use.{pick}"),
+        BedrockError::NotOffered => format!("{name} is not offered by Bedrock in {region}.{pick}"),
+        BedrockError::NeedsProfile => format!("{name} can only be called through an inference profile, and Easel found none in {region}.{pick}"),
+        BedrockError::Timeout => format!("{name} did not answer in time. Try again; fewer or smaller pictures are quicker."),
+        BedrockError::ModelFailed(_) => format!("{name} failed while making the picture. Try again."),
+        BedrockError::Malformed(_) => format!("{name} sent back an answer Easel could not read, so nothing was saved. Try again."),
+        BedrockError::Unavailable => "Bedrock is unavailable right now. Try again in a minute.".into(),
+        BedrockError::Unreachable(_) => "Easel could not reach Bedrock. Try again later; if it persists, the operator should check the network.".into(),
+        BedrockError::Rejected(message) => format!("Bedrock refused the request: {message}"),
+    }
+}
