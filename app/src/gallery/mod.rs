@@ -29,6 +29,10 @@ impl From<crate::storage::StorageError> for GalleryError {
             StorageError::Corrupt { path, reason } => Self::Corrupt { path, reason },
             StorageError::CreateFolder { path, source } => Self::CreateFolder { path, source },
             StorageError::Sync(source) => Self::Sync(source),
+            // Only a process's start opens a session, and it reports this itself.
+            in_use @ StorageError::InUse(_) => {
+                Self::Sync(std::io::Error::other(in_use.to_string()))
+            }
         }
     }
 }
