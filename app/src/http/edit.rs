@@ -105,14 +105,12 @@ pub async fn submit(
     let id = ImageId::parse(&id).ok_or(AppError::NotFound)?;
     let record = owned_record(&state, &owner, &id).await?;
     let htmx = headers.contains_key("hx-request");
-    let sent = match multipart::read(form, &[MASK, STYLE], MAX_EDIT_BODY_BYTES).await {
+    let prompt_chars = longest_prompt(&state);
+    let sent = match multipart::read(form, &[MASK, STYLE], MAX_EDIT_BODY_BYTES, prompt_chars).await
+    {
         Ok(sent) => sent,
         Err(unreadable) => {
-            let field = if unreadable.field == MASK {
-                Field::Mask
-            } else {
-                Field::StyleImage
-            };
+            let field = field_named(&unreadable.field);
             let errors = FieldErrors::single(field, unreadable.message);
             let status = unreadable.status;
             return invalid(&state, &owner, &record, Vec::new(), errors, htmx, status).await;
@@ -151,6 +149,26 @@ pub async fn submit(
 
 const MASK: &str = "mask";
 const STYLE: &str = "style_image";
+
+/// The longest prompt any operation takes, in characters: the cap on the form's prompts.
+fn longest_prompt(state: &AppState) -> usize {
+    let operations = state.operations.all().iter();
+    operations.map(|op| op.max_prompt_chars).max().unwrap_or(0)
+}
+
+/// Where a sentence about the field named `name` goes: beside it when the form has it, else
+/// at the top of the form.
+fn field_named(name: &str) -> Field {
+    [
+        Field::Mask,
+        Field::StyleImage,
+        Field::Prompt,
+        Field::NegativePrompt,
+    ]
+    .into_iter()
+    .find(|field| field.name() == name)
+    .unwrap_or(Field::Operation)
+}
 
 /// The edit as sent, every picture checked against the chosen operation's limits, or what is
 /// wrong with it, field by field.
