@@ -124,6 +124,8 @@ pub struct Config {
     pub budget: Caps,
     pub metrics_listen: Option<SocketAddr>,
     pub header_timeout: Duration,
+    /// How often the store is checked for `/readyz`.
+    pub store_check_interval: Duration,
     /// Bytes of uploads one browser may keep; `None`: no quota.
     pub upload_quota: Option<u64>,
 }
@@ -298,6 +300,7 @@ impl RawConfig {
             rate_limit: parse("EASEL_RATE_LIMIT", &self.rate_limit, positive)?.get(),
             model_check_interval: parse("EASEL_MODEL_CHECK_SECS", &self.model_check_secs, seconds)?,
             gallery_page_size: 12,
+            store_check_interval: Duration::from_secs(10),
             header_timeout: parse(
                 "EASEL_HEADER_TIMEOUT_SECS",
                 &self.header_timeout_secs,

@@ -4,7 +4,7 @@ mod connections;
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use axum::Router;
+use axum::{Extension, Router};
 use axum_extra::extract::cookie::Key;
 use tokio::net::TcpListener;
 
@@ -19,7 +19,7 @@ use crate::{
     http::{self, AppState},
     metrics::Metrics,
     models::{ControlPlane, ModelStatus},
-    storage::{Storage, StorageError},
+    storage::{Reachability, Storage, StorageError},
     studio::{Parts, Studio},
 };
 
@@ -106,7 +106,8 @@ impl Application {
             page_size: config.gallery_page_size,
             bedrock_region: config.bedrock_region.clone(),
         };
-        let router = http::router(state, REQUEST_TIMEOUT);
+        let reachability = Reachability::watch(storage.clone(), config.store_check_interval);
+        let router = http::router(state, REQUEST_TIMEOUT).layer(Extension(reachability));
         let listener = bind(config.listen).await?;
         let metrics = match config.metrics_listen {
             Some(address) => Some((bind(address).await?, http::metrics_router(studio.clone()))),

@@ -33,7 +33,10 @@ use object_store::{
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Mutex;
 
+mod reachable;
 mod write_behind;
+
+pub use reachable::Reachability;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

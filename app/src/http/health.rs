@@ -1,8 +1,7 @@
-use std::time::Duration;
-
-use axum::{extract::State, http::StatusCode};
+use axum::{Extension, extract::State, http::StatusCode};
 
 use super::AppState;
+use crate::storage::Reachability;
 
 /// The process is up and serving.
 pub async fn healthz() -> &'static str {
@@ -10,19 +9,18 @@ pub async fn healthz() -> &'static str {
 }
 
 /// Ready for traffic: config is loaded (or we would not be running), the first check of the live
-/// model list has answered (or its wait at start is over) and the store takes writes.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+/// model list has answered (or its wait at start is over) and the store answered its last
+/// check. Nothing is asked of the store here: probes come often, from every load balancer.
+pub async fn readyz(
+    State(state): State<AppState>,
+    Extension(store): Extension<Reachability>,
+) -> (StatusCode, &'static str) {
     state.models.first_check().await;
-    // An unreachable S3 endpoint is retried for minutes; a probe needs its answer sooner.
-    let check = tokio::time::timeout(Duration::from_secs(5), state.gallery.check_writable()).await;
-    match check {
-        Ok(Ok(())) => (StatusCode::OK, "ready".into()),
-        failed => {
-            tracing::warn!(?failed, "the image store is not writable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the image store is not writable".into(),
-            )
-        }
+    match store.last().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the image store does not answer",
+        ),
     }
 }

@@ -1,6 +1,7 @@
 //! Hostile input at the edge: text past its cap is refused beside its field with a short
 //! answer, never shown again; a client that trickles its headers is cut off while others are
-//! served; and a client cannot choose Easel's request ids.
+//! served; a client cannot choose Easel's request ids; and readiness probes cost the store
+//! nothing.
 
 use std::time::Duration;
 
@@ -133,4 +134,27 @@ async fn a_client_that_trickles_its_headers_is_cut_off_and_others_are_served() {
 
     assert!(cut_off, "the trickling connection is closed");
     assert_eq!(home.status, StatusCode::OK, "others are served meanwhile");
+}
+
+#[tokio::test]
+async fn readiness_probes_write_nothing_to_the_store() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| {
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.jobs.scan_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let writes = |requests: &std::collections::BTreeMap<String, u64>| {
+        ["put", "delete", "copy"]
+            .map(|operation| requests.get(operation).copied().unwrap_or(0))
+            .iter()
+            .sum::<u64>()
+    };
+    let before = writes(&app.store_requests().await);
+
+    for _ in 0..20 {
+        assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    }
+
+    assert_eq!(writes(&app.store_requests().await), before);
 }
