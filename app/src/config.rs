@@ -94,6 +94,14 @@ pub struct RawConfig {
     /// Address for Prometheus metrics (/metrics), apart from the public one; empty: none.
     #[arg(long, env = "EASEL_METRICS_LISTEN", default_value = "")]
     pub metrics_listen: String,
+
+    /// Seconds a client has to send a request's headers before its connection is closed.
+    #[arg(long, env = "EASEL_HEADER_TIMEOUT_SECS", default_value = "10")]
+    pub header_timeout_secs: String,
+
+    /// Megabytes of uploaded pictures one browser may keep (0: no quota).
+    #[arg(long, env = "EASEL_UPLOAD_QUOTA_MB", default_value = "200")]
+    pub upload_quota_mb: String,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +123,11 @@ pub struct Config {
     pub jobs: JobSettings,
     pub budget: Caps,
     pub metrics_listen: Option<SocketAddr>,
+    pub header_timeout: Duration,
+    /// How often the store is checked for `/readyz`.
+    pub store_check_interval: Duration,
+    /// Bytes of uploads one browser may keep; `None`: no quota.
+    pub upload_quota: Option<u64>,
 }
 
 /// The cookie-signing key; never printed.
@@ -146,6 +159,13 @@ fn seconds(raw: &str) -> Result<Duration, String> {
     raw.parse::<u64>()
         .map(Duration::from_secs)
         .map_err(|_| format!("{raw:?} is not a whole number of seconds"))
+}
+
+fn positive_seconds(raw: &str) -> Result<Duration, String> {
+    match seconds(raw)? {
+        d if d.is_zero() => Err(format!("{raw:?} is too short: 1 second or more")),
+        d => Ok(d),
+    }
 }
 
 fn dollars(raw: &str) -> Result<Option<Usd>, String> {
@@ -242,15 +262,11 @@ impl RawConfig {
                 })?,
                 per_browser: parse("EASEL_JOBS_PER_BROWSER", &self.jobs_per_browser, positive)?
                     .get() as usize,
-                lease: parse("EASEL_JOB_LEASE_SECS", &self.job_lease_secs, |s| {
-                    seconds(s).and_then(|d| {
-                        if d.is_zero() {
-                            Err("the lease must be 1 second or more".to_owned())
-                        } else {
-                            Ok(d)
-                        }
-                    })
-                })?,
+                lease: parse(
+                    "EASEL_JOB_LEASE_SECS",
+                    &self.job_lease_secs,
+                    positive_seconds,
+                )?,
                 scan_interval: parse("EASEL_JOB_SCAN_SECS", &self.job_scan_secs, |s| {
                     seconds(s).map(|d| d.max(Duration::from_millis(200)))
                 })?,
@@ -284,6 +300,17 @@ impl RawConfig {
             rate_limit: parse("EASEL_RATE_LIMIT", &self.rate_limit, positive)?.get(),
             model_check_interval: parse("EASEL_MODEL_CHECK_SECS", &self.model_check_secs, seconds)?,
             gallery_page_size: 12,
+            store_check_interval: Duration::from_secs(10),
+            header_timeout: parse(
+                "EASEL_HEADER_TIMEOUT_SECS",
+                &self.header_timeout_secs,
+                positive_seconds,
+            )?,
+            upload_quota: parse("EASEL_UPLOAD_QUOTA_MB", &self.upload_quota_mb, |s| {
+                s.parse::<u64>()
+                    .map(|mb| (mb > 0).then_some(mb * 1024 * 1024))
+                    .map_err(|_| format!("{s:?} is not a whole number of megabytes (0: no quota)"))
+            })?,
         })
     }
 }

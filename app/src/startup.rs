@@ -1,13 +1,14 @@
 //! One way to start Easel, used by `main` and by the tests alike.
 
+mod connections;
+
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use axum::{
-    Router,
-    serve::{Listener, ListenerExt},
-};
+use axum::Router;
 use axum_extra::extract::cookie::Key;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+
+use connections::Limits;
 
 use crate::{
     availability::ModelStatus,
@@ -18,7 +19,7 @@ use crate::{
     guard::{Budget, RateLimit},
     http::{self, AppState},
     metrics::Metrics,
-    storage::Storage,
+    storage::{Reachability, Storage, StorageError},
     studio::{Parts, Studio},
 };
 
@@ -29,6 +30,7 @@ pub struct Application {
     studio: Studio,
     storage: Storage,
     shutdown_grace: Duration,
+    limits: Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,8 @@ pub enum StartupError {
     Listen(SocketAddr, std::io::Error),
     #[error("cannot open the image store: {0}")]
     Storage(#[from] GalleryError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StorageError),
 }
 
 impl Application {
@@ -45,9 +49,9 @@ impl Application {
     /// pages wait briefly for the first check. `aws` carries credentials, retries and endpoint
     /// overrides; the Bedrock region is Easel's own setting.
     pub async fn build(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, StartupError> {
-        let storage = Storage::open(&config.storage).map_err(GalleryError::from)?;
+        let storage = Storage::open(&config.storage)?;
         let gallery = Gallery::new(&storage);
-        if storage.open_session().await.map_err(GalleryError::from)? {
+        if storage.open_session().await? {
             tracing::warn!("the machine stopped before the last writes were durable: reindexing");
             gallery.reindex_after_crash().await?;
         }
@@ -85,6 +89,7 @@ impl Application {
             bedrock_region: config.bedrock_region.clone(),
             gallery,
             storage: storage.clone(),
+            reachability: Reachability::watch(storage.clone(), config.store_check_interval),
         });
         studio.start();
         let state = AppState {
@@ -107,6 +112,10 @@ impl Application {
             studio,
             storage,
             shutdown_grace: config.shutdown_grace,
+            limits: Limits {
+                header_read_timeout: config.header_timeout,
+                max_connections: MAX_CONNECTIONS,
+            },
         })
     }
 
@@ -129,53 +138,44 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         if let Some((listener, router)) = self.metrics {
-            tokio::spawn(async move { axum::serve(without_delay(listener), router).await });
+            let serve = connections::serve(listener, router, self.limits, std::future::pending());
+            tokio::spawn(serve);
         }
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel();
         let studio = self.studio.clone();
-        let serve = axum::serve(without_delay(self.listener), self.router).with_graceful_shutdown(
-            async move {
-                shutdown.await;
-                tracing::info!("shutting down: finishing running jobs");
-                studio.stop_streams();
-                let _ = stopping_tx.send(());
-            },
-        );
-        let serving = tokio::spawn(serve.into_future());
+        let serve = connections::serve(self.listener, self.router, self.limits, async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing running jobs");
+            studio.stop_streams();
+            let _ = stopping_tx.send(());
+        });
+        let serving = tokio::spawn(serve);
         if stopping_rx.await.is_err() {
             // The server stopped by itself.
-            return serving.await.unwrap_or(Ok(()));
+            let _ = serving.await;
+            return Ok(());
         }
         self.studio.drain(self.shutdown_grace).await;
         // Page requests are short: give the last ones a moment.
-        let served = match tokio::time::timeout(Duration::from_secs(1), serving).await {
-            Ok(served) => served.unwrap_or(Ok(())),
-            Err(_) => Ok(()),
-        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), serving).await;
         if let Err(e) = self.storage.close_session().await {
             tracing::error!(error = %e, "could not make the last writes durable");
         }
-        served
+        Ok(())
     }
 }
 
 /// No request waits on Bedrock any more: every one answers quickly or streams.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Open connections one listener serves at once (each page's job streams hold one); more wait
+/// to be accepted. Below the usual limit of 1024 open files, with room for the store's.
+const MAX_CONNECTIONS: u32 = 768;
+
 async fn bind(address: SocketAddr) -> Result<TcpListener, StartupError> {
     TcpListener::bind(address)
         .await
         .map_err(|e| StartupError::Listen(address, e))
-}
-
-/// Sends each write at once. With Nagle's algorithm, an event pushed down a stream whose last
-/// write the browser has not yet acknowledged waits for its delayed ACK: 40 ms on Linux.
-fn without_delay(listener: TcpListener) -> impl Listener<Io = TcpStream, Addr = SocketAddr> {
-    listener.tap_io(|connection| {
-        if let Err(e) = connection.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not turn off Nagle's algorithm on a connection");
-        }
-    })
 }
 
 fn local_address(listener: &TcpListener) -> SocketAddr {

@@ -33,7 +33,10 @@ use object_store::{
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Mutex;
 
+mod reachable;
 mod write_behind;
+
+pub use reachable::Reachability;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -48,6 +51,12 @@ pub enum StorageError {
     },
     #[error("cannot make the storage folder's writes durable: {0}")]
     Sync(#[source] std::io::Error),
+    #[error(
+        "the storage folder {} is in use by another Easel process; give each process a folder \
+         of its own, or share an s3:// location between them",
+        .0.display()
+    )]
+    InUse(PathBuf),
 }
 
 /// Where the gallery lives, as given on the command line.
@@ -143,7 +152,13 @@ impl Storage {
     /// writes to a crash of the machine, so what they pointed at may be missing or cut short.
     pub async fn open_session(&self) -> Result<bool, StorageError> {
         match &self.folder {
-            Some(folder) => folder.open_session().await.map_err(StorageError::Sync),
+            Some(folder) => folder.open_session().await.map_err(|e| {
+                if e.kind() == std::io::ErrorKind::WouldBlock {
+                    StorageError::InUse(folder.root().to_path_buf())
+                } else {
+                    StorageError::Sync(e)
+                }
+            }),
             None => Ok(false),
         }
     }

@@ -205,7 +205,7 @@ async fn many_browsers_on_two_tasks_never_spend_past_the_monthly_cap() {
                 answer
                     .messages()
                     .join(" ")
-                    .contains("monthly budget of $0.20"),
+                    .contains("monthly budget, shared by everyone"),
                 "{:?}",
                 answer.messages()
             ),

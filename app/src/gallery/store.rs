@@ -49,8 +49,7 @@ pub struct Gallery {
 }
 
 impl Gallery {
-    /// Opens the store. No request is made: use [`Gallery::check_writable`]
-    /// to find out whether it actually works.
+    /// Opens the store. No request is made.
     pub fn open(location: &StorageLocation) -> Result<Self, GalleryError> {
         Ok(Self::new(&Storage::open(location)?))
     }
@@ -263,16 +262,6 @@ impl Gallery {
                 .await?;
         }
         Ok(existed)
-    }
-
-    /// Writes and removes a probe object, for readiness checks.
-    pub async fn check_writable(&self) -> Result<(), GalleryError> {
-        // A fresh name per probe, so concurrent probes from several tasks
-        // cannot delete each other's object.
-        let probe = Path::from_iter([INTERNAL, &format!("probe-{:016x}", rand::random::<u64>())]);
-        self.storage.put(&probe, Bytes::from_static(b"ok")).await?;
-        self.storage.delete(&probe).await?;
-        Ok(())
     }
 
     /// Loads the secret `_easel/{name}` of `len` bytes, creating it with
@@ -678,7 +667,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let location = StorageLocation::Folder(dir.path().join("not-yet-created"));
         let first = Gallery::open(&location).unwrap();
-        first.check_writable().await.unwrap();
         let owner = OwnerId::new_random();
         let record = save(&first, &owner, test_recipe("on disk")).await;
         let secret = first.secret("cookie-key", 64).await.unwrap();

@@ -72,13 +72,9 @@ pub enum OverBudget {
         asked: Usd,
         resets_at: OffsetDateTime,
     },
+    /// The deployment's cap: what it has spent is the operator's business, not a visitor's.
     #[error("over the monthly budget")]
-    Monthly {
-        committed: Usd,
-        cap: Usd,
-        asked: Usd,
-        resets_at: OffsetDateTime,
-    },
+    Monthly { resets_at: OffsetDateTime },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,10 +161,7 @@ impl Budget {
                 })
             }),
             self.hold(&month_key, job, amount, |committed| {
-                check(monthly, committed, amount).map_err(|cap| OverBudget::Monthly {
-                    committed,
-                    cap,
-                    asked: amount,
+                check(monthly, committed, amount).map_err(|_| OverBudget::Monthly {
                     resets_at: next_month(now),
                 })
             }),

@@ -88,14 +88,12 @@ pub async fn submit(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     let source = edit_source(&state, &owner, &id).await?;
-    let sent = match multipart::read(form, &[MASK, STYLE], MAX_EDIT_BODY_BYTES).await {
+    let prompt_chars = longest_prompt(&state);
+    let sent = match multipart::read(form, &[MASK, STYLE], MAX_EDIT_BODY_BYTES, prompt_chars).await
+    {
         Ok(sent) => sent,
         Err(unreadable) => {
-            let field = if unreadable.field == MASK {
-                Field::Mask
-            } else {
-                Field::StyleImage
-            };
+            let field = field_named(&unreadable.field);
             let errors = FieldErrors::single(field, unreadable.message);
             let status = unreadable.status;
             return Ok(invalid(&state, &source, Vec::new(), errors, htmx, status));
@@ -125,6 +123,26 @@ pub async fn submit(
 
 const MASK: &str = "mask";
 const STYLE: &str = "style_image";
+
+/// The longest prompt any operation takes, in characters: the cap on the form's prompts.
+fn longest_prompt(state: &AppState) -> usize {
+    let operations = state.studio.operations().all().iter();
+    operations.map(|op| op.max_prompt_chars).max().unwrap_or(0)
+}
+
+/// Where a sentence about the field named `name` goes: beside it when the form has it, else
+/// at the top of the form.
+fn field_named(name: &str) -> Field {
+    [
+        Field::Mask,
+        Field::StyleImage,
+        Field::Prompt,
+        Field::NegativePrompt,
+    ]
+    .into_iter()
+    .find(|field| field.name() == name)
+    .unwrap_or(Field::Operation)
+}
 
 /// The owner's picture to edit, or "not found".
 async fn edit_source(

@@ -15,6 +15,7 @@ mod multipart;
 mod pages;
 mod recipe;
 mod same_site;
+mod request_id;
 mod uploads;
 mod views;
 
@@ -127,6 +128,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(middleware::from_fn(error::note_htmx))
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::from_fn(request_id::set_aside_client_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -135,7 +137,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                             .get("x-request-id")
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or_default();
-                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                        let client_request_id = request_id::client_id(request);
+                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id, client_request_id)
                     }),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))

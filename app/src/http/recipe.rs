@@ -21,7 +21,7 @@ use super::{
 use crate::{
     domain::{FieldErrors, GenerateForm},
     studio::{Origin, recipe_in, sentences},
-    upload::a1111,
+    upload::{TooMuchText, a1111, recipe_text},
 };
 
 const PICTURE: &str = "recipe_file";
@@ -39,17 +39,17 @@ pub async fn restore(
     HxRequest(htmx): HxRequest,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let found = match multipart::read(form, &[PICTURE], MAX_UPLOAD_BODY_BYTES).await {
-        Ok(sent) => sent.file(PICTURE).and_then(|png| found(png)),
-        Err(unreadable) => {
-            let fragment = RecipeFragment {
-                error: Some(unreadable.message),
-            };
-            return Ok(swap_form(
-                render(unreadable.status, &fragment),
-                "#recipe-form",
-            ));
-        }
+    let found = match multipart::read(form, &[PICTURE], MAX_UPLOAD_BODY_BYTES, 0).await {
+        Ok(sent) => match sent.file(PICTURE).map(|png| found(png)).transpose() {
+            Ok(found) => found.flatten(),
+            Err(too_much) => {
+                return Ok(refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    too_much.to_string(),
+                ));
+            }
+        },
+        Err(unreadable) => return Ok(refused(unreadable.status, unreadable.message)),
     };
     match found {
         Some(Found::Generate(values)) if htmx => {
@@ -65,19 +65,25 @@ pub async fn restore(
             index_page(&state, &owner, *values, errors, result, StatusCode::OK, 1).await
         }
         Some(Found::Edit(url)) => Ok(go_to(&url, htmx, StatusCode::OK)),
-        None => {
-            let fragment = RecipeFragment {
-                error: Some(sentences::NO_RECIPE.to_owned()),
-            };
-            let response = render(StatusCode::UNPROCESSABLE_ENTITY, &fragment);
-            Ok(swap_form(response, "#recipe-form"))
-        }
+        None => Ok(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            sentences::NO_RECIPE.to_owned(),
+        )),
     }
 }
 
-fn found(png: &[u8]) -> Option<Found> {
-    if let Some(recipe) = recipe_in(png) {
-        return match &recipe.origin {
+/// The recipe field again with `message`: the picture's text is not shown.
+fn refused(status: StatusCode, message: String) -> Response {
+    let fragment = RecipeFragment {
+        error: Some(message),
+    };
+    swap_form(render(status, &fragment), "#recipe-form")
+}
+
+fn found(png: &[u8]) -> Result<Option<Found>, TooMuchText> {
+    let text = recipe_text(png)?;
+    if let Some(recipe) = recipe_in(&text) {
+        return Ok(match &recipe.origin {
             Origin::Generated => Some(Found::Generate(Box::new(form_from(&recipe)))),
             Origin::Uploaded => None,
             Origin::Edited(edit) => {
@@ -86,10 +92,12 @@ fn found(png: &[u8]) -> Option<Found> {
                     .finish();
                 Some(Found::Edit(format!("/images/{}/edit?{query}", edit.source)))
             }
-        };
+        });
     }
-    let recipe = a1111::recipe(png)?;
-    Some(Found::Generate(Box::new(GenerateForm {
+    let Some(recipe) = a1111::recipe(&text) else {
+        return Ok(None);
+    };
+    Ok(Some(Found::Generate(Box::new(GenerateForm {
         prompt: recipe.prompt,
         negative_prompt: recipe.negative_prompt,
         seed_mode: if recipe.seed.is_some() {
@@ -100,5 +108,5 @@ fn found(png: &[u8]) -> Option<Found> {
         .to_owned(),
         seed: recipe.seed.map(|seed| seed.to_string()).unwrap_or_default(),
         ..GenerateForm::default()
-    })))
+    }))))
 }

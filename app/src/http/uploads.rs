@@ -53,7 +53,7 @@ pub async fn upload(
 async fn checked(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<UploadedPicture, (StatusCode, String)> {
-    let sent = multipart::read(form, &[PICTURE], MAX_UPLOAD_BODY_BYTES)
+    let sent = multipart::read(form, &[PICTURE], MAX_UPLOAD_BODY_BYTES, 0)
         .await
         .map_err(|unreadable| (unreadable.status, unreadable.message))?;
     let invalid = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, message);

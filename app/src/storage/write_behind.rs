@@ -12,6 +12,7 @@ use std::{
     fs::File,
     io::{self, Write},
     path::{Path, PathBuf},
+    sync::Mutex,
     time::Duration,
 };
 
@@ -24,9 +25,14 @@ pub const EVERY: Duration = Duration::from_millis(500);
 /// Easel's other bookkeeping.
 const SESSION: [&str; 2] = ["_easel", "session.json"];
 
+/// Held locked for as long as a process has the folder open: two processes writing one folder
+/// would lose each other's ledger updates, since a folder cannot compare-and-swap.
+const LOCK: [&str; 2] = ["_easel", "lock"];
+
 #[derive(Debug)]
 pub struct Folder {
     root: PathBuf,
+    lock: Mutex<Option<File>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -39,7 +45,14 @@ struct Session {
 
 impl Folder {
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self {
+            root,
+            lock: Mutex::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Makes everything written so far durable.
@@ -51,7 +64,14 @@ impl Folder {
     /// Notes that this process now has the folder open, and answers whether the last process
     /// to have it may have lost writes: it never closed its session, and the machine has
     /// started again since (a process that is only killed leaves its writes to the kernel).
+    /// Fails with [`io::ErrorKind::WouldBlock`] while another process has it open.
     pub async fn open_session(&self) -> io::Result<bool> {
+        {
+            let mut held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            if held.is_none() {
+                *held = Some(lock_exclusively(&self.root)?);
+            }
+        }
         let root = self.root.clone();
         blocking(move || {
             let boot = boot_id();
@@ -73,7 +93,8 @@ impl Folder {
         .await
     }
 
-    /// Syncs every write, then notes that the session ended with nothing left to lose.
+    /// Syncs every write, then notes that the session ended with nothing left to lose, and
+    /// lets the next process have the folder.
     pub async fn close_session(&self) -> io::Result<()> {
         self.sync().await?;
         let root = self.root.clone();
@@ -86,7 +107,10 @@ impl Folder {
                 },
             )
         })
-        .await
+        .await?;
+        // Closing the file releases its lock.
+        self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Ok(())
     }
 }
 
@@ -125,9 +149,27 @@ fn write_synced(root: &Path, session: &Session) -> io::Result<()> {
 }
 
 fn session_path(root: &Path) -> PathBuf {
-    SESSION
+    in_root(root, &SESSION)
+}
+
+fn in_root(root: &Path, parts: &[&str]) -> PathBuf {
+    parts
         .iter()
         .fold(root.to_path_buf(), |path, part| path.join(part))
+}
+
+/// The folder's lock file, locked for this process alone; the kernel releases it when the
+/// process ends, however it ends.
+fn lock_exclusively(root: &Path) -> io::Result<File> {
+    let path = in_root(root, &LOCK);
+    std::fs::create_dir_all(path.parent().expect("the lock file is in a folder"))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
+    Ok(file)
 }
 
 fn boot_id() -> Option<String> {

@@ -44,11 +44,11 @@ use crate::{
     bedrock::{Bedrock, ControlPlane},
     catalogue::{Catalogue, Operations},
     domain::{EditRequest, GenerationRequest},
-    gallery::{Gallery, read_text_chunks},
+    gallery::Gallery,
     guard::{Budget, RateLimit, Usd},
     identity::OwnerId,
     metrics::{Gauges, Metrics},
-    storage::{Storage, StorageError},
+    storage::{Reachability, Storage, StorageError},
     upload::UploadedPicture,
 };
 
@@ -98,6 +98,8 @@ pub struct Parts {
     pub bedrock: Bedrock,
     pub gallery: Gallery,
     pub storage: Storage,
+    /// The store's last background check, for readiness probes.
+    pub reachability: Reachability,
     pub budget: Budget,
     pub rate_limit: RateLimit,
     pub metrics: Metrics,
@@ -119,6 +121,7 @@ struct Inner {
     bedrock_region: String,
     bedrock: Bedrock,
     gallery: Gallery,
+    reachability: Reachability,
     jobs: JobStore,
     budget: Budget,
     rate_limit: RateLimit,
@@ -263,9 +266,9 @@ pub struct Unusable {
     pub message: String,
 }
 
-/// The recipe Easel embedded in one of its own pictures, if `png` carries one.
-pub fn recipe_in(png: &[u8]) -> Option<Recipe> {
-    Recipe::from_png_text(&read_text_chunks(png))
+/// The recipe Easel embedded in one of its own pictures, if its text chunks carry one.
+pub fn recipe_in(text: &[(String, String)]) -> Option<Recipe> {
+    Recipe::from_png_text(text)
 }
 
 /// A job as a browser sees it: with its place in line when this process holds it.
@@ -299,6 +302,7 @@ impl Studio {
             bedrock,
             gallery,
             storage,
+            reachability,
             budget,
             rate_limit,
             metrics,
@@ -314,6 +318,7 @@ impl Studio {
                 bedrock_region,
                 bedrock,
                 gallery,
+                reachability,
                 jobs: JobStore::new(storage.clone()),
                 budget,
                 rate_limit,
@@ -364,9 +369,9 @@ impl Studio {
         &self.inner.bedrock_region
     }
 
-    /// Whether the store takes writes.
-    pub async fn check_store_writable(&self) -> Result<(), StoreFailed> {
-        Ok(self.inner.gallery.check_writable().await?)
+    /// Whether the store answered its last background check; asks the store nothing.
+    pub async fn store_answers(&self) -> Result<(), String> {
+        self.inner.reachability.last().await
     }
 
     /// The daily and monthly caps.

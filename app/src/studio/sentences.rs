@@ -90,13 +90,8 @@ fn over_budget(over: &OverBudget) -> String {
             "This would go over this browser's daily budget of {cap}: {committed} is already spent or held by running jobs today, and this request may cost up to {asked}. The budget resets at midnight UTC, in {}.",
             in_words((*resets_at - now).whole_seconds().max(0) as u64)
         ),
-        OverBudget::Monthly {
-            committed,
-            cap,
-            asked,
-            resets_at,
-        } => format!(
-            "This would go over this Easel's monthly budget of {cap}: {committed} is already spent or held by running jobs this month, and this request may cost up to {asked}. The budget resets on {} {} (UTC), in {}.",
+        OverBudget::Monthly { resets_at } => format!(
+            "This Easel's monthly budget, shared by everyone who uses it, has been reached. It resets on {} {} (UTC), in {}.",
             resets_at.day(),
             resets_at.month(),
             in_words((*resets_at - now).whole_seconds().max(0) as u64)

@@ -15,8 +15,6 @@
 //! least three pairs are found in it, and a value may be a quoted string with
 //! commas inside.
 
-use crate::gallery::read_text_chunks;
-
 /// What Easel can reuse from an AUTOMATIC1111 picture. Everything else in the
 /// settings line (sampler, steps, CFG scale, model) has no Bedrock equivalent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,13 +27,13 @@ pub struct A1111Recipe {
     pub size: Option<(u32, u32)>,
 }
 
-/// The recipe in `png`'s `parameters` chunk, or `None` when there is no such
-/// chunk (not a PNG, or not from AUTOMATIC1111) or it is blank.
-pub fn recipe(png: &[u8]) -> Option<A1111Recipe> {
-    let (_, text) = read_text_chunks(png)
-        .into_iter()
+/// The recipe in a picture's `parameters` chunk, from its text chunks, or `None` when there
+/// is no such chunk (not a PNG, or not from AUTOMATIC1111) or it is blank.
+pub fn recipe(text_chunks: &[(String, String)]) -> Option<A1111Recipe> {
+    let (_, text) = text_chunks
+        .iter()
         .find(|(keyword, _)| keyword == "parameters")?;
-    parse(&text)
+    parse(text)
 }
 
 const NEGATIVE: &str = "Negative prompt:";
@@ -108,6 +106,11 @@ fn closing_quote(quoted: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gallery::read_text_chunks;
+
+    fn recipe_in(png: &[u8]) -> Option<A1111Recipe> {
+        recipe(&read_text_chunks(png))
+    }
 
     /// A PNG as AUTOMATIC1111 saves it: the pixels and a `parameters` text chunk.
     fn png_with_text(keyword: &str, text: &str) -> Vec<u8> {
@@ -134,7 +137,7 @@ mod tests {
              Lora hashes: \"detail: 1a2b, style: 3c4d\", Version: v1.10.1",
         );
         assert_eq!(
-            recipe(&png),
+            recipe_in(&png),
             Some(A1111Recipe {
                 prompt: "a lighthouse at dusk, (oil painting:1.2)\nwarm light".to_owned(),
                 negative_prompt: "blurry, text".to_owned(),
@@ -148,7 +151,7 @@ mod tests {
     fn a_prompt_without_settings_or_negative_prompt_is_read_whole() {
         let png = png_with_text("parameters", "a cat: sitting, on a mat\nin the sun");
         assert_eq!(
-            recipe(&png),
+            recipe_in(&png),
             Some(A1111Recipe {
                 prompt: "a cat: sitting, on a mat\nin the sun".to_owned(),
                 negative_prompt: String::new(),
@@ -162,7 +165,7 @@ mod tests {
     fn a_quoted_value_with_commas_does_not_hide_the_seed_after_it() {
         let text = "fox\nSteps: 30, Template: \"a, b: \\\"c\\\"\", CFG scale: 5, Seed: 42";
         assert_eq!(
-            recipe(&png_with_text("parameters", text)).unwrap().seed,
+            recipe_in(&png_with_text("parameters", text)).unwrap().seed,
             Some(42)
         );
     }
@@ -170,10 +173,10 @@ mod tests {
     #[test]
     fn pictures_without_a_parameters_chunk_hold_no_recipe() {
         assert_eq!(
-            recipe(&png_with_text("Comment", "Steps: 20, Seed: 1, Size: 1x1")),
+            recipe_in(&png_with_text("Comment", "Steps: 20, Seed: 1, Size: 1x1")),
             None
         );
-        assert_eq!(recipe(&png_with_text("parameters", "  \n")), None);
-        assert_eq!(recipe(b"\xff\xd8\xff\xe0 a JPEG"), None);
+        assert_eq!(recipe_in(&png_with_text("parameters", "  \n")), None);
+        assert_eq!(recipe_in(b"\xff\xd8\xff\xe0 a JPEG"), None);
     }
 }

@@ -13,6 +13,8 @@ pub mod a1111;
 mod codec;
 mod mask;
 mod picture;
+mod recipe_text;
 
 pub use mask::{Mask, MaskError};
 pub use picture::{PictureLimits, UploadError, UploadedPicture};
+pub use recipe_text::{TooMuchText, recipe_text};

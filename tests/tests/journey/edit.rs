@@ -32,7 +32,7 @@ fn mask(width: u32, height: u32, painted: bool) -> Vec<u8> {
 }
 
 /// Uploads a fresh picture and lands on its edit page; the picture's id.
-async fn uploaded(app: &TestApp) -> String {
+pub(crate) async fn uploaded(app: &TestApp) -> String {
     let page = app.upload("holiday.png", png(picture(WIDTH, HEIGHT))).await;
     assert_eq!(page.status, 200, "{}", page.text());
     page.picture_being_edited().expect("the upload's edit page")

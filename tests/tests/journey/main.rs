@@ -2,6 +2,7 @@
 //! the real wire format. One binary, one module per concern.
 
 mod cookies;
+mod edge;
 mod edit;
 mod errors;
 mod gallery;

@@ -16,14 +16,25 @@ async fn health_and_readiness_answer() {
 }
 
 #[tokio::test]
-async fn readiness_fails_when_the_store_cannot_be_written() {
+async fn readiness_fails_once_the_store_does_not_answer() {
     let bedrock = BedrockDouble::start().await;
-    let app = spawn_app(&bedrock).await;
+    let app = spawn_app_with(&bedrock, |c| {
+        c.store_check_interval = Duration::from_millis(100);
+    })
+    .await;
     // A file where the image folder should be defeats even root's permissions.
     std::fs::remove_dir_all(app.storage.path()).unwrap();
     std::fs::write(app.storage.path(), b"not a folder").unwrap();
 
-    let ready = app.get("/readyz").await;
+    // The answer comes from the last check of the store, made in the background.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let ready = loop {
+        let ready = app.get("/readyz").await;
+        if ready.status != 200 || tokio::time::Instant::now() > deadline {
+            break ready;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
 
     assert_eq!(ready.status, 503);
     assert_eq!(

@@ -15,7 +15,7 @@ fn plain_png() -> Vec<u8> {
 }
 
 /// A PNG as AUTOMATIC1111 saves it: its recipe in a `parameters` text chunk.
-fn automatic1111_png(parameters: &str) -> Vec<u8> {
+pub(crate) fn automatic1111_png(parameters: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, 2, 2);
     encoder.set_color(png::ColorType::Rgb);

@@ -1,0 +1,160 @@
+//! Hostile input at the edge: text past its cap is refused beside its field with a short
+//! answer, never shown again; a client that trickles its headers is cut off while others are
+//! served; a client cannot choose Easel's request ids; and readiness probes cost the store
+//! nothing.
+
+use std::time::Duration;
+
+use easel_tests::{BedrockDouble, Page, TestApp, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use super::{edit::uploaded, recipe::automatic1111_png};
+
+const MB: usize = 1024 * 1024;
+
+/// No refusal needs more than this, whatever was sent.
+const SHORT_ANSWER: usize = 100 * 1024;
+
+/// Edits a fresh upload by a plain form post, with `field` holding `bytes` of `<`, the
+/// character that grows most when escaped.
+async fn edit_with_a_field_of(app: &TestApp, field: &str, bytes: usize) -> Page {
+    let picture = uploaded(app).await;
+    let long = "<".repeat(bytes);
+    let fields = [("operation", "inpaint"), (field, long.as_str())];
+    app.edit_without_js(&picture, &fields, &[]).await
+}
+
+#[tokio::test]
+async fn an_edit_whose_prompt_is_30_mb_is_refused_beside_the_prompt_with_a_short_answer() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+
+    let page = edit_with_a_field_of(&app, "prompt", 30 * MB).await;
+
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let said = page
+        .error_for("prompt")
+        .expect("a sentence beside the prompt");
+    assert!(said.contains("at most 10000 characters"), "{said}");
+    assert!(page.html.len() < SHORT_ANSWER, "{} bytes", page.html.len());
+    assert!(bedrock.received().is_empty(), "nothing is called");
+}
+
+#[tokio::test]
+async fn an_edit_with_a_long_setting_is_refused_on_the_form_without_showing_it() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+
+    let page = edit_with_a_field_of(&app, "seed", MB).await;
+
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let said = page.error_for("operation").expect("a sentence on the form");
+    assert!(said.contains("longer than Easel takes"), "{said}");
+    assert!(page.html.len() < SHORT_ANSWER, "{} bytes", page.html.len());
+}
+
+#[tokio::test]
+async fn a_dropped_picture_with_a_30_mb_recipe_gets_a_short_refusal() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+
+    let page = app
+        .drop_picture(automatic1111_png(&"<".repeat(30 * MB)))
+        .await;
+
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text().contains("more text than any recipe"),
+        "{}",
+        page.text()
+    );
+    assert!(page.html.len() < SHORT_ANSWER, "{} bytes", page.html.len());
+}
+
+#[tokio::test]
+async fn a_request_id_a_client_sends_is_not_taken_as_easels() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+
+    let answer = reqwest::Client::new()
+        .get(app.url("/healthz"))
+        .header("X-Request-Id", "chosen-by-the-client")
+        .send()
+        .await
+        .expect("GET /healthz");
+
+    let id = answer.headers()["x-request-id"].to_str().unwrap();
+    assert_ne!(id, "chosen-by-the-client");
+    assert_eq!(id.len(), 36, "a UUID of Easel's own: {id}");
+}
+
+/// A client that sends a header line every 200 ms and never finishes: true once Easel has
+/// closed its connection (within `deadline`).
+async fn trickle_headers_until_closed(app: &TestApp, deadline: Duration) -> bool {
+    let address = app.address.trim_start_matches("http://");
+    let mut connection = TcpStream::connect(address).await.expect("a connection");
+    connection
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: easel\r\n")
+        .await
+        .expect("the request line");
+    let trickle = async {
+        for line in 0.. {
+            let header = format!("X-Slow-{line}: x\r\n");
+            if connection.write_all(header.as_bytes()).await.is_err() {
+                return;
+            }
+            let mut answer = [0; 1024];
+            // Closed: the read ends (or fails) instead of timing out.
+            let read = connection.read(&mut answer);
+            if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(200), read).await
+            {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(deadline, trickle).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_cut_off_and_others_are_served() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| {
+        config.header_timeout = Duration::from_secs(1);
+    })
+    .await;
+
+    let (cut_off, home) = tokio::join!(
+        trickle_headers_until_closed(&app, Duration::from_secs(20)),
+        app.home(),
+    );
+
+    assert!(cut_off, "the trickling connection is closed");
+    assert_eq!(home.status, StatusCode::OK, "others are served meanwhile");
+}
+
+#[tokio::test]
+async fn readiness_probes_write_nothing_to_the_store() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| {
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.jobs.scan_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let writes = |requests: &std::collections::BTreeMap<String, u64>| {
+        ["put", "delete", "copy"]
+            .map(|operation| requests.get(operation).copied().unwrap_or(0))
+            .iter()
+            .sum::<u64>()
+    };
+    let before = writes(&app.store_requests().await);
+
+    for _ in 0..20 {
+        assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    }
+
+    assert_eq!(writes(&app.store_requests().await), before);
+}
