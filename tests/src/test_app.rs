@@ -215,6 +215,8 @@ impl Browser {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::limited(3))
+            // A server that stops answering fails the test instead of hanging it.
+            .timeout(crate::PATIENCE * 2)
             .build()
             .expect("an HTTP client");
         Self {

@@ -253,40 +253,36 @@ impl StudioPage {
     /// Waits until the mask input holds `wanted` files: the painter writes its PNG a moment
     /// after the stroke ends.
     pub async fn wait_for_mask_files(&self, wanted: u64) {
-        let what = format!("the mask input to hold {wanted} files");
-        wait_until(what, PATIENCE, || async {
-            let files = self
-                .browser
-                .execute(
-                    "return document.getElementById('mask').files.length;",
-                    vec![],
-                )
-                .await
-                .expect("the mask input is read");
-            match files.as_u64() {
-                Some(n) if n == wanted => Ok(()),
-                _ => Err(files),
-            }
-        })
+        self.wait_for_value(
+            format!("the mask input to hold {wanted} files"),
+            "return document.getElementById('mask').files.length;",
+            Value::from(wanted),
+        )
         .await;
     }
 
-    /// Waits until the generate form's prompt says `wanted`, read in one step since htmx swaps
-    /// the form whole when it fills it.
+    /// Waits until the generate form's prompt says `wanted`.
     pub async fn wait_for_prompt(&self, wanted: &str) {
-        let what = format!("the prompt to say {wanted:?}");
+        self.wait_for_value(
+            format!("the prompt to say {wanted:?}"),
+            "return document.querySelector('#generate-form textarea[name=prompt]')?.value;",
+            Value::from(wanted),
+        )
+        .await;
+    }
+
+    /// Waits until `script` returns `wanted`. The script reads the page in one step, since
+    /// htmx may swap what it reads between two.
+    async fn wait_for_value(&self, what: String, script: &str, wanted: Value) {
         wait_until(what, PATIENCE, || async {
-            let prompt = self
+            let value = self
                 .browser
-                .execute(
-                    "return document.querySelector('#generate-form textarea[name=prompt]')?.value;",
-                    vec![],
-                )
+                .execute(script, vec![])
                 .await
-                .expect("the prompt is read");
-            match prompt.as_str() == Some(wanted) {
+                .expect("the script runs");
+            match value == wanted {
                 true => Ok(()),
-                false => Err(prompt),
+                false => Err(value),
             }
         })
         .await;
