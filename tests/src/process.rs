@@ -10,8 +10,8 @@ use std::{
 
 use crate::wait_until;
 
-/// How long a process may take to exit after SIGTERM.
-const STOP_PATIENCE: Duration = Duration::from_secs(60);
+/// How long a process may take to exit, after SIGTERM or on its own.
+const EXIT_PATIENCE: Duration = Duration::from_secs(60);
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
@@ -117,18 +117,36 @@ impl Running {
     /// minute at most: longer than Easel's default grace for requests and jobs in flight).
     pub fn stop(mut self) -> Output {
         let child = self.child.take().expect("running");
-        let pid = rustix::process::Pid::from_child(&child);
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        // Waiting reads the output streams too, so it runs on a thread of its own that the
-        // deadline can give up on.
-        let (exited, exit) = std::sync::mpsc::channel();
-        std::thread::spawn(move || exited.send(child.wait_with_output()));
-        match exit.recv_timeout(STOP_PATIENCE) {
-            Ok(output) => output.expect("the process's output"),
-            Err(_) => {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                panic!("the process did not exit within {STOP_PATIENCE:?} of SIGTERM");
-            }
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::Signal::TERM,
+        );
+        output_within_patience(child, "after SIGTERM")
+    }
+}
+
+/// Runs `command` to its end (a minute at most), and returns what it said.
+pub fn run(command: &mut Command) -> Output {
+    let child = captured(command)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("the program starts");
+    output_within_patience(child, "on its own")
+}
+
+/// Waits for `child` to exit and returns its output, or kills it and fails the test once
+/// [`EXIT_PATIENCE`] has passed.
+fn output_within_patience(child: Child, since: &str) -> Output {
+    let pid = rustix::process::Pid::from_child(&child);
+    // Waiting reads the output streams too, so it runs on a thread of its own that the deadline
+    // can give up on.
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || exited.send(child.wait_with_output()));
+    match exit.recv_timeout(EXIT_PATIENCE) {
+        Ok(output) => output.expect("the process's output"),
+        Err(_) => {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            panic!("the process did not exit within {EXIT_PATIENCE:?} {since}");
         }
     }
 }
