@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use crate::wait_until;
+use crate::{PATIENCE, wait_until};
 
 /// How long a process may take to exit, after SIGTERM or on its own.
 const EXIT_PATIENCE: Duration = Duration::from_secs(60);
@@ -22,19 +22,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits (at most 30 s: a loaded machine) until `url` answers with a success status.
+/// Waits until `url` answers with a success status.
 pub async fn wait_until_up(url: &str) {
-    wait_until(
-        format!("{url} to answer"),
-        Duration::from_secs(30),
-        || async {
-            match reqwest::get(url).await {
-                Ok(answer) if answer.status().is_success() => Ok(()),
-                Ok(answer) => Err(answer.status().to_string()),
-                Err(error) => Err(error.to_string()),
-            }
-        },
-    )
+    wait_until(format!("{url} to answer"), PATIENCE, || async {
+        match reqwest::get(url).await {
+            Ok(answer) if answer.status().is_success() => Ok(()),
+            Ok(answer) => Err(answer.status().to_string()),
+            Err(error) => Err(error.to_string()),
+        }
+    })
     .await;
 }
 
