@@ -42,25 +42,7 @@ async fn a_person_types_a_prompt_and_the_picture_appears_without_a_page_load() {
         "and what was spent"
     );
 
-    let download = studio
-        .find("#result a.download")
-        .await
-        .attr("href")
-        .await
-        .unwrap()
-        .expect("a download link");
-    let answer = studio
-        .browser()
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             fetch(arguments[0]).then(async r => {
-               const bytes = new Uint8Array(await r.arrayBuffer());
-               done([r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), Array.from(bytes.slice(0, 8))]);
-             });",
-            vec![Value::from(download)],
-        )
-        .await
-        .unwrap();
+    let answer = studio.download("#result a.download").await;
     assert_eq!(answer[0], 200);
     assert_eq!(answer[1], "image/png");
     let disposition = answer[2].as_str().unwrap();
@@ -212,24 +194,9 @@ async fn a_downloaded_picture_dropped_on_the_page_fills_the_form() {
         .expect("a picture to download");
     studio.browser().goto(&app.url("/")).await.unwrap();
 
-    // WebDriver cannot drag a file from the desktop, so the page is given the drop a person
-    // makes: the downloaded PNG, in a drop event's DataTransfer.
     studio
-        .browser()
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             const link = document.querySelector('#gallery a[download]');
-             fetch(link.href).then(r => r.blob()).then(blob => {
-               const files = new DataTransfer();
-               files.items.add(new File([blob], 'windmill.png', { type: 'image/png' }));
-               document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
-               done(null);
-             });",
-            vec![],
-        )
-        .await
-        .unwrap();
-
+        .drop_picture("#gallery a[download]", "windmill.png")
+        .await;
     studio.wait_for_prompt("a windmill in the snow").await;
     studio.close().await;
 }

@@ -198,6 +198,43 @@ impl StudioPage {
             .expect("Cancel is pressed");
     }
 
+    /// Follows the download link `css` finds, as the page's own fetch would: (status, content
+    /// type, content disposition, the first eight bytes).
+    pub async fn download(&self, css: &str) -> Value {
+        let link = self.find(css).await;
+        let href = link.attr("href").await.expect("its href").expect("a link");
+        self.browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(arguments[0]).then(async r => {
+                   const bytes = new Uint8Array(await r.arrayBuffer());
+                   done([r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), Array.from(bytes.slice(0, 8))]);
+                 });",
+                vec![Value::from(href)],
+            )
+            .await
+            .expect("the download is fetched")
+    }
+
+    /// Drops on the page, as `file_name`, the picture that the download link `css` finds
+    /// leads to. WebDriver cannot drag a file from the desktop, so the page is given the drop a
+    /// person makes: the downloaded PNG, in a drop event's DataTransfer.
+    pub async fn drop_picture(&self, css: &str, file_name: &str) {
+        self.browser
+            .execute_async(
+                "const [css, name, done] = arguments;
+                 fetch(document.querySelector(css).href).then(r => r.blob()).then(blob => {
+                   const files = new DataTransfer();
+                   files.items.add(new File([blob], name, { type: 'image/png' }));
+                   document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
+                   done(null);
+                 });",
+                vec![Value::from(css), Value::from(file_name)],
+            )
+            .await
+            .expect("the picture is dropped");
+    }
+
     /// Waits until `picture` has loaded and has pixels: its preview may still be being made
     /// when the card arrives, and the browser shows it once it comes.
     pub async fn wait_until_shown(&self, picture: &Element) {
