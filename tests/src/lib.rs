@@ -4,6 +4,8 @@ pub mod bedrock_double;
 pub mod old_gallery;
 pub mod process;
 pub mod test_app;
+pub mod wait;
 
 pub use bedrock_double::BedrockDouble;
 pub use test_app::{Browser, Page, TestApp, spawn_app, spawn_app_with};
+pub use wait::{PATIENCE, wait_until};

@@ -8,6 +8,11 @@ use std::{
     time::Duration,
 };
 
+use crate::{PATIENCE, wait_until};
+
+/// How long a process may take to exit, after SIGTERM or on its own.
+const EXIT_PATIENCE: Duration = Duration::from_secs(60);
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -17,18 +22,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits (at most ten seconds) until `url` answers with a success status.
+/// Waits until `url` answers with a success status.
 pub async fn wait_until_up(url: &str) {
-    for _ in 0..100 {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
+    wait_until(format!("{url} to answer"), PATIENCE, || async {
+        match reqwest::get(url).await {
+            Ok(answer) if answer.status().is_success() => Ok(()),
+            Ok(answer) => Err(answer.status().to_string()),
+            Err(error) => Err(error.to_string()),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{url} did not come up");
+    })
+    .await;
 }
 
 /// The `easel` binary cargo built beside the running test (`cargo build --workspace --all-targets`).
@@ -106,14 +109,41 @@ impl Running {
         running
     }
 
-    /// Sends SIGTERM, as ECS does to stop a task, and waits for the process to exit.
+    /// Sends SIGTERM, as ECS does to stop a task, and waits for the process to exit (a
+    /// minute at most: longer than Easel's default grace for requests and jobs in flight).
     pub fn stop(mut self) -> Output {
         let child = self.child.take().expect("running");
         let _ = rustix::process::kill_process(
             rustix::process::Pid::from_child(&child),
             rustix::process::Signal::TERM,
         );
-        child.wait_with_output().expect("the process exits")
+        output_within_patience(child, "after SIGTERM")
+    }
+}
+
+/// Runs `command` to its end (a minute at most), and returns what it said.
+pub fn run(command: &mut Command) -> Output {
+    let child = captured(command)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("the program starts");
+    output_within_patience(child, "on its own")
+}
+
+/// Waits for `child` to exit and returns its output, or kills it and fails the test once
+/// [`EXIT_PATIENCE`] has passed.
+fn output_within_patience(child: Child, since: &str) -> Output {
+    let pid = rustix::process::Pid::from_child(&child);
+    // Waiting reads the output streams too, so it runs on a thread of its own that the deadline
+    // can give up on.
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || exited.send(child.wait_with_output()));
+    match exit.recv_timeout(EXIT_PATIENCE) {
+        Ok(output) => output.expect("the process's output"),
+        Err(_) => {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            panic!("the process did not exit within {EXIT_PATIENCE:?} {since}");
+        }
     }
 }
 

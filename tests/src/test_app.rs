@@ -130,16 +130,32 @@ impl TestApp {
         }
     }
 
-    /// Requests the app has made to its store so far, by operation, from its metrics.
-    pub async fn store_requests(&self) -> std::collections::BTreeMap<String, u64> {
+    /// What `/metrics` says now.
+    async fn metrics(&self) -> String {
         let address = self.metrics_address.expect("started with metrics_listen");
-        let text = reqwest::get(format!("http://{address}/metrics"))
+        reqwest::get(format!("http://{address}/metrics"))
             .await
             .expect("GET /metrics")
             .text()
             .await
-            .expect("the metrics");
-        text.lines()
+            .expect("the metrics")
+    }
+
+    /// How many jobs have ended in `state` ("done", "failed", …) so far, from the metrics.
+    pub async fn jobs_ended(&self, state: &str) -> u64 {
+        let line = format!("easel_jobs_ended_total{{state=\"{state}\"}} ");
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|l| l.strip_prefix(&line)?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Requests the app has made to its store so far, by operation, from its metrics.
+    pub async fn store_requests(&self) -> std::collections::BTreeMap<String, u64> {
+        self.metrics()
+            .await
+            .lines()
             .filter_map(|line| {
                 let rest = line.strip_prefix("easel_store_requests_total{operation=\"")?;
                 let (operation, count) = rest.split_once("\"} ")?;
@@ -199,6 +215,8 @@ impl Browser {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::limited(3))
+            // A server that stops answering fails the test instead of hanging it.
+            .timeout(crate::PATIENCE * 2)
             .build()
             .expect("an HTTP client");
         Self {
@@ -429,20 +447,16 @@ impl Browser {
 
     /// The job's own page, once its state passes `wanted` (60 s at most: a loaded machine).
     pub async fn wait_for_job_state(&self, id: &str, wanted: impl Fn(&str) -> bool) -> Page {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
+        let what = format!("job {id} to reach the state wanted");
+        crate::wait_until(what, Duration::from_secs(60), || async {
             let page = self.get(&format!("/jobs/{id}")).await;
             let state = page.job_states().into_iter().next().unwrap_or_default();
-            if wanted(&state) {
-                return page;
+            match wanted(&state) {
+                true => Ok(page),
+                false => Err(format!("{state:?}: {}", page.text())),
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "job {id} is still {state:?}: {}",
-                page.text()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        })
+        .await
     }
 
     /// The server-sent events of a job, as the page's EventSource gets them, until the server

@@ -5,16 +5,13 @@ use std::process::Stdio;
 
 use easel_tests::{
     BedrockDouble, Browser,
-    process::{Running, captured, easel_command, free_port, wait_until_up},
+    process::{Running, captured, easel_command, free_port, run, wait_until_up},
 };
 use serde_json::Value;
 
 #[tokio::test]
 async fn a_wrong_setting_stops_the_start_and_names_the_variable() {
-    let output = easel_command()
-        .env("EASEL_LISTEN", "everywhere")
-        .output()
-        .expect("easel runs");
+    let output = run(easel_command().env("EASEL_LISTEN", "everywhere"));
 
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
@@ -89,13 +86,11 @@ async fn the_health_probe_reports_whether_the_server_answers() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let probe = || {
-        easel_command()
+        run(easel_command()
             .arg("healthcheck")
-            .env("EASEL_LISTEN", &listen)
-            .output()
-            .expect("easel runs")
-            .status
-            .success()
+            .env("EASEL_LISTEN", &listen))
+        .status
+        .success()
     };
     assert!(!probe(), "nothing is listening yet");
 

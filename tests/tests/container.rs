@@ -6,9 +6,10 @@
 //! a plain `cargo test` only because the image must be built first; without the variable it
 //! fails, it never skips.
 
-use std::{net::TcpListener, time::Duration};
-
-use easel_tests::{BedrockDouble, Browser};
+use easel_tests::{
+    BedrockDouble, Browser,
+    process::{free_port, wait_until_up},
+};
 use testcontainers::{GenericImage, ImageExt, core::WaitFor, runners::AsyncRunner};
 
 fn image() -> (String, String) {
@@ -19,14 +20,6 @@ fn image() -> (String, String) {
         .rsplit_once(':')
         .expect("EASEL_IMAGE is NAME:TAG, e.g. easel:1a2b3c4");
     (name.to_owned(), tag.to_owned())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]
@@ -52,19 +45,7 @@ async fn the_app_image_makes_a_picture_through_the_double() {
         .expect("the app container starts");
 
     let address = format!("http://127.0.0.1:{port}");
-    let healthz = format!("{address}/healthz");
-    let mut healthy = false;
-    for _ in 0..100 {
-        if reqwest::get(&healthz)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            healthy = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(healthy, "the container answers {healthz}");
+    wait_until_up(&format!("{address}/healthz")).await;
 
     let browser = Browser::new(&address);
     let page = browser.generate("a lighthouse at dawn").await;

@@ -5,8 +5,9 @@
 use std::{collections::HashMap, path::Path, process::Command, time::Duration};
 
 use easel_tests::{
-    BedrockDouble, Browser,
+    BedrockDouble, Browser, PATIENCE,
     process::{Running, easel_against, free_port, start_s3, wait_until_up},
+    wait_until,
 };
 
 const BUCKET: &str = "easel-jobs";
@@ -83,9 +84,7 @@ async fn a_killed_tasks_jobs_are_finished_by_the_other_each_exactly_once() {
     let prompts = ["mid-call", "queued one", "queued two"];
     let ids = submit_jobs(&browser, &prompts).await;
     // kill -9 while the first job's model call is under way.
-    while bedrock.received().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_call_under_way(&bedrock).await;
     drop(doomed);
 
     // The same browser, now answered by the other task (as the load balancer would).
@@ -120,9 +119,7 @@ async fn a_stopping_task_keeps_its_running_job_and_hands_over_its_queued_ones() 
     let staying = start_task(on_s3(&s3, &bedrock)).await;
     let browser = Browser::new(&stopping.address);
     let ids = submit_jobs(&browser, &["long call", "handed over"]).await;
-    while bedrock.received().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_call_under_way(&bedrock).await;
 
     let stopped = tokio::task::spawn_blocking(move || stop(stopping));
     let browser = browser.clone_for(&staying.address);
@@ -145,9 +142,7 @@ async fn queued_jobs_survive_sigterm_and_finish_after_a_restart() {
     let task = start_task(task_command(&storage, &bedrock)).await;
     let browser = Browser::new(&task.address);
     let ids = submit_jobs(&browser, &["running", "waiting one", "waiting two"]).await;
-    while bedrock.received().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_call_under_way(&bedrock).await;
 
     stop(task);
     assert_eq!(
@@ -217,6 +212,17 @@ async fn many_browsers_on_two_tasks_never_spend_past_the_monthly_cap() {
         assert_eq!(browser.wait_for_job(id).await.job_costs(), ["Cost $0.04"]);
     }
     assert_eq!(bedrock.received().len(), 5);
+}
+
+/// Waits until the double has received the first job's model call.
+async fn first_call_under_way(bedrock: &BedrockDouble) {
+    wait_until("the first model call", PATIENCE, || async {
+        match bedrock.received().is_empty() {
+            true => Err("no call yet"),
+            false => Ok(()),
+        }
+    })
+    .await;
 }
 
 /// SIGTERM, as ECS sends it, and wait for the task to exit.

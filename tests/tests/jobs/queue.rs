@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use easel_tests::{BedrockDouble, spawn_app_with};
-
-use crate::lifecycle::wait_until;
+use easel_tests::{BedrockDouble, PATIENCE, spawn_app_with, wait_until};
 
 #[tokio::test]
 async fn places_in_line_count_down_as_jobs_ahead_start() {
@@ -27,8 +25,13 @@ async fn places_in_line_count_down_as_jobs_ahead_start() {
     };
     assert_eq!(status(ids[2].clone()).await, "Queued: 1 ahead of you");
     assert_eq!(status(ids[1].clone()).await, "Queued: next in line");
-    wait_until(|| async { (status(ids[2].clone()).await == "Queued: next in line").then_some(()) })
-        .await;
+    wait_until("the last job to be next in line", PATIENCE, || async {
+        match status(ids[2].clone()).await {
+            next if next == "Queued: next in line" => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await;
     for id in &ids {
         assert_eq!(app.wait_for_job(id).await.job_states(), ["done"]);
     }
@@ -109,9 +112,11 @@ async fn large_pictures_wait_for_each_other_while_other_edits_go_ahead() {
         let app = &app;
         async move { app.get(&format!("/jobs/{id}")).await.job_states().join("") }
     };
-    wait_until(|| async {
-        (state(upscale.clone()).await == "running" && state(inpaint.clone()).await == "running")
-            .then_some(())
+    wait_until("the upscale and the inpaint to run", PATIENCE, || async {
+        match (state(upscale.clone()).await, state(inpaint.clone()).await) {
+            (upscale, inpaint) if upscale == "running" && inpaint == "running" => Ok(()),
+            seen => Err(format!("{seen:?}")),
+        }
     })
     .await;
     assert_eq!(

@@ -1,7 +1,9 @@
 //! The model list knows what Bedrock serves today, and says so in the page.
 
 use easel::catalogue::Catalogue;
-use easel_tests::{BedrockDouble, bedrock_double::Lifecycle, spawn_app, spawn_app_with};
+use easel_tests::{
+    BedrockDouble, PATIENCE, bedrock_double::Lifecycle, spawn_app, spawn_app_with, wait_until,
+};
 
 use crate::{CORE, NOVA, TITAN_V1, ULTRA};
 
@@ -186,8 +188,24 @@ async fn a_withdrawn_legacy_model_stays_withdrawn_across_background_checks() {
     app.generate_with(&[("model", ULTRA), ("prompt", "a fox")])
         .await;
 
-    // Several background checks, each of which lists Ultra as Legacy (usable for some accounts).
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Background checks go on, each of which lists Ultra as Legacy (usable for some accounts):
+    // two of them show a change the double makes after the withdrawal.
+    for end_of_life in ["2027-03-01", "2027-04-01"] {
+        bedrock.set_lifecycle(CORE, Lifecycle::Legacy { end_of_life });
+        let what = format!("a background check to list Core's end of life on {end_of_life}");
+        wait_until(what, PATIENCE, || async {
+            let options = app.home().await.model_options();
+            let core = options
+                .iter()
+                .find(|o| o.0 == CORE)
+                .expect("Core is listed");
+            match core.1.contains(end_of_life) {
+                true => Ok(()),
+                false => Err(core.1.clone()),
+            }
+        })
+        .await;
+    }
 
     let options = app.home().await.model_options();
     let ultra = options.iter().find(|o| o.0 == ULTRA).unwrap();
