@@ -14,8 +14,8 @@ mod jobs;
 mod multipart;
 mod pages;
 mod recipe;
-mod same_site;
 mod request_id;
+mod same_site;
 mod uploads;
 mod views;
 
