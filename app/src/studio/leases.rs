@@ -29,7 +29,7 @@ impl Studio {
                 tokio::time::sleep(studio.inner.settings.lease / 3).await;
                 // Only a process holding jobs needs to say it is alive: an idle one costs the
                 // store nothing.
-                let holding = !studio.local().held.is_empty();
+                let holding = !studio.local().queue.is_empty();
                 if holding && !studio.beat().await {
                     return;
                 }
@@ -116,7 +116,7 @@ impl Studio {
         let mut known: HashMap<WorkerId, Liveness> = HashMap::new();
         known.insert(inner.worker.clone(), Liveness::Alive);
         for (acceptor, id) in inner.jobs.unfinished().await? {
-            if self.local().held.contains_key(&id) {
+            if self.local().queue.get(&id).is_some() {
                 continue;
             }
             // A live process never loses a job it accepted: it is waiting or running there.

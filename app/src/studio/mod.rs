@@ -10,12 +10,13 @@ mod job;
 mod leases;
 mod line;
 mod pictures;
+mod queue;
 mod run;
 pub mod sentences;
 mod store;
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, Ordering},
@@ -39,7 +40,7 @@ pub use crate::{
     guard::{Caps, Spending},
 };
 
-use self::{leases::LastBeat, line::Line, store::JobStore};
+use self::{leases::LastBeat, queue::Queue, store::JobStore};
 use crate::{
     availability::ModelStatus,
     bedrock::{Bedrock, ControlPlane},
@@ -135,14 +136,7 @@ struct Inner {
 /// What this process holds: jobs waiting in its lines and jobs it runs.
 #[derive(Default)]
 struct Local {
-    lines: HashMap<String, Line>,
-    running: HashMap<String, usize>,
-    held: HashMap<JobId, Held>,
-    /// Recent seconds per model call, per model, for wait estimates.
-    call_secs: HashMap<String, f64>,
-    /// Requests past the checks whose jobs are not in a line yet, per model and per browser.
-    admitting: HashMap<String, usize>,
-    admitting_owners: HashMap<OwnerId, usize>,
+    queue: Queue<Held>,
     /// Ended jobs known to have been seen, so a page load asks the store only about the rest.
     known_seen: HashSet<JobId>,
 }
@@ -173,24 +167,12 @@ struct Admission<'a> {
 
 impl Drop for Admission<'_> {
     fn drop(&mut self) {
-        let mut local = self.studio.local();
-        if let Some(n) = local.admitting.get_mut(&self.model) {
-            *n = n.saturating_sub(1);
-        }
-        if let Some(n) = local.admitting_owners.get_mut(&self.owner) {
-            *n -= 1;
-            if *n == 0 {
-                local.admitting_owners.remove(&self.owner);
-            }
-        }
+        self.studio.local().queue.admitted(&self.owner, &self.model);
     }
 }
 
+/// What the studio keeps with a job it holds: who watches it, and its cancel switch.
 struct Held {
-    owner: OwnerId,
-    model: String,
-    attempt: u8,
-    running: bool,
     updates: watch::Sender<Job>,
     cancel: watch::Sender<bool>,
 }
@@ -548,29 +530,9 @@ impl Studio {
         model_id: &str,
         model_name: &str,
     ) -> Result<Admission<'_>, Refusal> {
-        let settings = &self.inner.settings;
-        let mut local = self.local();
-        let active = local.held.values().filter(|h| h.owner == *owner).count()
-            + local.admitting_owners.get(owner).copied().unwrap_or(0);
-        if active >= settings.per_browser {
-            return Err(Refusal::TooManyJobs {
-                limit: settings.per_browser,
-            });
-        }
-        let waiting = local.lines.get(model_id).map_or(0, Line::len)
-            + local.admitting.get(model_id).copied().unwrap_or(0);
-        let running = local.running.get(model_id).copied().unwrap_or(0);
-        if running + waiting >= settings.concurrency + settings.queue_length {
-            let per_call = local.call_secs.get(model_id).copied().unwrap_or(10.0);
-            let rounds = (waiting + 1) as f64 / settings.concurrency as f64;
-            return Err(Refusal::QueueFull {
-                model: model_name.to_owned(),
-                waiting,
-                wait_secs: (rounds * per_call).ceil() as u64,
-            });
-        }
-        *local.admitting.entry(model_id.to_owned()).or_default() += 1;
-        *local.admitting_owners.entry(owner.clone()).or_default() += 1;
+        self.local()
+            .queue
+            .admit(owner, model_id, model_name, &self.inner.settings)?;
         Ok(Admission {
             studio: self,
             owner: owner.clone(),
@@ -662,7 +624,11 @@ impl Studio {
             studio: self.clone(),
             owner: owner.clone(),
             id: id.clone(),
-            updates: self.local().held.get(id).map(|h| h.updates.subscribe()),
+            updates: self
+                .local()
+                .queue
+                .get(id)
+                .map(|entry| entry.value.updates.subscribe()),
             next: Some(first),
             ended: false,
         };
@@ -680,17 +646,17 @@ impl Studio {
             for id in ids {
                 // A queued one counts too: the slot it waits for may be freed by a job that
                 // has just ended.
-                let Some(held) = local.held.get(id) else {
+                let Some(entry) = local.queue.get(id) else {
                     return Vec::new();
                 };
                 let quick = local
-                    .call_secs
-                    .get(&held.model)
-                    .is_some_and(|secs| *secs < wait.as_secs_f64());
+                    .queue
+                    .call_secs(&entry.model)
+                    .is_some_and(|secs| secs < wait.as_secs_f64());
                 if !quick {
                     return Vec::new();
                 }
-                updates.push(held.updates.subscribe());
+                updates.push(entry.value.updates.subscribe());
             }
         }
         // A closed channel still holds the last job sent: an ended job is sent before its
@@ -720,15 +686,7 @@ impl Studio {
             return Ok(Some(job));
         }
         // Nobody has started it if we win its first claim: then it never runs anywhere.
-        {
-            let mut local = self.local();
-            if let Some(held) = local.held.get(id).filter(|h| !h.running) {
-                let model = held.model.clone();
-                if let Some(line) = local.lines.get_mut(&model) {
-                    line.remove(owner, id);
-                }
-            }
-        }
+        self.local().queue.leave_line(id);
         // Marked first, so that whoever ends up running it (even a re-run after a crash of
         // ours below) sees the cancel.
         inner.jobs.request_cancel(id).await?;
@@ -749,9 +707,9 @@ impl Studio {
             inner.metrics.job_ended(job.state.as_str());
             return Ok(Some(job));
         }
-        let updates = self.local().held.get(id).map(|held| {
-            held.cancel.send_replace(true);
-            held.updates.subscribe()
+        let updates = self.local().queue.get(id).map(|entry| {
+            entry.value.cancel.send_replace(true);
+            entry.value.updates.subscribe()
         });
         // Run here, it stops at once: answer with how it ended.
         if let Some(mut updates) = updates {
@@ -821,12 +779,12 @@ impl Studio {
         let mut gauges = Gauges::default();
         {
             let local = self.local();
-            for held in local.held.values() {
-                let state = if held.running { "running" } else { "queued" };
-                *gauges.jobs.entry((held.model.clone(), state)).or_default() += 1;
+            for entry in local.queue.entries() {
+                let state = if entry.running { "running" } else { "queued" };
+                *gauges.jobs.entry((entry.model.clone(), state)).or_default() += 1;
             }
-            for (model, line) in &local.lines {
-                gauges.queue_depth.insert(model.clone(), line.len());
+            for (model, waiting) in local.queue.waiting() {
+                gauges.queue_depth.insert(model.to_owned(), waiting);
             }
         }
         let caps = self.inner.budget.caps();
@@ -851,26 +809,13 @@ impl Studio {
 
     /// Puts a stored job in this process's line for its model, unless it is already here.
     fn hold(&self, job: Job, attempt: u8) {
-        {
-            let mut local = self.local();
-            if local.held.contains_key(&job.id) {
-                return;
-            }
-            let held = Held {
-                owner: job.owner.clone(),
-                model: job.model_id.clone(),
-                attempt,
-                running: false,
-                updates: watch::Sender::new(job.clone()),
-                cancel: watch::Sender::new(false),
-            };
-            local.held.insert(job.id.clone(), held);
-            local
-                .lines
-                .entry(job.model_id.clone())
-                .or_default()
-                .push(job.owner, job.id);
-        }
+        let held = Held {
+            updates: watch::Sender::new(job.clone()),
+            cancel: watch::Sender::new(false),
+        };
+        self.local()
+            .queue
+            .hold(job.id, job.owner, job.model_id, attempt, held);
         self.pump();
     }
 
@@ -879,47 +824,25 @@ impl Studio {
         if self.inner.draining.load(Ordering::SeqCst) {
             return;
         }
-        let settings = &self.inner.settings;
-        let large = |model: &str| self.inner.operations.makes_large_pictures(model);
+        let operations = &self.inner.operations;
         let mut starts = Vec::new();
         {
             let mut local = self.local();
-            let local = &mut *local;
-            let mut large_running: usize = local
-                .running
-                .iter()
-                .filter(|(model, _)| large(model))
-                .map(|(_, n)| n)
-                .sum();
-            for (model, line) in &mut local.lines {
-                let running = local.running.entry(model.clone()).or_default();
-                let before = line.len();
-                let is_large = large(model);
-                while *running < settings.concurrency
-                    && (!is_large || large_running < settings.large_picture_jobs)
-                {
-                    let Some(id) = line.pop() else { break };
-                    let Some(held) = local.held.get_mut(&id) else {
-                        continue;
-                    };
-                    held.running = true;
-                    *running += 1;
-                    large_running += usize::from(is_large);
-                    starts.push((id, held.attempt, held.cancel.subscribe()));
-                }
-                if line.len() != before {
-                    // Everyone still waiting moved up: their cards show it.
-                    for held in local
-                        .held
-                        .values()
-                        .filter(|h| h.model == *model && !h.running)
-                    {
-                        held.updates.send_modify(|_| ());
-                    }
+            let pumped = local.queue.pump(&self.inner.settings, |model| {
+                operations.makes_large_pictures(model)
+            });
+            for id in pumped.starts {
+                if let Some(entry) = local.queue.get(&id) {
+                    starts.push((id, entry.attempt, entry.value.cancel.subscribe()));
                 }
             }
-            let running = local.running.values().sum();
-            self.inner.idle.send_replace(running);
+            // Everyone still waiting for a model whose line moved moved up: their cards show it.
+            for entry in local.queue.entries() {
+                if !entry.running && pumped.moved.contains(&entry.model) {
+                    entry.value.updates.send_modify(|_| ());
+                }
+            }
+            self.inner.idle.send_replace(local.queue.running());
         }
         for (id, attempt, cancel) in starts {
             let studio = self.clone();
@@ -944,58 +867,40 @@ impl Studio {
     fn finished(&self, id: &JobId) {
         {
             let mut local = self.local();
-            if let Some(held) = local.held.remove(id)
-                && let Some(running) = local.running.get_mut(&held.model)
-            {
-                *running = running.saturating_sub(1);
-            }
-            let running = local.running.values().sum();
-            self.inner.idle.send_replace(running);
+            local.queue.finished(id);
+            self.inner.idle.send_replace(local.queue.running());
         }
         self.pump();
     }
 
     /// Forgets a job that will not run here.
     fn release(&self, id: &JobId) {
-        let mut local = self.local();
-        if let Some(held) = local.held.get(id).filter(|h| !h.running) {
-            let (owner, model) = (held.owner.clone(), held.model.clone());
-            if let Some(line) = local.lines.get_mut(&model) {
-                line.remove(&owner, id);
-            }
-            local.held.remove(id);
-        }
+        self.local().queue.release(id);
     }
 
     /// Shows a change of a job to whoever watches it here.
     fn publish(&self, job: &Job) {
-        if let Some(held) = self.local().held.get(&job.id) {
-            held.updates.send_replace(job.clone());
+        if let Some(entry) = self.local().queue.get(&job.id) {
+            entry.value.updates.send_replace(job.clone());
         }
     }
 
     fn local_copy(&self, id: &JobId) -> Option<Job> {
         self.local()
-            .held
+            .queue
             .get(id)
-            .map(|h| h.updates.borrow().clone())
+            .map(|entry| entry.value.updates.borrow().clone())
     }
 
     fn ahead_of(&self, job: &Job) -> Option<usize> {
         if job.state != JobState::Queued {
             return None;
         }
-        let local = self.local();
-        local
-            .lines
-            .get(&job.model_id)?
-            .ahead_of(&job.owner, &job.id)
+        self.local().queue.ahead_of(&job.id)
     }
 
     fn record_call_time(&self, model: &str, secs: f64) {
-        let mut local = self.local();
-        let average = local.call_secs.entry(model.to_owned()).or_insert(secs);
-        *average = *average * 0.8 + secs * 0.2;
+        self.local().queue.record_call_time(model, secs);
     }
 
     fn local(&self) -> MutexGuard<'_, Local> {
