@@ -127,7 +127,7 @@ impl Studio {
                 continue;
             };
             if job.state.is_final() {
-                run::dequeue_ended(self, &job).await?;
+                run::dequeue_ended(&self.inner.runner, &job).await?;
                 continue;
             }
             let claim = inner.jobs.newest_claim(&id).await?;
@@ -149,7 +149,7 @@ impl Studio {
     async fn take_over(&self, job: Job, lost_attempt: u8) {
         let id = job.id.clone();
         if lost_attempt >= run::MAX_ATTEMPTS {
-            if let Err(e) = run::give_up(self, job, lost_attempt + 1).await {
+            if let Err(e) = run::give_up(&self.inner.runner, self, job, lost_attempt + 1).await {
                 tracing::warn!(job = %id, error = %e, "could not end an interrupted job");
             }
             return;

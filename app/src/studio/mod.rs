@@ -40,7 +40,7 @@ pub use crate::{
     guard::{Caps, Spending},
 };
 
-use self::{leases::LastBeat, queue::Queue, store::JobStore};
+use self::{leases::LastBeat, queue::Queue, run::Report, store::JobStore};
 use crate::{
     availability::ModelStatus,
     bedrock::{Bedrock, ControlPlane},
@@ -116,7 +116,7 @@ struct Inner {
     control_plane: ControlPlane,
     model_check_interval: Duration,
     bedrock_region: String,
-    bedrock: Bedrock,
+    runner: run::Runner,
     gallery: Gallery,
     jobs: JobStore,
     budget: Budget,
@@ -258,6 +258,19 @@ pub enum Sighting {
     SeenBefore,
 }
 
+impl Report for Studio {
+    /// Shows a change of a job to whoever watches it here.
+    fn show(&self, job: &Job) {
+        if let Some(entry) = self.local().queue.get(&job.id) {
+            entry.value.updates.send_replace(job.clone());
+        }
+    }
+
+    fn call_took(&self, model: &str, secs: f64) {
+        self.local().queue.record_call_time(model, secs);
+    }
+}
+
 impl Studio {
     pub fn new(parts: Parts) -> Self {
         let Parts {
@@ -275,6 +288,20 @@ impl Studio {
             metrics,
             settings,
         } = parts;
+        let jobs = JobStore::new(storage.clone());
+        let worker = WorkerId::new_random();
+        let runner = run::Runner {
+            jobs: jobs.clone(),
+            worker: worker.clone(),
+            bedrock,
+            gallery: gallery.clone(),
+            budget: budget.clone(),
+            models: models.clone(),
+            metrics: metrics.clone(),
+            catalogue: catalogue.clone(),
+            operations: operations.clone(),
+            throttle_patience: settings.throttle_patience,
+        };
         Self {
             inner: Arc::new(Inner {
                 catalogue,
@@ -283,14 +310,14 @@ impl Studio {
                 control_plane,
                 model_check_interval,
                 bedrock_region,
-                bedrock,
+                runner,
                 gallery,
-                jobs: JobStore::new(storage.clone()),
+                jobs,
                 budget,
                 rate_limit,
                 metrics,
                 settings,
-                worker: WorkerId::new_random(),
+                worker,
                 draining: AtomicBool::new(false),
                 local: Mutex::default(),
                 idle: watch::Sender::new(0),
@@ -702,7 +729,7 @@ impl Studio {
                 .await?;
             inner.jobs.save(&job).await?;
             inner.jobs.remove_from_queue(&job).await?;
-            self.publish(&job);
+            self.show(&job);
             self.release(id);
             inner.metrics.job_ended(job.state.as_str());
             return Ok(Some(job));
@@ -847,7 +874,10 @@ impl Studio {
         for (id, attempt, cancel) in starts {
             let studio = self.clone();
             tokio::spawn(async move {
-                let ran = run::run(&studio, &id, attempt, cancel).await;
+                studio.beat_if_stale().await;
+                let held = studio.local_copy(&id);
+                let runner = &studio.inner.runner;
+                let ran = run::run(runner, &studio, &id, attempt, held, cancel).await;
                 studio.finished(&id);
                 match ran {
                     Ok(()) => {}
@@ -878,13 +908,6 @@ impl Studio {
         self.local().queue.release(id);
     }
 
-    /// Shows a change of a job to whoever watches it here.
-    fn publish(&self, job: &Job) {
-        if let Some(entry) = self.local().queue.get(&job.id) {
-            entry.value.updates.send_replace(job.clone());
-        }
-    }
-
     fn local_copy(&self, id: &JobId) -> Option<Job> {
         self.local()
             .queue
@@ -897,10 +920,6 @@ impl Studio {
             return None;
         }
         self.local().queue.ahead_of(&job.id)
-    }
-
-    fn record_call_time(&self, model: &str, secs: f64) {
-        self.local().queue.record_call_time(model, secs);
     }
 
     fn local(&self) -> MutexGuard<'_, Local> {
