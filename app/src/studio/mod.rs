@@ -1,6 +1,6 @@
-//! The use cases: generate, compare and edit, as jobs that outlive the request that made them. The
-//! studio is the only caller of Bedrock, the gallery and the guards; the HTML routes (and,
-//! later, a JSON API) call it alike.
+//! The use cases: generate, compare and edit, as jobs that outlive the request that made them,
+//! and the owner's pictures. The studio is the only caller of Bedrock, the gallery, the guards,
+//! the store and the live model list; the HTML routes (and, later, a JSON API) call it alike.
 //!
 //! A job is stored before it is acknowledged, waits in this process's fair line for a free slot
 //! of its model, and is run by whichever process wins its claim. See docs/jobs.md.
@@ -14,6 +14,7 @@ mod queue;
 mod run;
 pub mod sentences;
 mod store;
+mod updates;
 
 use std::{
     collections::HashSet,
@@ -25,7 +26,6 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::Stream;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -175,56 +175,6 @@ impl Drop for Admission<'_> {
 struct Held {
     updates: watch::Sender<Job>,
     cancel: watch::Sender<bool>,
-}
-
-/// How often a job run by another process is looked up again for those who watch it.
-const POLL_OTHER_PROCESS: Duration = Duration::from_secs(1);
-
-/// A job being watched, for [`Studio::updates`].
-struct Watched {
-    studio: Studio,
-    owner: OwnerId,
-    id: JobId,
-    /// This process's changes of the job, while it holds it.
-    updates: Option<watch::Receiver<Job>>,
-    /// What to show next without waiting.
-    next: Option<JobStatus>,
-    /// The job's end has been shown: nothing follows.
-    ended: bool,
-}
-
-impl Watched {
-    async fn next(mut self) -> Option<(JobStatus, Self)> {
-        if self.ended {
-            return None;
-        }
-        let status = match self.next.take() {
-            Some(status) => status,
-            None => {
-                let studio = self.studio.clone();
-                tokio::select! {
-                    () = studio.stopping() => return None,
-                    () = self.changed() => {}
-                }
-                self.studio.status(&self.owner, &self.id).await.ok()??
-            }
-        };
-        self.ended = status.job.state.is_final();
-        Some((status, self))
-    }
-
-    /// Waits for a change: pushed by this process, or looked up when another runs the job.
-    async fn changed(&mut self) {
-        match &mut self.updates {
-            Some(receiver) => {
-                if receiver.changed().await.is_err() {
-                    // The job has ended here: its last state is in the store.
-                    self.updates = None;
-                }
-            }
-            None => tokio::time::sleep(POLL_OTHER_PROCESS).await,
-        }
-    }
 }
 
 /// A request on a model the live list knows to be gone: which one (0: the first), and why.
@@ -633,33 +583,6 @@ impl Studio {
             listed.push(JobStatus { sighting, ..status });
         }
         Ok(listed)
-    }
-
-    /// The owner's job as it is now, then again each time it may have changed, until it ends
-    /// (its end included) or the process starts stopping. A job this process holds is shown
-    /// as it changes; one held elsewhere is looked up every [`POLL_OTHER_PROCESS`]. `None`:
-    /// the owner has no such job.
-    pub async fn updates(
-        &self,
-        owner: &OwnerId,
-        id: &JobId,
-    ) -> Result<Option<impl Stream<Item = JobStatus> + Send + use<>>, StoreFailed> {
-        let Some(first) = self.status(owner, id).await? else {
-            return Ok(None);
-        };
-        let watched = Watched {
-            studio: self.clone(),
-            owner: owner.clone(),
-            id: id.clone(),
-            updates: self
-                .local()
-                .queue
-                .get(id)
-                .map(|entry| entry.value.updates.subscribe()),
-            next: Some(first),
-            ended: false,
-        };
-        Ok(Some(futures::stream::unfold(watched, Watched::next)))
     }
 
     /// Waits, for at most [`JobSettings::quick_answer`], for the jobs to end, when this process
