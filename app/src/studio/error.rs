@@ -1,6 +1,6 @@
 use crate::{gallery::GalleryError, guard::OverBudget, storage::StorageError};
 
-/// Why the studio did not accept a request; `http::error` words each one for the user.
+/// Why the studio did not accept a request; `sentences` words each one for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     #[error("Easel is shutting down")]

@@ -1,20 +1,23 @@
-//! The use cases: generate, compare and edit, as jobs that outlive the request that made them. The
-//! studio is the only caller of Bedrock, the gallery and the guards; the HTML routes (and,
-//! later, a JSON API) call it alike.
+//! The use cases: generate, compare and edit, as jobs that outlive the request that made them,
+//! and the owner's pictures. The studio is the only caller of Bedrock, the gallery, the guards,
+//! the store and the live model list; the HTML routes (and, later, a JSON API) call it alike.
 //!
 //! A job is stored before it is acknowledged, waits in this process's fair line for a free slot
 //! of its model, and is run by whichever process wins its claim. See docs/jobs.md.
 
 mod error;
 mod job;
+mod leases;
 mod line;
 mod pictures;
+mod queue;
 mod run;
 pub mod sentences;
 mod store;
+mod updates;
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, Ordering},
@@ -23,7 +26,6 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::Stream;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -38,7 +40,7 @@ pub use crate::{
     guard::{Caps, Spending},
 };
 
-use self::{line::Line, store::JobStore};
+use self::{leases::LastBeat, queue::Queue, run::Report, store::JobStore};
 use crate::{
     availability::ModelStatus,
     bedrock::{Bedrock, ControlPlane},
@@ -51,9 +53,6 @@ use crate::{
     storage::{Reachability, Storage, StorageError},
     upload::UploadedPicture,
 };
-
-/// How long a run that failed on the store waits before it is taken over again.
-const STORAGE_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a cancel waits for a running job of this process to stop, to answer with its end.
 const CANCEL_WAIT: Duration = Duration::from_secs(2);
@@ -119,7 +118,7 @@ struct Inner {
     control_plane: ControlPlane,
     model_check_interval: Duration,
     bedrock_region: String,
-    bedrock: Bedrock,
+    runner: run::Runner,
     gallery: Gallery,
     reachability: Reachability,
     jobs: JobStore,
@@ -137,26 +136,10 @@ struct Inner {
     last_beat: tokio::sync::Mutex<LastBeat>,
 }
 
-/// This process's heartbeat, as it last wrote it.
-#[derive(Debug, Clone, Copy)]
-enum LastBeat {
-    Never,
-    At(std::time::Instant),
-    /// Removed for good: the process is exiting.
-    Gone,
-}
-
 /// What this process holds: jobs waiting in its lines and jobs it runs.
 #[derive(Default)]
 struct Local {
-    lines: HashMap<String, Line>,
-    running: HashMap<String, usize>,
-    held: HashMap<JobId, Held>,
-    /// Recent seconds per model call, per model, for wait estimates.
-    call_secs: HashMap<String, f64>,
-    /// Requests past the checks whose jobs are not in a line yet, per model and per browser.
-    admitting: HashMap<String, usize>,
-    admitting_owners: HashMap<OwnerId, usize>,
+    queue: Queue<Held>,
     /// Ended jobs known to have been seen, so a page load asks the store only about the rest.
     known_seen: HashSet<JobId>,
 }
@@ -187,76 +170,14 @@ struct Admission<'a> {
 
 impl Drop for Admission<'_> {
     fn drop(&mut self) {
-        let mut local = self.studio.local();
-        if let Some(n) = local.admitting.get_mut(&self.model) {
-            *n = n.saturating_sub(1);
-        }
-        if let Some(n) = local.admitting_owners.get_mut(&self.owner) {
-            *n -= 1;
-            if *n == 0 {
-                local.admitting_owners.remove(&self.owner);
-            }
-        }
+        self.studio.local().queue.admitted(&self.owner, &self.model);
     }
 }
 
+/// What the studio keeps with a job it holds: who watches it, and its cancel switch.
 struct Held {
-    owner: OwnerId,
-    model: String,
-    attempt: u8,
-    running: bool,
     updates: watch::Sender<Job>,
     cancel: watch::Sender<bool>,
-}
-
-/// How often a job run by another process is looked up again for those who watch it.
-const POLL_OTHER_PROCESS: Duration = Duration::from_secs(1);
-
-/// A job being watched, for [`Studio::updates`].
-struct Watched {
-    studio: Studio,
-    owner: OwnerId,
-    id: JobId,
-    /// This process's changes of the job, while it holds it.
-    updates: Option<watch::Receiver<Job>>,
-    /// What to show next without waiting.
-    next: Option<JobStatus>,
-    /// The job's end has been shown: nothing follows.
-    ended: bool,
-}
-
-impl Watched {
-    async fn next(mut self) -> Option<(JobStatus, Self)> {
-        if self.ended {
-            return None;
-        }
-        let status = match self.next.take() {
-            Some(status) => status,
-            None => {
-                let studio = self.studio.clone();
-                tokio::select! {
-                    () = studio.stopping() => return None,
-                    () = self.changed() => {}
-                }
-                self.studio.status(&self.owner, &self.id).await.ok()??
-            }
-        };
-        self.ended = status.job.state.is_final();
-        Some((status, self))
-    }
-
-    /// Waits for a change: pushed by this process, or looked up when another runs the job.
-    async fn changed(&mut self) {
-        match &mut self.updates {
-            Some(receiver) => {
-                if receiver.changed().await.is_err() {
-                    // The job has ended here: its last state is in the store.
-                    self.updates = None;
-                }
-            }
-            None => tokio::time::sleep(POLL_OTHER_PROCESS).await,
-        }
-    }
 }
 
 /// A request on a model the live list knows to be gone: which one (0: the first), and why.
@@ -290,6 +211,19 @@ pub enum Sighting {
     SeenBefore,
 }
 
+impl Report for Studio {
+    /// Shows a change of a job to whoever watches it here.
+    fn show(&self, job: &Job) {
+        if let Some(entry) = self.local().queue.get(&job.id) {
+            entry.value.updates.send_replace(job.clone());
+        }
+    }
+
+    fn call_took(&self, model: &str, secs: f64) {
+        self.local().queue.record_call_time(model, secs);
+    }
+}
+
 impl Studio {
     pub fn new(parts: Parts) -> Self {
         let Parts {
@@ -308,6 +242,20 @@ impl Studio {
             metrics,
             settings,
         } = parts;
+        let jobs = JobStore::new(storage.clone());
+        let worker = WorkerId::new_random();
+        let runner = run::Runner {
+            jobs: jobs.clone(),
+            worker: worker.clone(),
+            bedrock,
+            gallery: gallery.clone(),
+            budget: budget.clone(),
+            models: models.clone(),
+            metrics: metrics.clone(),
+            catalogue: catalogue.clone(),
+            operations: operations.clone(),
+            throttle_patience: settings.throttle_patience,
+        };
         Self {
             inner: Arc::new(Inner {
                 catalogue,
@@ -316,15 +264,15 @@ impl Studio {
                 control_plane,
                 model_check_interval,
                 bedrock_region,
-                bedrock,
+                runner,
                 gallery,
                 reachability,
-                jobs: JobStore::new(storage.clone()),
+                jobs,
                 budget,
                 rate_limit,
                 metrics,
                 settings,
-                worker: WorkerId::new_random(),
+                worker,
                 draining: AtomicBool::new(false),
                 local: Mutex::default(),
                 idle: watch::Sender::new(0),
@@ -564,29 +512,9 @@ impl Studio {
         model_id: &str,
         model_name: &str,
     ) -> Result<Admission<'_>, Refusal> {
-        let settings = &self.inner.settings;
-        let mut local = self.local();
-        let active = local.held.values().filter(|h| h.owner == *owner).count()
-            + local.admitting_owners.get(owner).copied().unwrap_or(0);
-        if active >= settings.per_browser {
-            return Err(Refusal::TooManyJobs {
-                limit: settings.per_browser,
-            });
-        }
-        let waiting = local.lines.get(model_id).map_or(0, Line::len)
-            + local.admitting.get(model_id).copied().unwrap_or(0);
-        let running = local.running.get(model_id).copied().unwrap_or(0);
-        if running + waiting >= settings.concurrency + settings.queue_length {
-            let per_call = local.call_secs.get(model_id).copied().unwrap_or(10.0);
-            let rounds = (waiting + 1) as f64 / settings.concurrency as f64;
-            return Err(Refusal::QueueFull {
-                model: model_name.to_owned(),
-                waiting,
-                wait_secs: (rounds * per_call).ceil() as u64,
-            });
-        }
-        *local.admitting.entry(model_id.to_owned()).or_default() += 1;
-        *local.admitting_owners.entry(owner.clone()).or_default() += 1;
+        self.local()
+            .queue
+            .admit(owner, model_id, model_name, &self.inner.settings)?;
         Ok(Admission {
             studio: self,
             owner: owner.clone(),
@@ -662,29 +590,6 @@ impl Studio {
         Ok(listed)
     }
 
-    /// The owner's job as it is now, then again each time it may have changed, until it ends
-    /// (its end included) or the process starts stopping. A job this process holds is shown
-    /// as it changes; one held elsewhere is looked up every [`POLL_OTHER_PROCESS`]. `None`:
-    /// the owner has no such job.
-    pub async fn updates(
-        &self,
-        owner: &OwnerId,
-        id: &JobId,
-    ) -> Result<Option<impl Stream<Item = JobStatus> + Send + use<>>, StoreFailed> {
-        let Some(first) = self.status(owner, id).await? else {
-            return Ok(None);
-        };
-        let watched = Watched {
-            studio: self.clone(),
-            owner: owner.clone(),
-            id: id.clone(),
-            updates: self.local().held.get(id).map(|h| h.updates.subscribe()),
-            next: Some(first),
-            ended: false,
-        };
-        Ok(Some(futures::stream::unfold(watched, Watched::next)))
-    }
-
     /// Waits, for at most [`JobSettings::quick_answer`], for the jobs to end, when this process
     /// holds each of them and its model's calls have lately taken less than that. Returns the
     /// jobs it saw end, as they were stored.
@@ -696,17 +601,17 @@ impl Studio {
             for id in ids {
                 // A queued one counts too: the slot it waits for may be freed by a job that
                 // has just ended.
-                let Some(held) = local.held.get(id) else {
+                let Some(entry) = local.queue.get(id) else {
                     return Vec::new();
                 };
                 let quick = local
-                    .call_secs
-                    .get(&held.model)
-                    .is_some_and(|secs| *secs < wait.as_secs_f64());
+                    .queue
+                    .call_secs(&entry.model)
+                    .is_some_and(|secs| secs < wait.as_secs_f64());
                 if !quick {
                     return Vec::new();
                 }
-                updates.push(held.updates.subscribe());
+                updates.push(entry.value.updates.subscribe());
             }
         }
         // A closed channel still holds the last job sent: an ended job is sent before its
@@ -736,15 +641,7 @@ impl Studio {
             return Ok(Some(job));
         }
         // Nobody has started it if we win its first claim: then it never runs anywhere.
-        {
-            let mut local = self.local();
-            if let Some(held) = local.held.get(id).filter(|h| !h.running) {
-                let model = held.model.clone();
-                if let Some(line) = local.lines.get_mut(&model) {
-                    line.remove(owner, id);
-                }
-            }
-        }
+        self.local().queue.leave_line(id);
         // Marked first, so that whoever ends up running it (even a re-run after a crash of
         // ours below) sees the cancel.
         inner.jobs.request_cancel(id).await?;
@@ -760,14 +657,14 @@ impl Studio {
                 .await?;
             inner.jobs.save(&job).await?;
             inner.jobs.remove_from_queue(&job).await?;
-            self.publish(&job);
+            self.show(&job);
             self.release(id);
             inner.metrics.job_ended(job.state.as_str());
             return Ok(Some(job));
         }
-        let updates = self.local().held.get(id).map(|held| {
-            held.cancel.send_replace(true);
-            held.updates.subscribe()
+        let updates = self.local().queue.get(id).map(|entry| {
+            entry.value.cancel.send_replace(true);
+            entry.value.updates.subscribe()
         });
         // Run here, it stops at once: answer with how it ended.
         if let Some(mut updates) = updates {
@@ -796,30 +693,7 @@ impl Studio {
     pub fn start(&self) {
         let studio = self.clone();
         tokio::spawn(async move { studio.keep_model_list_fresh().await });
-        let studio = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(studio.inner.settings.lease / 3).await;
-                // Only a process holding jobs needs to say it is alive: an idle one costs the
-                // store nothing.
-                let holding = !studio.local().held.is_empty();
-                if holding && !studio.beat().await {
-                    return;
-                }
-            }
-        });
-        let studio = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if studio.inner.draining.load(Ordering::SeqCst) {
-                    return;
-                }
-                if let Err(e) = studio.adopt_orphans().await {
-                    tracing::warn!(error = %e, "could not scan for jobs to take over");
-                }
-                tokio::time::sleep(studio.inner.settings.scan_interval).await;
-            }
-        });
+        self.keep_leases();
     }
 
     /// Checks the live model list now, then every `model_check_interval` (zero: only now).
@@ -844,42 +718,6 @@ impl Studio {
         }
     }
 
-    /// Writes this process's heartbeat; false once the process has said it is gone.
-    async fn beat(&self) -> bool {
-        let inner = &self.inner;
-        let mut last = inner.last_beat.lock().await;
-        if let LastBeat::Gone = *last {
-            return false;
-        }
-        let draining = inner.draining.load(Ordering::SeqCst);
-        match inner.jobs.beat(&inner.worker, draining).await {
-            Ok(()) => *last = LastBeat::At(std::time::Instant::now()),
-            Err(e) => tracing::warn!(error = %e, "could not write the heartbeat"),
-        }
-        true
-    }
-
-    /// Makes sure the heartbeat is fresh before this process takes a job, so that no other
-    /// process mistakes it for dead after an idle spell.
-    async fn beat_if_stale(&self) {
-        let fresh = {
-            let last = self.inner.last_beat.lock().await;
-            matches!(*last, LastBeat::At(at) if at.elapsed() < self.inner.settings.lease / 3)
-        };
-        if !fresh {
-            self.beat().await;
-        }
-    }
-
-    /// Removes the heartbeat for good: what this process still holds is others' to take.
-    async fn gone(&self) {
-        let mut last = self.inner.last_beat.lock().await;
-        *last = LastBeat::Gone;
-        if let Err(e) = self.inner.jobs.gone(&self.inner.worker).await {
-            tracing::warn!(error = %e, "could not remove the heartbeat");
-        }
-    }
-
     /// Ends every live update stream, so browsers reconnect to a process that stays.
     pub fn stop_streams(&self) {
         self.inner.stopping.send_replace(true);
@@ -891,38 +729,17 @@ impl Studio {
         let _ = stopping.wait_for(|s| *s).await;
     }
 
-    /// Stops starting jobs, lets running ones finish for up to `grace`, then tells other
-    /// processes that what is left here is theirs to take. Queued jobs stay stored.
-    pub async fn drain(&self, grace: Duration) {
-        let inner = &self.inner;
-        inner.draining.store(true, Ordering::SeqCst);
-        // Others take its waiting jobs at once; running ones stay its own while it beats.
-        self.beat().await;
-        let mut idle = inner.idle.subscribe();
-        let finished = tokio::time::timeout(grace, async {
-            let _ = idle.wait_for(|running| *running == 0).await;
-        })
-        .await;
-        if finished.is_err() {
-            tracing::warn!(
-                ?grace,
-                "jobs were still running when the grace period ran out; another process will run them again"
-            );
-        }
-        self.gone().await;
-    }
-
     /// Gauges for the metrics page.
     pub async fn gauges(&self) -> Gauges {
         let mut gauges = Gauges::default();
         {
             let local = self.local();
-            for held in local.held.values() {
-                let state = if held.running { "running" } else { "queued" };
-                *gauges.jobs.entry((held.model.clone(), state)).or_default() += 1;
+            for entry in local.queue.entries() {
+                let state = if entry.running { "running" } else { "queued" };
+                *gauges.jobs.entry((entry.model.clone(), state)).or_default() += 1;
             }
-            for (model, line) in &local.lines {
-                gauges.queue_depth.insert(model.clone(), line.len());
+            for (model, waiting) in local.queue.waiting() {
+                gauges.queue_depth.insert(model.to_owned(), waiting);
             }
         }
         let caps = self.inner.budget.caps();
@@ -945,107 +762,15 @@ impl Studio {
         &self.inner.metrics
     }
 
-    /// Looks through every unfinished job for ones whose process is stopping or gone, and takes
-    /// them over: queued ones to run once, interrupted ones to run again once at most.
-    async fn adopt_orphans(&self) -> Result<(), StorageError> {
-        let inner = &self.inner;
-        let lease =
-            time::Duration::try_from(inner.settings.lease).unwrap_or(time::Duration::MINUTE);
-        // One heartbeat read per process per scan, however many jobs it holds.
-        let mut known: HashMap<WorkerId, Liveness> = HashMap::new();
-        known.insert(inner.worker.clone(), Liveness::Alive);
-        for (acceptor, id) in inner.jobs.unfinished().await? {
-            if self.local().held.contains_key(&id) {
-                continue;
-            }
-            // A live process never loses a job it accepted: it is waiting or running there.
-            if self.liveness(&mut known, &acceptor, lease).await? == Liveness::Alive {
-                continue;
-            }
-            let Some(job) = inner.jobs.load(&id).await? else {
-                continue;
-            };
-            if job.state.is_final() {
-                run::dequeue_ended(self, &job).await?;
-                continue;
-            }
-            let claim = inner.jobs.newest_claim(&id).await?;
-            // A claim of this process's own for a job it does not hold (checked above) is a
-            // run that ended without finishing the job: it is as lost as a dead process's.
-            if let Some(claim) = &claim
-                && claim.worker != inner.worker
-                && self.liveness(&mut known, &claim.worker, lease).await? != Liveness::Dead
-            {
-                continue;
-            }
-            self.take_over(job, claim.map_or(0, |c| c.attempt)).await;
-        }
-        Ok(())
-    }
-
-    /// Takes over a job whose last attempt (0: none yet) was lost: runs it, or ends it when it
-    /// has been interrupted as often as it may be.
-    async fn take_over(&self, job: Job, lost_attempt: u8) {
-        let id = job.id.clone();
-        if lost_attempt >= run::MAX_ATTEMPTS {
-            if let Err(e) = run::give_up(self, job, lost_attempt + 1).await {
-                tracing::warn!(job = %id, error = %e, "could not end an interrupted job");
-            }
-            return;
-        }
-        tracing::info!(job = %id, attempt = lost_attempt + 1, "taking over a job");
-        self.hold(job, lost_attempt + 1);
-    }
-
-    /// A run that failed on the store (not a lost claim) is this process's own interruption:
-    /// after a pause it is taken over like a dead process's job.
-    async fn retry_after_storage_failure(&self, id: JobId, attempt: u8) {
-        tokio::time::sleep(STORAGE_RETRY).await;
-        match self.inner.jobs.load(&id).await {
-            Ok(Some(job)) if !job.state.is_final() => self.take_over(job, attempt).await,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(job = %id, error = %e, "the store still fails; the next scan will take the job over");
-            }
-        }
-    }
-
-    async fn liveness(
-        &self,
-        known: &mut HashMap<WorkerId, Liveness>,
-        worker: &WorkerId,
-        lease: time::Duration,
-    ) -> Result<Liveness, StorageError> {
-        if let Some(liveness) = known.get(worker) {
-            return Ok(*liveness);
-        }
-        let liveness = self.inner.jobs.liveness(worker, lease).await?;
-        known.insert(worker.clone(), liveness);
-        Ok(liveness)
-    }
-
     /// Puts a stored job in this process's line for its model, unless it is already here.
     fn hold(&self, job: Job, attempt: u8) {
-        {
-            let mut local = self.local();
-            if local.held.contains_key(&job.id) {
-                return;
-            }
-            let held = Held {
-                owner: job.owner.clone(),
-                model: job.model_id.clone(),
-                attempt,
-                running: false,
-                updates: watch::Sender::new(job.clone()),
-                cancel: watch::Sender::new(false),
-            };
-            local.held.insert(job.id.clone(), held);
-            local
-                .lines
-                .entry(job.model_id.clone())
-                .or_default()
-                .push(job.owner, job.id);
-        }
+        let held = Held {
+            updates: watch::Sender::new(job.clone()),
+            cancel: watch::Sender::new(false),
+        };
+        self.local()
+            .queue
+            .hold(job.id, job.owner, job.model_id, attempt, held);
         self.pump();
     }
 
@@ -1054,52 +779,33 @@ impl Studio {
         if self.inner.draining.load(Ordering::SeqCst) {
             return;
         }
-        let settings = &self.inner.settings;
-        let large = |model: &str| self.inner.operations.makes_large_pictures(model);
+        let operations = &self.inner.operations;
         let mut starts = Vec::new();
         {
             let mut local = self.local();
-            let local = &mut *local;
-            let mut large_running: usize = local
-                .running
-                .iter()
-                .filter(|(model, _)| large(model))
-                .map(|(_, n)| n)
-                .sum();
-            for (model, line) in &mut local.lines {
-                let running = local.running.entry(model.clone()).or_default();
-                let before = line.len();
-                let is_large = large(model);
-                while *running < settings.concurrency
-                    && (!is_large || large_running < settings.large_picture_jobs)
-                {
-                    let Some(id) = line.pop() else { break };
-                    let Some(held) = local.held.get_mut(&id) else {
-                        continue;
-                    };
-                    held.running = true;
-                    *running += 1;
-                    large_running += usize::from(is_large);
-                    starts.push((id, held.attempt, held.cancel.subscribe()));
-                }
-                if line.len() != before {
-                    // Everyone still waiting moved up: their cards show it.
-                    for held in local
-                        .held
-                        .values()
-                        .filter(|h| h.model == *model && !h.running)
-                    {
-                        held.updates.send_modify(|_| ());
-                    }
+            let pumped = local.queue.pump(&self.inner.settings, |model| {
+                operations.makes_large_pictures(model)
+            });
+            for id in pumped.starts {
+                if let Some(entry) = local.queue.get(&id) {
+                    starts.push((id, entry.attempt, entry.value.cancel.subscribe()));
                 }
             }
-            let running = local.running.values().sum();
-            self.inner.idle.send_replace(running);
+            // Everyone still waiting for a model whose line moved moved up: their cards show it.
+            for entry in local.queue.entries() {
+                if !entry.running && pumped.moved.contains(&entry.model) {
+                    entry.value.updates.send_modify(|_| ());
+                }
+            }
+            self.inner.idle.send_replace(local.queue.running());
         }
         for (id, attempt, cancel) in starts {
             let studio = self.clone();
             tokio::spawn(async move {
-                let ran = run::run(&studio, &id, attempt, cancel).await;
+                studio.beat_if_stale().await;
+                let held = studio.local_copy(&id);
+                let runner = &studio.inner.runner;
+                let ran = run::run(runner, &studio, &id, attempt, held, cancel).await;
                 studio.finished(&id);
                 match ran {
                     Ok(()) => {}
@@ -1119,58 +825,29 @@ impl Studio {
     fn finished(&self, id: &JobId) {
         {
             let mut local = self.local();
-            if let Some(held) = local.held.remove(id)
-                && let Some(running) = local.running.get_mut(&held.model)
-            {
-                *running = running.saturating_sub(1);
-            }
-            let running = local.running.values().sum();
-            self.inner.idle.send_replace(running);
+            local.queue.finished(id);
+            self.inner.idle.send_replace(local.queue.running());
         }
         self.pump();
     }
 
     /// Forgets a job that will not run here.
     fn release(&self, id: &JobId) {
-        let mut local = self.local();
-        if let Some(held) = local.held.get(id).filter(|h| !h.running) {
-            let (owner, model) = (held.owner.clone(), held.model.clone());
-            if let Some(line) = local.lines.get_mut(&model) {
-                line.remove(&owner, id);
-            }
-            local.held.remove(id);
-        }
-    }
-
-    /// Shows a change of a job to whoever watches it here.
-    fn publish(&self, job: &Job) {
-        if let Some(held) = self.local().held.get(&job.id) {
-            held.updates.send_replace(job.clone());
-        }
+        self.local().queue.release(id);
     }
 
     fn local_copy(&self, id: &JobId) -> Option<Job> {
         self.local()
-            .held
+            .queue
             .get(id)
-            .map(|h| h.updates.borrow().clone())
+            .map(|entry| entry.value.updates.borrow().clone())
     }
 
     fn ahead_of(&self, job: &Job) -> Option<usize> {
         if job.state != JobState::Queued {
             return None;
         }
-        let local = self.local();
-        local
-            .lines
-            .get(&job.model_id)?
-            .ahead_of(&job.owner, &job.id)
-    }
-
-    fn record_call_time(&self, model: &str, secs: f64) {
-        let mut local = self.local();
-        let average = local.call_secs.entry(model.to_owned()).or_insert(secs);
-        *average = *average * 0.8 + secs * 0.2;
+        self.local().queue.ahead_of(&job.id)
     }
 
     fn local(&self) -> MutexGuard<'_, Local> {

@@ -7,11 +7,17 @@ use futures::{StreamExt, stream::FuturesUnordered};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::{Job, JobId, JobState, Picture, Problem, Studio, Work, pictures::decode_edit};
+use super::{
+    Job, JobId, JobState, Picture, Problem, Work, WorkerId, pictures::decode_edit, store::JobStore,
+};
 use crate::{
-    bedrock::{self, BedrockError, Call, GeneratedImage, Generation},
+    availability::ModelStatus,
+    bedrock::{self, Bedrock, BedrockError, Call, GeneratedImage, Generation},
+    catalogue::{Catalogue, Operations},
     domain::{EditRequest, Field, FieldErrors, GenerationRequest},
-    gallery::{EditRecipe, GalleryError, ImageId, Origin, Recipe, png_size},
+    gallery::{EditRecipe, Gallery, GalleryError, ImageId, Origin, Recipe, png_size},
+    guard::Budget,
+    metrics::Metrics,
     storage::StorageError,
 };
 
@@ -35,6 +41,31 @@ pub enum RunError {
     TakenOver,
 }
 
+/// What running a job needs, handed over by the studio once.
+#[derive(Clone)]
+pub struct Runner {
+    pub jobs: JobStore,
+    /// This process, as its claims name it.
+    pub worker: WorkerId,
+    pub bedrock: Bedrock,
+    pub gallery: Gallery,
+    pub budget: Budget,
+    pub models: ModelStatus,
+    pub metrics: Metrics,
+    pub catalogue: Catalogue,
+    pub operations: Operations,
+    /// How long a throttled job keeps trying before it fails.
+    pub throttle_patience: std::time::Duration,
+}
+
+/// What a run tells the studio as it goes.
+pub trait Report: Sync {
+    /// A stored change of the job, for whoever watches it.
+    fn show(&self, job: &Job);
+    /// How long a call of `model` took, for wait estimates.
+    fn call_took(&self, model: &str, secs: f64);
+}
+
 /// What a call came back with, and after how many throttled tries.
 struct Outcome {
     call: Call,
@@ -42,72 +73,71 @@ struct Outcome {
     throttled: u32,
 }
 
+/// Runs the job `id` as its `attempt`th run; `held` is the job as this process accepted it,
+/// for a first run.
 pub async fn run(
-    studio: &Studio,
+    runner: &Runner,
+    report: &dyn Report,
     id: &JobId,
     attempt: u8,
+    held: Option<Job>,
     mut cancel: watch::Receiver<bool>,
 ) -> Result<(), RunError> {
-    let inner = &studio.inner;
-    studio.beat_if_stale().await;
-    if !inner.jobs.claim(id, attempt, &inner.worker).await? {
+    if !runner.jobs.claim(id, attempt, &runner.worker).await? {
         // Another process (or a cancel) got there first.
         return Ok(());
     }
     // Until a first claim exists only the acceptor has written the job, once, so the copy
     // held here is what the store holds; a later attempt reads what the last one left.
-    let held = match attempt {
-        1 => studio.local_copy(id),
-        _ => None,
-    };
+    let held = held.filter(|_| attempt == 1);
     let (job, cancel_requested) = tokio::join!(
         async {
             match held {
                 Some(job) => Ok(Some(job)),
-                None => inner.jobs.load(id).await,
+                None => runner.jobs.load(id).await,
             }
         },
-        inner.jobs.cancel_requested(id)
+        runner.jobs.cancel_requested(id)
     );
     let Some(mut job) = job? else {
         return Ok(());
     };
     if job.state.is_final() {
-        return Ok(dequeue_ended(studio, &job).await?);
+        return Ok(dequeue_ended(runner, &job).await?);
     }
     job.attempt = attempt;
     if *cancel.borrow() || cancel_requested? {
-        return finish(studio, job, JobState::Cancelled, 0).await;
+        return finish(runner, report, job, JobState::Cancelled, 0).await;
     }
-    let request = match Plan::read(studio, &job).await? {
+    let request = match Plan::read(runner, &job).await? {
         Ok(request) => request,
         Err(why) => {
             job.problems.push(Problem::NoLongerValid(why));
-            return finish(studio, job, JobState::Failed, 0).await;
+            return finish(runner, report, job, JobState::Failed, 0).await;
         }
     };
     job.state = JobState::Running;
     job.started_at.get_or_insert_with(OffsetDateTime::now_utc);
     job.retrying = false;
     let remaining = if attempt > 1 {
-        recover_stored(studio, &mut job, &request).await?
+        recover_stored(runner, &mut job, &request).await?
     } else {
         request.calls()
     };
     // The claim already says who runs the job, so its calls need not wait for the running
     // state to be written; every later write of the job waits for it.
     let running = job.clone();
-    let mut running_stored = pin!(save(studio, &running));
+    let mut running_stored = pin!(save(runner, report, &running));
     let mut stored = false;
 
-    let call_id = inner.models.call_id(&job.model_id);
+    let call_id = runner.models.call_id(&job.model_id);
     let mut calls: FuturesUnordered<_> = remaining
         .into_iter()
-        .map(|call| make(studio, &request, &call_id, call, 0))
+        .map(|call| make(runner, report, &request, &call_id, call, 0))
         .collect();
     let mut in_flight = calls.len();
-    let mut cancelled = pin!(cancelled(studio, id, &mut cancel));
-    let patience = Instant::now() + inner.settings.throttle_patience;
+    let mut cancelled = pin!(cancelled(runner, id, &mut cancel));
+    let patience = Instant::now() + runner.throttle_patience;
     loop {
         let outcome = tokio::select! {
             saved = &mut running_stored, if !stored => {
@@ -125,7 +155,7 @@ pub async fn run(
                 }
                 // Calls still out may be billed: they count as spent.
                 let abandoned = u8::try_from(in_flight).unwrap_or(u8::MAX);
-                return finish(studio, job, JobState::Cancelled, abandoned).await;
+                return finish(runner, report, job, JobState::Cancelled, abandoned).await;
             }
         };
         if !stored {
@@ -138,9 +168,10 @@ pub async fn run(
             .contains(&BedrockError::Throttled);
         if throttled && Instant::now() < patience {
             job.retrying = true;
-            save(studio, &job).await?;
+            save(runner, report, &job).await?;
             calls.push(make(
-                studio,
+                runner,
+                report,
                 &request,
                 &call_id,
                 outcome.call,
@@ -150,10 +181,10 @@ pub async fn run(
         }
         in_flight -= 1;
         job.retrying = false;
-        keep(studio, &mut job, &request, outcome).await;
+        keep(runner, &mut job, &request, outcome).await;
         // After the last call, `finish` stores the job once, with its end.
         if in_flight > 0 {
-            save(studio, &job).await?;
+            save(runner, report, &job).await?;
         }
     }
     if !stored {
@@ -164,17 +195,17 @@ pub async fn run(
     } else {
         JobState::Done
     };
-    finish(studio, job, state, 0).await
+    finish(runner, report, job, state, 0).await
 }
 
 /// The calls a re-run still has to make. A call whose pictures all reached the gallery before
 /// the last process died counts as done, so it is neither made nor paid for twice.
 async fn recover_stored(
-    studio: &Studio,
+    runner: &Runner,
     job: &mut Job,
     request: &Plan,
 ) -> Result<Vec<Call>, RunError> {
-    let gallery = &studio.inner.gallery;
+    let gallery = &runner.gallery;
     let mut remaining = Vec::new();
     for call in request.calls() {
         if job.calls_done.contains(&call.first) {
@@ -205,7 +236,8 @@ async fn recover_stored(
 
 /// One call, after waiting out its earlier throttling.
 async fn make(
-    studio: &Studio,
+    runner: &Runner,
+    report: &dyn Report,
     request: &Plan,
     call_id: &str,
     call: Call,
@@ -215,7 +247,7 @@ async fn make(
         tokio::time::sleep(FIRST_BACKOFF * 2u32.saturating_pow(throttled - 1).min(16)).await;
     }
     let started = Instant::now();
-    let bedrock = &studio.inner.bedrock;
+    let bedrock = &runner.bedrock;
     let generation = match request {
         Plan::Generate(request) => bedrock.make(request, call_id, call).await,
         Plan::Edit { request, .. } => match bedrock.edit(request).await {
@@ -242,8 +274,8 @@ async fn make(
         Some(_) => "error",
     };
     let model_id = request.model_id();
-    studio.inner.metrics.call(model_id, outcome, secs);
-    studio.record_call_time(model_id, secs);
+    runner.metrics.call(model_id, outcome, secs);
+    report.call_took(model_id, secs);
     Outcome {
         call,
         generation,
@@ -252,17 +284,16 @@ async fn make(
 }
 
 /// Stores the pictures of an ended call in the gallery and notes them in the job.
-async fn keep(studio: &Studio, job: &mut Job, request: &Plan, outcome: Outcome) {
-    let inner = &studio.inner;
+async fn keep(runner: &Runner, job: &mut Job, request: &Plan, outcome: Outcome) {
     let Outcome {
         call, generation, ..
     } = outcome;
     for failure in generation.failures {
         tracing::warn!(job = %job.id, model = %job.model_id, error = %failure, "a model call failed");
         if failure == BedrockError::NotSubscribed {
-            inner.models.mark_not_subscribed(&job.model_id);
+            runner.models.mark_not_subscribed(&job.model_id);
         } else if let Some(lifecycle) = failure.lifecycle() {
-            inner.models.mark(&job.model_id, lifecycle);
+            runner.models.mark(&job.model_id, lifecycle);
         }
         if !job.problems.contains(&Problem::Bedrock(failure.clone())) {
             job.problems.push(Problem::Bedrock(failure));
@@ -273,7 +304,7 @@ async fn keep(studio: &Studio, job: &mut Job, request: &Plan, outcome: Outcome) 
         let index = call.first + offset as u8;
         let recipe = request.recipe(&image);
         let id = job.id.picture(index);
-        match inner
+        match runner
             .gallery
             .save_as(&job.owner, id.clone(), recipe, image.png)
             .await
@@ -292,7 +323,7 @@ async fn keep(studio: &Studio, job: &mut Job, request: &Plan, outcome: Outcome) 
             }
         }
     }
-    inner.metrics.pictures(&job.model_id, saved);
+    runner.metrics.pictures(&job.model_id, saved);
     if not_saved > 0 {
         job.problems.push(Problem::NotSaved(not_saved));
     }
@@ -311,36 +342,35 @@ enum Plan {
 
 impl Plan {
     /// The request, or why it can no longer be run (its model, operation or picture is gone).
-    async fn read(studio: &Studio, job: &Job) -> Result<Result<Self, String>, RunError> {
-        let inner = &studio.inner;
+    async fn read(runner: &Runner, job: &Job) -> Result<Result<Self, String>, RunError> {
         let edit = match &job.work {
             Work::Generate(form) => {
-                return Ok(GenerationRequest::parse(form, &inner.catalogue)
+                return Ok(GenerationRequest::parse(form, &runner.catalogue)
                     .map(Plan::Generate)
                     .map_err(|errors| sentences(&errors)));
             }
             Work::Edit(edit) => edit,
         };
-        let Some(png) = inner.gallery.png(&job.owner, &edit.source).await? else {
+        let Some(png) = runner.gallery.png(&job.owner, &edit.source).await? else {
             return Ok(Err("the picture to edit has been deleted.".to_owned()));
         };
         let operation = edit
             .form
             .iter()
             .find(|(name, _)| name == Field::Operation.name())
-            .and_then(|(_, id)| inner.operations.get(id));
+            .and_then(|(_, id)| runner.operations.get(id));
         let Some(spec) = operation else {
             return Ok(Err("its operation is no longer offered.".to_owned()));
         };
         let mask = match edit.has_mask {
-            true => match inner.jobs.input(&job.id, super::MASK).await? {
+            true => match runner.jobs.input(&job.id, super::MASK).await? {
                 Some(bytes) => Some(bytes),
                 None => return Ok(Err("its mask is missing.".to_owned())),
             },
             false => None,
         };
         let style = match edit.has_style {
-            true => match inner.jobs.input(&job.id, super::STYLE).await? {
+            true => match runner.jobs.input(&job.id, super::STYLE).await? {
                 Some(bytes) => Some(bytes),
                 None => return Ok(Err("its style picture is missing.".to_owned())),
             },
@@ -352,7 +382,7 @@ impl Plan {
             Some(Err(errors)) => return Ok(Err(sentences(&errors))),
             None => return Ok(Err("its picture could not be read.".to_owned())),
         };
-        Ok(EditRequest::parse(&edit.form, pictures, &inner.operations)
+        Ok(EditRequest::parse(&edit.form, pictures, &runner.operations)
             .map(|request| Plan::Edit {
                 request,
                 source: edit.source.clone(),
@@ -432,7 +462,7 @@ fn sentences(errors: &FieldErrors) -> String {
 
 /// Resolves when the owner cancels: through this process at once, through another within
 /// [`CANCEL_POLL`].
-async fn cancelled(studio: &Studio, id: &JobId, local: &mut watch::Receiver<bool>) {
+async fn cancelled(runner: &Runner, id: &JobId, local: &mut watch::Receiver<bool>) {
     let asked_here = async {
         if local.wait_for(|c| *c).await.is_err() {
             // The job is no longer held here: only the store can tell.
@@ -442,13 +472,7 @@ async fn cancelled(studio: &Studio, id: &JobId, local: &mut watch::Receiver<bool
     let asked_elsewhere = async {
         loop {
             tokio::time::sleep(CANCEL_POLL).await;
-            if studio
-                .inner
-                .jobs
-                .cancel_requested(id)
-                .await
-                .unwrap_or(false)
-            {
+            if runner.jobs.cancel_requested(id).await.unwrap_or(false) {
                 return;
             }
         }
@@ -462,12 +486,12 @@ async fn cancelled(studio: &Studio, id: &JobId, local: &mut watch::Receiver<bool
 /// Ends the job: its cost settled to what was made (plus calls abandoned in flight), its final
 /// state stored and shown.
 async fn finish(
-    studio: &Studio,
+    runner: &Runner,
+    report: &dyn Report,
     mut job: Job,
     state: JobState,
     abandoned: u8,
 ) -> Result<(), RunError> {
-    let inner = &studio.inner;
     let made = job.pictures.len() as u64 + u64::from(abandoned);
     let cost = job.price_per_image.times(made);
     job.state = state;
@@ -477,26 +501,26 @@ async fn finish(
     // Both at once, so the end is shown sooner; a process that dies between the two leaves an
     // ended job in the queue, and whoever finds it there settles it (`dequeue_ended`).
     let (settled, stored) = tokio::join!(
-        inner.budget.settle(&job.owner, &job.reservation, cost),
-        store(studio, &job),
+        runner.budget.settle(&job.owner, &job.reservation, cost),
+        store(runner, &job),
     );
     settled?;
     stored?;
-    studio.publish(&job);
-    inner.jobs.remove_from_queue(&job).await?;
-    inner.metrics.job_ended(state.as_str());
+    report.show(&job);
+    runner.jobs.remove_from_queue(&job).await?;
+    runner.metrics.job_ended(state.as_str());
     tracing::info!(job = %job.id, state = state.as_str(), pictures = job.pictures.len(), "job ended");
     Ok(())
 }
 
 /// Ends a job whose process died on its last allowed attempt, without running it again.
-pub async fn give_up(studio: &Studio, mut job: Job, attempt: u8) -> Result<(), RunError> {
-    if !studio
-        .inner
-        .jobs
-        .claim(&job.id, attempt, &studio.inner.worker)
-        .await?
-    {
+pub async fn give_up(
+    runner: &Runner,
+    report: &dyn Report,
+    mut job: Job,
+    attempt: u8,
+) -> Result<(), RunError> {
+    if !runner.jobs.claim(&job.id, attempt, &runner.worker).await? {
         return Ok(());
     }
     tracing::warn!(job = %job.id, "a job was interrupted twice; it is not run again");
@@ -508,33 +532,31 @@ pub async fn give_up(studio: &Studio, mut job: Job, attempt: u8) -> Result<(), R
         JobState::Done
     };
     // What the lost calls cost is unknown; only the stored pictures are counted.
-    finish(studio, job, state, 0).await
+    finish(runner, report, job, state, 0).await
 }
 
 /// Takes an ended job out of the queue, settling its cost first: settling again changes
 /// nothing, and its process may have died after storing the end but before settling.
-pub async fn dequeue_ended(studio: &Studio, job: &Job) -> Result<(), StorageError> {
-    let inner = &studio.inner;
+pub async fn dequeue_ended(runner: &Runner, job: &Job) -> Result<(), StorageError> {
     let cost = job.cost.unwrap_or(job.reservation.amount);
-    inner
+    runner
         .budget
         .settle(&job.owner, &job.reservation, cost)
         .await?;
-    inner.jobs.remove_from_queue(job).await
+    runner.jobs.remove_from_queue(job).await
 }
 
 /// Stores the job and shows it, unless a newer attempt has taken it over.
-async fn save(studio: &Studio, job: &Job) -> Result<(), RunError> {
-    store(studio, job).await?;
-    studio.publish(job);
+async fn save(runner: &Runner, report: &dyn Report, job: &Job) -> Result<(), RunError> {
+    store(runner, job).await?;
+    report.show(job);
     Ok(())
 }
 
 /// Stores the job, unless a newer attempt has taken it over.
-async fn store(studio: &Studio, job: &Job) -> Result<(), RunError> {
-    let inner = &studio.inner;
-    if inner.jobs.is_claimed(&job.id, job.attempt + 1).await? {
+async fn store(runner: &Runner, job: &Job) -> Result<(), RunError> {
+    if runner.jobs.is_claimed(&job.id, job.attempt + 1).await? {
         return Err(RunError::TakenOver);
     }
-    Ok(inner.jobs.save(job).await?)
+    Ok(runner.jobs.save(job).await?)
 }
