@@ -107,7 +107,8 @@ impl Application {
             bedrock_region: config.bedrock_region.clone(),
         };
         let reachability = Reachability::watch(storage.clone(), config.store_check_interval);
-        let router = http::router(state, REQUEST_TIMEOUT).layer(Extension(reachability));
+        let router = http::router(state, REQUEST_TIMEOUT, config.pictures_at_once)
+            .layer(Extension(reachability));
         let listener = bind(config.listen).await?;
         let metrics = match config.metrics_listen {
             Some(address) => Some((bind(address).await?, http::metrics_router(studio.clone()))),

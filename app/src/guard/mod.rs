@@ -1,10 +1,13 @@
 //! What keeps one client, one burst or one other site from taking the service, or the bill,
-//! over: the same-site check, a per-browser rate limit and the budget ledger.
+//! over: the same-site check, a per-browser rate limit, a bound on pictures read at once and
+//! the budget ledger.
 
+mod bodies;
 mod budget;
 mod rate;
 mod same_site;
 
+pub use bodies::{BodySlot, BodySlots};
 pub use budget::{Budget, BudgetError, Caps, OverBudget, Reservation, Spending, Usd};
 pub use rate::RateLimit;
 pub use same_site::{CrossSite, check_same_site};

@@ -2,6 +2,7 @@
 
 mod answer;
 mod assets;
+mod body_gate;
 mod edit;
 mod edit_views;
 mod error;
@@ -40,7 +41,7 @@ use tower_http::{
 use crate::{
     catalogue::{Catalogue, Operations},
     gallery::Gallery,
-    guard::check_same_site,
+    guard::{BodySlots, check_same_site},
     models::ModelStatus,
     studio::Studio,
 };
@@ -72,7 +73,8 @@ impl FromRef<AppState> for Key {
 /// A form is a few KB even at the longest prompt; anything bigger is refused before parsing.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// `bodies_at_once`: how many pictures are read and decoded at once (see `body_gate`).
+pub fn router(state: AppState, request_timeout: Duration, bodies_at_once: usize) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let cookie_keys = identity::CookieKeys {
         current: state.cookie_key.clone(),
@@ -127,6 +129,15 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/assets/{file}", get(assets::asset))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            body_gate::BodyGate {
+                studio: state.studio.clone(),
+                slots: BodySlots::new(bodies_at_once),
+                cookie_key: state.cookie_key.clone(),
+                secure_cookie: state.secure_cookie,
+            },
+            body_gate::admit,
+        ))
         .layer(middleware::from_fn_with_state(
             cookie_keys,
             identity::accept_previous_key,

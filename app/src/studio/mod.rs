@@ -305,6 +305,13 @@ impl Studio {
         self.accept(owner, asked).await
     }
 
+    /// Whether `owner` may start a job or an upload now, without counting one: asked before a
+    /// picture is read.
+    pub fn has_room(&self, owner: &OwnerId) -> Result<(), Refusal> {
+        let room = self.inner.rate_limit.has_room(owner.as_str());
+        room.map_err(|_| Refusal::RateLimited)
+    }
+
     /// Keeps `picture` in `owner`'s gallery as an upload of their own, to edit. It counts
     /// against the same per-browser rate as a job, since it takes the same storage.
     pub async fn upload(

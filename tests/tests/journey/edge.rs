@@ -1,7 +1,8 @@
 //! Hostile input at the edge: text past its cap is refused beside its field with a short
 //! answer, never shown again; a client that trickles its headers is cut off while others are
-//! served; a client cannot choose Easel's request ids; and readiness probes cost the store
-//! nothing.
+//! served; only a few pictures are read at once, and a browser over its rate is refused before
+//! its picture is read; a client cannot choose Easel's request ids; and readiness probes cost
+//! the store nothing.
 
 use std::time::Duration;
 
@@ -12,7 +13,10 @@ use tokio::{
     net::TcpStream,
 };
 
-use super::{edit::uploaded, recipe::automatic1111_png};
+use super::{
+    edit::{picture, png, uploaded},
+    recipe::automatic1111_png,
+};
 
 const MB: usize = 1024 * 1024;
 
@@ -157,4 +161,82 @@ async fn readiness_probes_write_nothing_to_the_store() {
     }
 
     assert_eq!(writes(&app.store_requests().await), before);
+}
+
+/// An upload whose picture never finishes arriving, as a slow or hostile client sends it. The
+/// connection stays open until dropped.
+async fn start_an_upload_that_never_ends(app: &TestApp) -> TcpStream {
+    app.home().await;
+    let address = app.address.trim_start_matches("http://");
+    let mut connection = TcpStream::connect(address).await.expect("a connection");
+    let head = format!(
+        "POST /uploads HTTP/1.1\r\nHost: {address}\r\nOrigin: {}\r\n\
+         Sec-Fetch-Site: same-origin\r\nCookie: {}\r\n\
+         Content-Type: multipart/form-data; boundary=edge\r\nContent-Length: {}\r\n\r\n\
+         --edge\r\nContent-Disposition: form-data; name=\"picture\"; filename=\"slow.png\"\r\n\r\n",
+        app.address,
+        app.cookie_header(),
+        8 * MB
+    );
+    connection
+        .write_all(head.as_bytes())
+        .await
+        .expect("the start of the upload");
+    connection
+}
+
+/// Uploads a small picture again and again (for at most ten seconds) until the answer's status
+/// is `wanted`.
+async fn upload_until(app: &TestApp, wanted: StatusCode) -> Page {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = app.upload("small.png", png(picture(64, 64))).await;
+        if page.status == wanted {
+            return page;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {}: {}",
+            page.status,
+            page.text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn while_pictures_are_being_read_one_more_gets_a_short_busy_answer() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| config.pictures_at_once = 1).await;
+    let slow = start_an_upload_that_never_ends(&app).await;
+
+    let busy = upload_until(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+
+    assert!(
+        busy.text().contains("reading other pictures"),
+        "{}",
+        busy.text()
+    );
+    assert!(busy.headers.contains_key("retry-after"));
+    assert!(busy.html.len() < 1024, "{} bytes", busy.html.len());
+    drop(slow);
+    upload_until(&app, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_browser_over_its_rate_is_refused_before_its_picture_is_read() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| config.rate_limit = 1).await;
+    upload_until(&app, StatusCode::OK).await;
+
+    let mut slow = start_an_upload_that_never_ends(&app).await;
+    let mut answer = vec![0; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut answer))
+        .await
+        .expect("an answer before the picture has arrived")
+        .expect("the answer");
+
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.to_lowercase().contains("retry-after"), "{answer}");
 }

@@ -11,13 +11,13 @@ const WIDTH: u32 = 256;
 const HEIGHT: u32 = 192;
 
 /// A picture of the given size with something in it: a gradient.
-fn picture(width: u32, height: u32) -> RgbImage {
+pub(crate) fn picture(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
         Rgb([(x % 256) as u8, (y % 256) as u8, 90])
     })
 }
 
-fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
+pub(crate) fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     image.into().write_to(&mut out, ImageFormat::Png).unwrap();
     out.into_inner()
