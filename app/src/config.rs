@@ -99,7 +99,7 @@ pub struct RawConfig {
     #[arg(long, env = "EASEL_HEADER_TIMEOUT_SECS", default_value = "10")]
     pub header_timeout_secs: String,
 
-    /// Megabytes of uploaded pictures one browser may keep (0: no quota).
+    /// Megabytes one browser may keep in its gallery before its uploads are refused (0: no quota).
     #[arg(long, env = "EASEL_UPLOAD_QUOTA_MB", default_value = "200")]
     pub upload_quota_mb: String,
 }

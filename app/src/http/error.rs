@@ -121,6 +121,11 @@ pub fn refusal(refused: &Refusal) -> (StatusCode, String, Option<u64>) {
             Some((*wait_secs).max(1)),
         ),
         Refusal::OverBudget(over) => (StatusCode::PAYMENT_REQUIRED, over_budget(over), None),
+        Refusal::OverQuota(over) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Your pictures here have reached this Easel's quota of {} MB, so this one was not kept. Delete some to upload more.", over.megabytes),
+            None,
+        ),
         Refusal::Storage(_) | Refusal::Gallery(_) => {
             tracing::error!(error = %refused, "could not store a job or an upload");
             (

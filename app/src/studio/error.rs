@@ -1,4 +1,8 @@
-use crate::{gallery::GalleryError, guard::OverBudget, storage::StorageError};
+use crate::{
+    gallery::GalleryError,
+    guard::{OverBudget, OverQuota},
+    storage::StorageError,
+};
 
 /// Why the studio did not accept a request; `http::error` words each one for the user.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +21,8 @@ pub enum Refusal {
     },
     #[error(transparent)]
     OverBudget(#[from] OverBudget),
+    #[error(transparent)]
+    OverQuota(#[from] OverQuota),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]

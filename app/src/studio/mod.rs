@@ -34,7 +34,7 @@ use crate::{
     catalogue::{Catalogue, Operations},
     domain::{EditRequest, GenerationRequest},
     gallery::{Gallery, ImageId, ImageRecord, OwnerId, Recipe},
-    guard::{Budget, RateLimit, Spending, Usd},
+    guard::{Budget, RateLimit, Spending, UploadQuota, Usd},
     metrics::{Gauges, Metrics},
     models::ModelStatus,
     storage::{Storage, StorageError},
@@ -83,6 +83,7 @@ pub struct Parts {
     pub storage: Storage,
     pub budget: Budget,
     pub rate_limit: RateLimit,
+    pub upload_quota: UploadQuota,
     pub metrics: Metrics,
     pub settings: JobSettings,
 }
@@ -102,6 +103,7 @@ struct Inner {
     jobs: JobStore,
     budget: Budget,
     rate_limit: RateLimit,
+    upload_quota: UploadQuota,
     metrics: Metrics,
     settings: JobSettings,
     worker: WorkerId,
@@ -216,6 +218,7 @@ impl Studio {
             storage,
             budget,
             rate_limit,
+            upload_quota,
             metrics,
             settings,
         } = parts;
@@ -229,6 +232,7 @@ impl Studio {
                 jobs: JobStore::new(storage.clone()),
                 budget,
                 rate_limit,
+                upload_quota,
                 metrics,
                 settings,
                 worker: WorkerId::new_random(),
@@ -324,6 +328,8 @@ impl Studio {
         }
         let recipe = Recipe::uploaded(picture.width(), picture.height(), OffsetDateTime::now_utc());
         let png = Bytes::from(picture.into_png());
+        let kept = self.inner.gallery.bytes_kept(owner).await?;
+        self.inner.upload_quota.check(kept, png.len() as u64)?;
         Ok(self.inner.gallery.save(owner, recipe, png).await?)
     }
 

@@ -1,8 +1,9 @@
 //! Hostile input at the edge: text past its cap is refused beside its field with a short
 //! answer, never shown again; a client that trickles its headers is cut off while others are
 //! served; only a few pictures are read at once, and a browser over its rate is refused before
-//! its picture is read; a client cannot choose Easel's request ids; and readiness probes cost
-//! the store nothing.
+//! its picture is read; uploads stop at the browser's quota; a client cannot choose Easel's
+//! request ids; readiness probes cost the store nothing; and a job's own pictures go when it
+//! ends.
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use tokio::{
 };
 
 use super::{
-    edit::{picture, png, uploaded},
+    edit::{HEIGHT, WIDTH, mask, picture, png, uploaded},
     recipe::automatic1111_png,
 };
 
@@ -239,4 +240,80 @@ async fn a_browser_over_its_rate_is_refused_before_its_picture_is_read() {
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
     assert!(answer.to_lowercase().contains("retry-after"), "{answer}");
+}
+
+/// A picture that does not compress: 512 x 512 of noise, about 770 KB as a PNG.
+fn noise() -> Vec<u8> {
+    let mut seed = 0x2545_f491_u32;
+    png(image::RgbImage::from_fn(512, 512, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        image::Rgb([r, g, b])
+    }))
+}
+
+#[tokio::test]
+async fn uploads_stop_at_the_browsers_quota_until_it_deletes_some() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| config.upload_quota = Some(MB as u64)).await;
+    let first = app.upload("noise.png", noise()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+
+    let refused = app.upload("more-noise.png", noise()).await;
+
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        refused.text().contains("quota of 1 MB"),
+        "{}",
+        refused.text()
+    );
+    let kept = first
+        .picture_being_edited()
+        .expect("the first upload's page");
+    app.delete(&kept).await;
+    let again = app.upload("more-noise.png", noise()).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+}
+
+/// Objects the app has deleted from its store so far, from its metrics.
+async fn deletes(app: &TestApp) -> u64 {
+    app.store_requests()
+        .await
+        .get("delete")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_mask_an_edit_came_with_is_deleted_when_its_job_ends() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| {
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.jobs.scan_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let source = uploaded(&app).await;
+    let before = deletes(&app).await;
+
+    let job = app
+        .edit_and_wait(
+            &source,
+            &[("operation", "inpaint"), ("prompt", "a red door")],
+            &[("mask", mask(WIDTH, HEIGHT, true))],
+        )
+        .await;
+    assert_eq!(job.job_states(), ["done"]);
+
+    // The job's queue mark and its mask; the end is shown a moment before they go.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while deletes(&app).await - before < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} deleted",
+            deletes(&app).await - before
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

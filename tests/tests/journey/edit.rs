@@ -7,8 +7,8 @@ use std::io::Cursor;
 use easel_tests::{BedrockDouble, TestApp, spawn_app};
 use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 
-const WIDTH: u32 = 256;
-const HEIGHT: u32 = 192;
+pub(crate) const WIDTH: u32 = 256;
+pub(crate) const HEIGHT: u32 = 192;
 
 /// A picture of the given size with something in it: a gradient.
 pub(crate) fn picture(width: u32, height: u32) -> RgbImage {
@@ -24,7 +24,7 @@ pub(crate) fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
 }
 
 /// A mask as a painter makes it: black, with a white square (the part to change) unless empty.
-fn mask(width: u32, height: u32, painted: bool) -> Vec<u8> {
+pub(crate) fn mask(width: u32, height: u32, painted: bool) -> Vec<u8> {
     png(GrayImage::from_fn(width, height, |x, y| {
         let inside = painted && (16..80).contains(&x) && (16..80).contains(&y);
         Luma([if inside { 255 } else { 0 }])
