@@ -16,6 +16,7 @@ use tokio::{
 
 use super::{
     edit::{HEIGHT, WIDTH, mask, picture, png, uploaded},
+    gallery::counted_app,
     recipe::automatic1111_png,
 };
 
@@ -144,11 +145,7 @@ async fn a_client_that_trickles_its_headers_is_cut_off_and_others_are_served() {
 #[tokio::test]
 async fn readiness_probes_write_nothing_to_the_store() {
     let bedrock = BedrockDouble::start().await;
-    let app = spawn_app_with(&bedrock, |config| {
-        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
-        config.jobs.scan_interval = Duration::from_secs(3600);
-    })
-    .await;
+    let app = counted_app(&bedrock).await;
     let writes = |requests: &std::collections::BTreeMap<String, u64>| {
         ["put", "delete", "copy"]
             .map(|operation| requests.get(operation).copied().unwrap_or(0))
@@ -289,11 +286,7 @@ async fn deletes(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn the_mask_an_edit_came_with_is_deleted_when_its_job_ends() {
     let bedrock = BedrockDouble::start().await;
-    let app = spawn_app_with(&bedrock, |config| {
-        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
-        config.jobs.scan_interval = Duration::from_secs(3600);
-    })
-    .await;
+    let app = counted_app(&bedrock).await;
     let source = uploaded(&app).await;
     let before = deletes(&app).await;
 
