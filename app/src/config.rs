@@ -99,7 +99,7 @@ pub struct RawConfig {
     #[arg(long, env = "EASEL_HEADER_TIMEOUT_SECS", default_value = "10")]
     pub header_timeout_secs: String,
 
-    /// Megabytes of uploaded pictures one browser may keep (0: no quota).
+    /// Megabytes one browser may keep in its gallery before its uploads are refused (0: no quota).
     #[arg(long, env = "EASEL_UPLOAD_QUOTA_MB", default_value = "200")]
     pub upload_quota_mb: String,
 }
@@ -126,6 +126,8 @@ pub struct Config {
     pub header_timeout: Duration,
     /// How often the store is checked for `/readyz`.
     pub store_check_interval: Duration,
+    /// Uploaded pictures read and decoded at once; more are answered "busy".
+    pub pictures_at_once: usize,
     /// Bytes of uploads one browser may keep; `None`: no quota.
     pub upload_quota: Option<u64>,
 }
@@ -301,6 +303,8 @@ impl RawConfig {
             model_check_interval: parse("EASEL_MODEL_CHECK_SECS", &self.model_check_secs, seconds)?,
             gallery_page_size: 12,
             store_check_interval: Duration::from_secs(10),
+            // Two cores decode two at a time; a few more may be arriving over the network.
+            pictures_at_once: 4,
             header_timeout: parse(
                 "EASEL_HEADER_TIMEOUT_SECS",
                 &self.header_timeout_secs,

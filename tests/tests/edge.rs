@@ -19,13 +19,19 @@ fn easel_on(folder: &std::path::Path, bedrock: &BedrockDouble) -> (std::process:
     (command, format!("http://127.0.0.1:{port}"))
 }
 
+/// `easel` serving with `folder` as its store; its address.
+async fn serving_on(folder: &std::path::Path, bedrock: &BedrockDouble) -> (Running, String) {
+    let (mut command, address) = easel_on(folder, bedrock);
+    let running = Running::spawn_logged(&mut command);
+    wait_until_up(&format!("{address}/healthz")).await;
+    (running, address)
+}
+
 #[tokio::test]
 async fn a_second_process_on_the_same_folder_refuses_to_start_and_names_it() {
     let bedrock = BedrockDouble::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let (mut first, address) = easel_on(folder.path(), &bedrock);
-    let _first = Running::spawn_logged(&mut first);
-    wait_until_up(&format!("{address}/healthz")).await;
+    let (_first, address) = serving_on(folder.path(), &bedrock).await;
 
     let (mut second, _) = easel_on(folder.path(), &bedrock);
     let refused = captured(&mut second).output().expect("easel runs");
@@ -48,13 +54,8 @@ async fn a_second_process_on_the_same_folder_refuses_to_start_and_names_it() {
 async fn the_folder_is_free_again_once_its_process_has_stopped() {
     let bedrock = BedrockDouble::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let (mut first, address) = easel_on(folder.path(), &bedrock);
-    let first = Running::spawn_logged(&mut first);
-    wait_until_up(&format!("{address}/healthz")).await;
+    let (first, _) = serving_on(folder.path(), &bedrock).await;
     assert!(first.stop().status.success());
 
-    let (mut second, address) = easel_on(folder.path(), &bedrock);
-    let _second = Running::spawn_logged(&mut second);
-
-    wait_until_up(&format!("{address}/healthz")).await;
+    serving_on(folder.path(), &bedrock).await;
 }

@@ -264,6 +264,13 @@ impl Gallery {
         Ok(existed)
     }
 
+    /// Bytes the owner's pictures, previews and records take in the store.
+    pub async fn bytes_kept(&self, owner: &OwnerId) -> Result<u64, GalleryError> {
+        let folder = Path::from_iter([GALLERIES, owner.as_str()]);
+        let sizes = self.storage.sizes_under(&folder).await?;
+        Ok(sizes.iter().map(|(_, size)| size).sum())
+    }
+
     /// Loads the secret `_easel/{name}` of `len` bytes, creating it with
     /// random bytes on first use. Every task sharing the store gets the same
     /// secret, and it survives restarts.

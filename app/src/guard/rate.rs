@@ -24,6 +24,21 @@ impl RateLimit {
         }
     }
 
+    /// Whether `client` may start one more now, without counting it: checked before a large
+    /// body is read, so that a client over its rate costs no more than its headers.
+    pub fn has_room(&self, client: &str) -> Result<(), Busy> {
+        let now = Instant::now();
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        match windows.get(client) {
+            Some((start, count))
+                if now.duration_since(*start) < WINDOW && *count >= self.per_minute =>
+            {
+                Err(Busy)
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn check(&self, client: &str) -> Result<(), Busy> {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
@@ -54,5 +69,15 @@ mod tests {
         assert!(limit.check("a").is_ok());
         assert_eq!(limit.check("a"), Err(Busy));
         assert!(limit.check("b").is_ok());
+    }
+
+    #[test]
+    fn asking_whether_there_is_room_counts_nothing() {
+        let limit = RateLimit::new(1);
+        assert!(limit.has_room("a").is_ok());
+        assert!(limit.has_room("a").is_ok());
+        assert!(limit.check("a").is_ok());
+        assert_eq!(limit.has_room("a"), Err(Busy));
+        assert!(limit.has_room("b").is_ok());
     }
 }

@@ -121,7 +121,9 @@ fn explained(
 /// trying again where waiting helps.
 pub fn refusal(refused: &Refusal) -> (StatusCode, Option<u64>) {
     match refused {
-        Refusal::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_AFTER_SECS)),
+        Refusal::ShuttingDown | Refusal::ReadingPictures => {
+            (StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_AFTER_SECS))
+        }
         Refusal::RateLimited | Refusal::TooManyJobs { .. } => {
             (StatusCode::TOO_MANY_REQUESTS, Some(RETRY_AFTER_SECS))
         }
@@ -129,6 +131,7 @@ pub fn refusal(refused: &Refusal) -> (StatusCode, Option<u64>) {
             (StatusCode::SERVICE_UNAVAILABLE, Some((*wait_secs).max(1)))
         }
         Refusal::OverBudget(_) => (StatusCode::PAYMENT_REQUIRED, None),
+        Refusal::OverQuota(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
         Refusal::Storage(_) | Refusal::Gallery(_) => {
             tracing::error!(error = %refused, "could not store a job or an upload");
             (StatusCode::SERVICE_UNAVAILABLE, Some(RETRY_AFTER_SECS))

@@ -2,6 +2,7 @@
 
 mod answer;
 mod assets;
+mod body_gate;
 mod edit;
 mod edit_views;
 mod error;
@@ -120,6 +121,14 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/assets/{file}", get(assets::asset))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            body_gate::BodyGate {
+                studio: state.studio.clone(),
+                cookie_key: state.cookie_key.clone(),
+                secure_cookie: state.secure_cookie,
+            },
+            body_gate::admit,
+        ))
         .layer(middleware::from_fn_with_state(
             cookie_keys,
             identity::accept_previous_key,

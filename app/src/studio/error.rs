@@ -1,4 +1,8 @@
-use crate::{gallery::GalleryError, guard::OverBudget, storage::StorageError};
+use crate::{
+    gallery::GalleryError,
+    guard::{OverBudget, OverQuota},
+    storage::StorageError,
+};
 
 /// Why the studio did not accept a request; `sentences` words each one for the user.
 #[derive(Debug, thiserror::Error)]
@@ -7,6 +11,8 @@ pub enum Refusal {
     ShuttingDown,
     #[error("too many requests from this browser")]
     RateLimited,
+    #[error("as many pictures as this process reads at once are being read")]
+    ReadingPictures,
     #[error("this browser has {limit} jobs going")]
     TooManyJobs { limit: usize },
     #[error("the queue for {model} is full")]
@@ -17,6 +23,8 @@ pub enum Refusal {
     },
     #[error(transparent)]
     OverBudget(#[from] OverBudget),
+    #[error(transparent)]
+    OverQuota(#[from] OverQuota),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]

@@ -47,7 +47,7 @@ use crate::{
     catalogue::{Catalogue, Operations},
     domain::{EditRequest, GenerationRequest},
     gallery::Gallery,
-    guard::{Budget, RateLimit, Usd},
+    guard::{BodySlot, BodySlots, Budget, RateLimit, UploadQuota, Usd},
     identity::OwnerId,
     metrics::{Gauges, Metrics},
     storage::{Reachability, Storage, StorageError},
@@ -101,6 +101,9 @@ pub struct Parts {
     pub reachability: Reachability,
     pub budget: Budget,
     pub rate_limit: RateLimit,
+    pub upload_quota: UploadQuota,
+    /// How many picture-sized request bodies are read and decoded at once.
+    pub body_slots: BodySlots,
     pub metrics: Metrics,
     pub settings: JobSettings,
 }
@@ -124,6 +127,8 @@ struct Inner {
     jobs: JobStore,
     budget: Budget,
     rate_limit: RateLimit,
+    upload_quota: UploadQuota,
+    body_slots: BodySlots,
     metrics: Metrics,
     settings: JobSettings,
     worker: WorkerId,
@@ -239,6 +244,8 @@ impl Studio {
             reachability,
             budget,
             rate_limit,
+            upload_quota,
+            body_slots,
             metrics,
             settings,
         } = parts;
@@ -270,6 +277,8 @@ impl Studio {
                 jobs,
                 budget,
                 rate_limit,
+                upload_quota,
+                body_slots,
                 metrics,
                 settings,
                 worker,
@@ -428,6 +437,21 @@ impl Studio {
         self.accept(owner, asked).await
     }
 
+    /// Lets one picture-sized request body be read, before any of it is: refused while its
+    /// sender (when known) is over their rate, without counting one, or while as many
+    /// pictures as this process reads at once are being read. Hold the slot while the body
+    /// is read and used.
+    pub fn admit_picture(&self, owner: Option<&OwnerId>) -> Result<BodySlot, Refusal> {
+        if let Some(owner) = owner {
+            let room = self.inner.rate_limit.has_room(owner.as_str());
+            room.map_err(|_| Refusal::RateLimited)?;
+        }
+        self.inner
+            .body_slots
+            .take()
+            .map_err(|_| Refusal::ReadingPictures)
+    }
+
     /// Keeps `picture` in `owner`'s gallery as an upload of their own, to edit. It counts
     /// against the same per-browser rate as a job, since it takes the same storage.
     pub async fn upload(
@@ -440,6 +464,8 @@ impl Studio {
         }
         let recipe = Recipe::uploaded(picture.width(), picture.height(), OffsetDateTime::now_utc());
         let png = Bytes::from(picture.into_png());
+        let kept = self.inner.gallery.bytes_kept(owner).await?;
+        self.inner.upload_quota.check(kept, png.len() as u64)?;
         Ok(self.inner.gallery.save(owner, recipe, png).await?)
     }
 

@@ -73,7 +73,9 @@ pub fn refusal(refused: &Refusal) -> String {
             },
             in_words(*wait_secs)
         ),
+        Refusal::ReadingPictures => "Easel is reading other pictures right now, so this one was not read. Nothing was charged; try again in a few seconds.".into(),
         Refusal::OverBudget(over) => over_budget(over),
+        Refusal::OverQuota(over) => format!("Your pictures here have reached this Easel's quota of {} MB, so this one was not kept. Delete some to upload more.", over.megabytes),
         Refusal::Storage(_) | Refusal::Gallery(_) => "Easel could not reach its store, so nothing was accepted and nothing was charged. Try again in a moment.".into(),
     }
 }

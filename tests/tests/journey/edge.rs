@@ -1,7 +1,9 @@
 //! Hostile input at the edge: text past its cap is refused beside its field with a short
 //! answer, never shown again; a client that trickles its headers is cut off while others are
-//! served; a client cannot choose Easel's request ids; and readiness probes cost the store
-//! nothing.
+//! served; only a few pictures are read at once, and a browser over its rate is refused before
+//! its picture is read; uploads stop at the browser's quota; a client cannot choose Easel's
+//! request ids; readiness probes cost the store nothing; and a job's own pictures go when it
+//! ends.
 
 use std::time::Duration;
 
@@ -12,7 +14,11 @@ use tokio::{
     net::TcpStream,
 };
 
-use super::{edit::uploaded, recipe::automatic1111_png};
+use super::{
+    edit::{HEIGHT, WIDTH, mask, picture, png, uploaded},
+    gallery::counted_app,
+    recipe::automatic1111_png,
+};
 
 const MB: usize = 1024 * 1024;
 
@@ -139,11 +145,7 @@ async fn a_client_that_trickles_its_headers_is_cut_off_and_others_are_served() {
 #[tokio::test]
 async fn readiness_probes_write_nothing_to_the_store() {
     let bedrock = BedrockDouble::start().await;
-    let app = spawn_app_with(&bedrock, |config| {
-        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
-        config.jobs.scan_interval = Duration::from_secs(3600);
-    })
-    .await;
+    let app = counted_app(&bedrock).await;
     let writes = |requests: &std::collections::BTreeMap<String, u64>| {
         ["put", "delete", "copy"]
             .map(|operation| requests.get(operation).copied().unwrap_or(0))
@@ -157,4 +159,154 @@ async fn readiness_probes_write_nothing_to_the_store() {
     }
 
     assert_eq!(writes(&app.store_requests().await), before);
+}
+
+/// An upload whose picture never finishes arriving, as a slow or hostile client sends it. The
+/// connection stays open until dropped.
+async fn start_an_upload_that_never_ends(app: &TestApp) -> TcpStream {
+    app.home().await;
+    let address = app.address.trim_start_matches("http://");
+    let mut connection = TcpStream::connect(address).await.expect("a connection");
+    let head = format!(
+        "POST /uploads HTTP/1.1\r\nHost: {address}\r\nOrigin: {}\r\n\
+         Sec-Fetch-Site: same-origin\r\nCookie: {}\r\n\
+         Content-Type: multipart/form-data; boundary=edge\r\nContent-Length: {}\r\n\r\n\
+         --edge\r\nContent-Disposition: form-data; name=\"picture\"; filename=\"slow.png\"\r\n\r\n",
+        app.address,
+        app.cookie_header(),
+        8 * MB
+    );
+    connection
+        .write_all(head.as_bytes())
+        .await
+        .expect("the start of the upload");
+    connection
+}
+
+/// Uploads a small picture again and again (for at most ten seconds) until the answer's status
+/// is `wanted`.
+async fn upload_until(app: &TestApp, wanted: StatusCode) -> Page {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = app.upload("small.png", png(picture(64, 64))).await;
+        if page.status == wanted {
+            return page;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {}: {}",
+            page.status,
+            page.text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn while_pictures_are_being_read_one_more_gets_a_short_busy_answer() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| config.pictures_at_once = 1).await;
+    let slow = start_an_upload_that_never_ends(&app).await;
+
+    let busy = upload_until(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+
+    assert!(
+        busy.text().contains("reading other pictures"),
+        "{}",
+        busy.text()
+    );
+    assert!(busy.headers.contains_key("retry-after"));
+    assert!(busy.html.len() < 1024, "{} bytes", busy.html.len());
+    drop(slow);
+    upload_until(&app, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_browser_over_its_rate_is_refused_before_its_picture_is_read() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| config.rate_limit = 1).await;
+    upload_until(&app, StatusCode::OK).await;
+
+    let mut slow = start_an_upload_that_never_ends(&app).await;
+    let mut answer = vec![0; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut answer))
+        .await
+        .expect("an answer before the picture has arrived")
+        .expect("the answer");
+
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.to_lowercase().contains("retry-after"), "{answer}");
+}
+
+/// A picture that does not compress: 512 x 512 of noise, about 770 KB as a PNG.
+fn noise() -> Vec<u8> {
+    let mut seed = 0x2545_f491_u32;
+    png(image::RgbImage::from_fn(512, 512, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        image::Rgb([r, g, b])
+    }))
+}
+
+#[tokio::test]
+async fn uploads_stop_at_the_browsers_quota_until_it_deletes_some() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app_with(&bedrock, |config| config.upload_quota = Some(MB as u64)).await;
+    let first = app.upload("noise.png", noise()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+
+    let refused = app.upload("more-noise.png", noise()).await;
+
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        refused.text().contains("quota of 1 MB"),
+        "{}",
+        refused.text()
+    );
+    let kept = first
+        .picture_being_edited()
+        .expect("the first upload's page");
+    app.delete(&kept).await;
+    let again = app.upload("more-noise.png", noise()).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+}
+
+/// Objects the app has deleted from its store so far, from its metrics.
+async fn deletes(app: &TestApp) -> u64 {
+    app.store_requests()
+        .await
+        .get("delete")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_mask_an_edit_came_with_is_deleted_when_its_job_ends() {
+    let bedrock = BedrockDouble::start().await;
+    let app = counted_app(&bedrock).await;
+    let source = uploaded(&app).await;
+    let before = deletes(&app).await;
+
+    let job = app
+        .edit_and_wait(
+            &source,
+            &[("operation", "inpaint"), ("prompt", "a red door")],
+            &[("mask", mask(WIDTH, HEIGHT, true))],
+        )
+        .await;
+    assert_eq!(job.job_states(), ["done"]);
+
+    // The job's queue mark and its mask; the end is shown a moment before they go.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while deletes(&app).await - before < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} deleted",
+            deletes(&app).await - before
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

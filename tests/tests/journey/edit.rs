@@ -7,24 +7,24 @@ use std::io::Cursor;
 use easel_tests::{BedrockDouble, TestApp, spawn_app};
 use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 
-const WIDTH: u32 = 256;
-const HEIGHT: u32 = 192;
+pub(crate) const WIDTH: u32 = 256;
+pub(crate) const HEIGHT: u32 = 192;
 
 /// A picture of the given size with something in it: a gradient.
-fn picture(width: u32, height: u32) -> RgbImage {
+pub(crate) fn picture(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
         Rgb([(x % 256) as u8, (y % 256) as u8, 90])
     })
 }
 
-fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
+pub(crate) fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     image.into().write_to(&mut out, ImageFormat::Png).unwrap();
     out.into_inner()
 }
 
 /// A mask as a painter makes it: black, with a white square (the part to change) unless empty.
-fn mask(width: u32, height: u32, painted: bool) -> Vec<u8> {
+pub(crate) fn mask(width: u32, height: u32, painted: bool) -> Vec<u8> {
     png(GrayImage::from_fn(width, height, |x, y| {
         let inside = painted && (16..80).contains(&x) && (16..80).contains(&y);
         Luma([if inside { 255 } else { 0 }])

@@ -229,7 +229,7 @@ async fn a_crash_between_writes_leaves_no_broken_entry() {
 }
 
 /// An app whose store requests can be counted, with no periodic job scan to add any.
-async fn counted_app(bedrock: &BedrockDouble) -> TestApp {
+pub(crate) async fn counted_app(bedrock: &BedrockDouble) -> TestApp {
     spawn_app_with(bedrock, |c| {
         c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
         c.jobs.scan_interval = Duration::from_secs(3600);
