@@ -4,7 +4,9 @@
 //! In order: the first page load, sequential generations as jobs (overhead and memory,
 //! `bench/generations.rs`), click -> picture shown in headless Chromium (`bench/browser.rs`),
 //! restarts (start to a healthy `/healthz`), the flood (`bench/flood.rs`) against a slow
-//! double, then four 4K upscales at once (`bench/upscales.rs`).
+//! double, four 4K upscales at once (`bench/upscales.rs`), click -> picture again against a
+//! double that takes 2 s, and hostile edit forms (`bench/hostile.rs`). The report, with one
+//! line per target, is `bench/report.rs`.
 //!
 //! These are measurements, not tests: the command succeeds whatever the figures are, unless
 //! `--check` asks it to fail on a missed target.
@@ -27,14 +29,18 @@ use xshell::{Shell, cmd};
 
 use crate::{
     flags,
-    processes::{self, Binaries},
+    processes::{self, Binaries, Running},
 };
 
 mod browser;
 mod flood;
 mod gallery;
 mod generations;
+mod hostile;
+mod report;
 mod upscales;
+
+use report::Report;
 
 const MODEL: &str = "amazon.titan-image-generator-v2:0";
 const PROMPT: &str = "a lighthouse on a cliff at dawn, watercolour";
@@ -60,6 +66,7 @@ const MB: f64 = 1_000_000.0;
 impl flags::Bench {
     pub fn run(self, sh: &Shell) -> Result<()> {
         let binaries = processes::build(sh, processes::Profile::Release)?;
+        let machine = report::Machine::describe(sh)?;
         let work = tempfile::Builder::new()
             .prefix("easel-bench-")
             .tempdir()
@@ -115,8 +122,20 @@ impl flags::Bench {
         let flood = flood::run(&binaries, work.path())?;
         println!("Running {} 4K upscales at once…", upscales::AT_ONCE);
         let upscales = upscales::run(&binaries, work.path())?;
+        println!(
+            "Clicking Generate again, the double answering after {} s…",
+            browser::SLOW_MODEL.as_secs()
+        );
+        let slow_clicks = slow_clicks(&binaries, work.path())?;
+        println!(
+            "Sending {} hostile edit forms of {} MB at once…",
+            hostile::FORMS,
+            hostile::FORM_BYTES / 1_000_000
+        );
+        let hostile = hostile::run(&binaries, work.path())?;
 
         let report = Report {
+            machine,
             page,
             gallery_page,
             empty_gallery,
@@ -130,6 +149,8 @@ impl flags::Bench {
             container_starts,
             flood,
             upscales,
+            slow_clicks,
+            hostile,
         };
         report.print(self.generations);
         let missed = report.missed();
@@ -219,21 +240,62 @@ fn generations_in_ram(
         .prefix("easel-bench-")
         .tempdir_in(ram_disk)
         .context("creating a folder on the RAM disk")?;
-    let address = processes::free_loopback_address()?;
-    let mut env = processes::offline_env(double_url, &work.path().join("gallery"));
-    env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
-    let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::null())?;
-    let client = browser()?;
-    let app = format!("http://{address}");
-    // The first visit gives the browser its identity.
-    page_text(&client, &format!("{app}/"))?;
+    let fresh = Fresh::start(binaries, double_url, &work.path().join("gallery"), &[])?;
     let generations = generations::Generations {
-        client: &client,
-        easel: &easel,
-        app,
+        client: &fresh.client,
+        easel: &fresh.easel,
+        app: fresh.app.clone(),
         double_url: format!("{double_url}/model/{MODEL}/invoke"),
     };
     generations.measure(n).map(Some)
+}
+
+/// Click -> picture shown on a fresh Easel whose double takes [`browser::SLOW_MODEL`] to answer
+/// each call, as real models take seconds.
+fn slow_clicks(binaries: &Binaries, work: &Path) -> Result<browser::Browser<browser::SlowClicks>> {
+    let delay = browser::SLOW_MODEL.as_millis().to_string();
+    let double = processes::start_double(
+        &binaries.double,
+        &["--all-live", "--answer-after-ms", &delay],
+    )?;
+    let fresh = Fresh::start(binaries, double.url(), &work.join("slow-gallery"), &[])?;
+    Ok(browser::measure_slow(fresh.address))
+}
+
+/// A fresh Easel for one measurement, so that what it measures is its own: pointed at a
+/// double, without budget caps or a rate limit, and a browser that has loaded its page once
+/// (the first visit gives the browser its identity).
+struct Fresh {
+    easel: Running,
+    address: SocketAddr,
+    /// `http://ADDR`.
+    app: String,
+    client: Client,
+}
+
+impl Fresh {
+    /// Its store in `storage`, with `settings` beside the bench's own.
+    fn start(
+        binaries: &Binaries,
+        double_url: &str,
+        storage: &Path,
+        settings: &[(&'static str, String)],
+    ) -> Result<Self> {
+        let address = processes::free_loopback_address()?;
+        let mut env = processes::offline_env(double_url, storage);
+        env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
+        env.extend_from_slice(settings);
+        let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::null())?;
+        let app = format!("http://{address}");
+        let client = browser()?;
+        page_text(&client, &format!("{app}/"))?;
+        Ok(Self {
+            easel,
+            address,
+            app,
+            client,
+        })
+    }
 }
 
 /// A page as text: asked for uncompressed, since the client keeps bodies as they came.
@@ -423,421 +485,6 @@ impl Latencies {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
-}
-
-struct Report {
-    page: Vec<Transfer>,
-    /// The first page again once the gallery has a full page, previews included.
-    gallery_page: Vec<Transfer>,
-    /// `GET /gallery?page=1` with an empty gallery, and with `gallery::PICTURES` pictures.
-    empty_gallery: Latencies,
-    full_gallery: Latencies,
-    rss_idle: u64,
-    timed: generations::Timed,
-    /// The same generations once the gallery holds `gallery::PICTURES` pictures.
-    timed_full: generations::Timed,
-    /// The same generations with the store on a RAM disk, where the machine has one.
-    timed_in_ram: Option<generations::Timed>,
-    clicks: browser::Browser,
-    starts: Latencies,
-    container_starts: Option<ContainerStarts>,
-    flood: flood::Flood,
-    upscales: upscales::Upscales,
-}
-
-/// One line of the comparison with the design's targets; smaller is better.
-struct Row {
-    what: &'static str,
-    measured: f64,
-    target: f64,
-    unit: &'static str,
-}
-
-impl Row {
-    fn passes(&self) -> bool {
-        self.measured <= self.target
-    }
-
-    fn count(what: &'static str, measured: usize) -> Self {
-        Self {
-            what,
-            measured: measured as f64,
-            target: 0.0,
-            unit: "",
-        }
-    }
-}
-
-impl Report {
-    fn rows(&self) -> Vec<Row> {
-        let flood = &self.flood;
-        let page_bytes: u64 = self.page.iter().map(Transfer::bytes).sum();
-        let mut rows = vec![
-            Row {
-                what: "first page load (HTML+CSS+JS)",
-                measured: page_bytes as f64 / KB,
-                target: 50.0,
-                unit: "KB",
-            },
-            Row {
-                what: "first page with a full gallery page (+previews)",
-                measured: self.gallery_page.iter().map(Transfer::bytes).sum::<u64>() as f64 / KB,
-                target: 300.0,
-                unit: "KB",
-            },
-            Row {
-                what: "gallery page, empty gallery, median",
-                measured: ms(self.empty_gallery.median()),
-                target: 5.0,
-                unit: "ms",
-            },
-            Row {
-                what: "gallery page, 10,000 pictures, median",
-                measured: ms(self.full_gallery.median()),
-                target: 5.0,
-                unit: "ms",
-            },
-            Row {
-                what: "job overhead per generation, median",
-                measured: self.timed.overhead_median_ms(),
-                target: 5.0,
-                unit: "ms",
-            },
-            // The gallery's size must not show in a generation's cost (issue: "as with an
-            // empty one"); the absolute overhead is the row above.
-            Row {
-                what: "job overhead growth, 10,000 pictures",
-                measured: self.timed_full.overhead_median_ms() - self.timed.overhead_median_ms(),
-                target: 5.0,
-                unit: "ms",
-            },
-        ];
-        if let Some(in_ram) = &self.timed_in_ram {
-            rows.push(Row {
-                what: "job overhead, store on a RAM disk, median",
-                measured: in_ram.overhead_median_ms(),
-                target: 5.0,
-                unit: "ms",
-            });
-        }
-        if let browser::Browser::Measured(clicks) = &self.clicks {
-            rows.push(Row {
-                what: "click -> picture shown, median",
-                measured: ms(clicks.shown.median()),
-                target: 25.0,
-                unit: "ms",
-            });
-        }
-        rows.extend([
-            Row {
-                what: "RSS idle",
-                measured: self.rss_idle as f64 / MB,
-                target: 20.0,
-                unit: "MB",
-            },
-            Row {
-                what: "RSS after 100 generations",
-                measured: self.timed.rss_after_100 as f64 / MB,
-                target: 40.0,
-                unit: "MB",
-            },
-            Row {
-                what: "start to healthy /healthz, median",
-                measured: ms(self.starts.median()),
-                target: 100.0,
-                unit: "ms",
-            },
-            Row {
-                what: "flood: RSS peak",
-                measured: flood.peak_rss as f64 / MB,
-                target: 200.0,
-                unit: "MB",
-            },
-            Row::count("flood: neither accepted nor refused", flood.unclear()),
-            Row::count(
-                "flood: accepted, not done with picture",
-                flood.without_picture(),
-            ),
-            Row::count(
-                "flood: pictures lost or half-written",
-                flood.lost_or_broken(),
-            ),
-            Row::count("flood: pictures made twice", flood.made_twice()),
-            Row::count(
-                "flood: Easel down afterwards",
-                usize::from(!flood.alive_after),
-            ),
-            Row {
-                what: "four 4K upscales at once: RSS peak",
-                measured: self.upscales.peak_rss as f64 / MB,
-                target: 300.0,
-                unit: "MB",
-            },
-        ]);
-        // Timed only with --image; Docker's own start is printed above, not counted here.
-        if let Some(starts) = &self.container_starts {
-            rows.push(Row {
-                what: "container running to healthy, median",
-                measured: ms(starts.easel.median()),
-                target: 100.0,
-                unit: "ms",
-            });
-        }
-        rows
-    }
-
-    /// Missed targets; a browser run that failed (not one skipped for want of Chromium) is one.
-    fn missed(&self) -> usize {
-        let browser_failed = matches!(self.clicks, browser::Browser::Failed(_));
-        self.rows().iter().filter(|row| !row.passes()).count() + usize::from(browser_failed)
-    }
-
-    fn print(&self, n: u32) {
-        let cores = thread::available_parallelism().map_or(0, usize::from);
-        println!();
-        println!(
-            "Easel bench: release build, {cores} cores, loopback, Bedrock double with every model live"
-        );
-        println!("(1 KB = 1,000 bytes; 1 MB = 1,000,000 bytes)");
-        println!();
-        println!("First page load, gzip (bytes = compressed body + response head):");
-        for transfer in &self.page {
-            println!(
-                "  {:<24} {:>7} B  (body {} {}, head {})",
-                transfer.path,
-                transfer.bytes(),
-                transfer.body_bytes,
-                transfer.encoding.as_deref().unwrap_or("uncompressed"),
-                transfer.header_bytes,
-            );
-        }
-        println!();
-        let uncapped: Vec<String> = UNCAPPED
-            .iter()
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        println!(
-            "Easel for the generations and the browser: {} (no budget caps, no rate limit to speak of),",
-            uncapped.join(" ")
-        );
-        println!(
-            "so that one browser may run hundreds of generations; the double answers at once. The store is"
-        );
-        println!(
-            "a local folder on the disk (the embedded default), synced in the background every 500 ms."
-        );
-        println!();
-        println!(
-            "Generations: {n} sequential 1024x1024 {MODEL} jobs through Easel (one browser), each timed"
-        );
-        println!(
-            "from sending POST /generate (htmx) until the job has ended: in the answer, or once its event stream says `end`,"
-        );
-        println!(
-            "alternating with {n} identical calls straight to the double; {} of each first to warm up.",
-            generations::WARM_UP
-        );
-        let (app, double) = (&self.timed.app, &self.timed.double);
-        println!(
-            "  through Easel      median {:>7.2} ms   p99 {:>7.2} ms",
-            ms(app.median()),
-            ms(app.percentile(99.0))
-        );
-        println!(
-            "  double directly    median {:>7.2} ms   p99 {:>7.2} ms",
-            ms(double.median()),
-            ms(double.percentile(99.0))
-        );
-        println!(
-            "  of which the answer median {:>6.2} ms   p99 {:>7.2} ms   (POST /generate answered 202; {} of {n} with the job ended, no stream)",
-            ms(self.timed.accepted.median()),
-            ms(self.timed.accepted.percentile(99.0)),
-            self.timed.ended_in_answer
-        );
-        println!(
-            "  job overhead       median {:>7.2} ms   p99 {:>7.2} ms   (Easel minus the double, at each)",
-            self.timed.overhead_median_ms(),
-            self.timed.overhead_p99_ms()
-        );
-        println!(
-            "  RSS after all {} generations: {:.1} MB",
-            self.timed.generations,
-            self.timed.rss_at_end as f64 / MB
-        );
-        let full = &self.timed_full;
-        println!(
-            "  again with {} pictures in the gallery: through Easel median {:.2} ms, p99 {:.2} ms; overhead median {:.2} ms, p99 {:.2} ms",
-            gallery::PICTURES,
-            ms(full.app.median()),
-            ms(full.app.percentile(99.0)),
-            full.overhead_median_ms(),
-            full.overhead_p99_ms()
-        );
-        if let Some(in_ram) = &self.timed_in_ram {
-            println!(
-                "  with the store on a RAM disk (tmpfs), what Easel adds without this disk: overhead median {:.2} ms, p99 {:.2} ms",
-                in_ram.overhead_median_ms(),
-                in_ram.overhead_p99_ms()
-            );
-        }
-        println!();
-        self.print_clicks();
-        println!();
-        println!(
-            "Restarts: {STARTS} starts on the same gallery, spawn to the first healthy /healthz, the model list answering after {SLOW_MODEL_LIST_MS} ms:"
-        );
-        println!(
-            "  median {:>7.2} ms   slowest {:>7.2} ms",
-            ms(self.starts.median()),
-            ms(self.starts.percentile(100.0))
-        );
-        if let Some(starts) = &self.container_starts {
-            println!("Container: {CONTAINER_STARTS} starts of the app image (host network):");
-            for (what, latencies) in [
-                ("`docker start` returns (the engine)", &starts.engine),
-                ("then the first healthy /healthz", &starts.easel),
-                ("`docker start` to healthy, in all", &starts.total),
-            ] {
-                println!(
-                    "  {what:<38} median {:>7.2} ms   slowest {:>7.2} ms",
-                    ms(latencies.median()),
-                    ms(latencies.percentile(100.0))
-                );
-            }
-        }
-        self.flood.print();
-        self.print_upscales();
-        println!();
-        println!(
-            "{:<40} {:>10} {:>10} {:>7}  verdict",
-            "measure", "measured", "target", "ratio"
-        );
-        for row in self.rows() {
-            // A count whose target is zero has no ratio.
-            let ratio = if row.target > 0.0 {
-                format!("{:.2}", row.measured / row.target)
-            } else {
-                "-".to_owned()
-            };
-            println!(
-                "{:<40} {:>7.2} {:<2} {:>7} {:<2} {:>7}  {}",
-                row.what,
-                row.measured,
-                row.unit,
-                format!("≤ {}", row.target),
-                row.unit,
-                ratio,
-                if row.passes() { "PASS" } else { "FAIL" },
-            );
-        }
-        match &self.clicks {
-            browser::Browser::Measured(_) => {}
-            browser::Browser::NotInstalled(_) => {
-                println!("click -> picture shown: not measured, Chromium is not installed");
-            }
-            browser::Browser::Failed(_) => {
-                println!("click -> picture shown: FAIL, the browser run did not finish");
-            }
-        }
-    }
-
-    fn print_upscales(&self) {
-        let upscales = &self.upscales;
-        println!();
-        println!(
-            "Upscales: {} Conservative Upscales sent at once (EASEL_LARGE_PICTURE_JOBS={0}) of one uploaded",
-            upscales::AT_ONCE
-        );
-        println!(
-            "{:.1} MB PNG of noise (a photo to the compressor), each answered with a {}x{} PNG of {:.1} MB",
-            upscales.source_bytes as f64 / MB,
-            upscales.size.0,
-            upscales.size.1,
-            upscales.picture_bytes as f64 / MB
-        );
-        println!(
-            "({:.1} MB as base64); a fresh Easel for them alone, idle at {:.1} MB:",
-            upscales.picture_bytes as f64 * 4.0 / 3.0 / MB,
-            upscales.idle_rss as f64 / MB
-        );
-        println!(
-            "  RSS peak {:.1} MB; all four done {:.1} s after the first was sent",
-            upscales.peak_rss as f64 / MB,
-            upscales.took.as_secs_f64()
-        );
-    }
-
-    fn print_clicks(&self) {
-        println!(
-            "Click -> picture shown, in headless Chromium, the double answering at once: {} clicks after {} to warm up,",
-            browser::RUNS,
-            browser::WARM_UP
-        );
-        println!(
-            "each on a fresh load of the studio page, timed in the page (performance.now()) from the click on"
-        );
-        println!(
-            "Generate until the new job's picture, done, has loaded in #result; the floor is the same picture"
-        );
-        println!(
-            "fetched and shown by a plain <img> added to the same page (a cache-busting query)."
-        );
-        match &self.clicks {
-            browser::Browser::Measured(clicks) => {
-                println!(
-                    "  Chromium {}, model {}, {} previews of {:.1} KB on average",
-                    clicks.chromium,
-                    clicks.model,
-                    clicks.size,
-                    clicks.picture_bytes as f64 / KB
-                );
-                println!(
-                    "  click -> shown      median {:>7.2} ms   p90 {:>7.2} ms",
-                    ms(clicks.shown.median()),
-                    ms(clicks.shown.percentile(90.0))
-                );
-                let phases = &clicks.phases;
-                println!(
-                    "  of which, from the click (medians): request sent {:.2} ms, answer's first byte {:.2} ms, answer received {:.2} ms, card swapped in {:.2} ms, shown done {:.2} ms, its picture requested {:.2} ms;",
-                    ms(phases.sent.median()),
-                    ms(phases.first_byte.median()),
-                    ms(phases.answered.median()),
-                    ms(phases.card.median()),
-                    ms(phases.done.median()),
-                    ms(phases.requested.median())
-                );
-                println!(
-                    "  {} of {} clicks were answered with the job done (no event stream)",
-                    phases.answered_done,
-                    clicks.shown.len()
-                );
-                println!(
-                    "  floor (same image)  median {:>7.2} ms   p90 {:>7.2} ms",
-                    ms(clicks.floor.median()),
-                    ms(clicks.floor.percentile(90.0))
-                );
-                let floor = ms(clicks.floor.median());
-                if floor > 0.0 {
-                    println!(
-                        "  click -> shown is {:.1}x the floor at the median",
-                        ms(clicks.shown.median()) / floor
-                    );
-                }
-                println!(
-                    "  edit ({}) of the last picture, from its edit page:",
-                    browser::EDIT
-                );
-                println!(
-                    "  click -> edited     median {:>7.2} ms   p90 {:>7.2} ms   (no target; {:.1}x the floor)",
-                    ms(clicks.edited.median()),
-                    ms(clicks.edited.percentile(90.0)),
-                    ms(clicks.edited.median()) / floor.max(f64::EPSILON)
-                );
-            }
-            browser::Browser::NotInstalled(why) => println!("  skipped: {why}"),
-            browser::Browser::Failed(why) => println!("  FAILED: {why}"),
-        }
-    }
 }
 
 #[cfg(test)]

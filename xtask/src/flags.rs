@@ -86,8 +86,11 @@ pub struct Target {
     /// Docker engine running the service against the Bedrock double.
     #[arg(long)]
     pub local: bool,
-    /// Terraform variables file (e.g. terraform/team.tfvars), passed to every Terraform command;
-    /// the xtask reads the stack's `name` and `cpu_architecture` from it too.
+    /// Terraform variables file (e.g. terraform/team.tfvars, relative to where you type the
+    /// command), passed to every Terraform command after terraform/terraform.tfvars and
+    /// terraform/*.auto.tfvars. The xtask reads `name`, `cpu_architecture`, `region`,
+    /// `bedrock_region` and `allowed_account_ids` from these files too, the last one winning,
+    /// and refuses them as TF_VAR_ variables.
     #[arg(long, value_name = "FILE")]
     pub var_file: Option<std::path::PathBuf>,
 }
@@ -163,17 +166,20 @@ mod tests {
         Xtask::command().debug_assert();
     }
 
-    /// The docs an operator reads: the README, the access guide for the agreement flags, and
-    /// the measurements for bench's.
+    /// The docs that show `cargo xtask` commands: the README, CONTRIBUTING.md and every page
+    /// of docs/.
     fn operator_docs() -> String {
-        [
-            "README.md",
-            "docs/bedrock-access.md",
-            "docs/measurements.md",
-        ]
-        .iter()
-        .map(|doc| std::fs::read_to_string(crate::project_root().join(doc)).unwrap())
-        .collect()
+        let root = crate::project_root();
+        let mut docs = vec![root.join("README.md"), root.join("CONTRIBUTING.md")];
+        docs.extend(
+            std::fs::read_dir(root.join("docs"))
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .filter(|path| path.extension().is_some_and(|e| e == "md")),
+        );
+        docs.iter()
+            .map(|doc| std::fs::read_to_string(doc).unwrap())
+            .collect()
     }
 
     /// Each flag of each command is documented.

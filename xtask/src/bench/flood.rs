@@ -35,7 +35,7 @@ pub const DOUBLE_DELAY: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long after the last answer every accepted job must have ended: twice what running them
 /// all takes at full concurrency, and a minute more.
-const END_WITHIN: Duration =
+pub const END_WITHIN: Duration =
     Duration::from_secs(2 * (REQUESTS.div_ceil(CONCURRENCY) as u64) * DOUBLE_DELAY.as_secs() + 60);
 /// Requests in flight while identities are made and jobs are looked up (not during the flood).
 const POLITE: usize = 16;
@@ -200,85 +200,13 @@ pub fn run(binaries: &Binaries, work: &Path) -> Result<Flood> {
 }
 
 /// Easel's settings for the flood, beside the ones that point it at the double.
-fn settings() -> [(&'static str, String); 4] {
+pub fn settings() -> [(&'static str, String); 4] {
     [
         ("EASEL_MODEL_CONCURRENCY", CONCURRENCY.to_string()),
         ("EASEL_QUEUE_LENGTH", QUEUE_LENGTH.to_string()),
         ("EASEL_BUDGET_DAILY_USD", BUDGET_DAILY_USD.to_owned()),
         ("EASEL_BUDGET_MONTHLY_USD", BUDGET_MONTHLY_USD.to_owned()),
     ]
-}
-
-impl Flood {
-    pub fn print(&self) {
-        println!();
-        println!(
-            "Flood: {REQUESTS} generations at once, each from a new browser, the double answering after {} s.",
-            DOUBLE_DELAY.as_secs()
-        );
-        let settings: Vec<String> = settings()
-            .iter()
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        println!(
-            "  Easel: {} (rate limit and jobs per browser at their defaults)",
-            settings.join(" ")
-        );
-        println!(
-            "  answers: {} accepted (202), {} queue full (503), {} over budget (402), {} too many (429), {} other; all in {:.1} s, the slowest after {:.1} s",
-            self.accepted,
-            self.queue_full,
-            self.over_budget,
-            self.too_many,
-            self.unexpected_count,
-            self.answered_in.as_secs_f64(),
-            self.slowest_answer.as_secs_f64(),
-        );
-        for answer in &self.unexpected {
-            println!("    for example {answer}");
-        }
-        let ended: Vec<String> = self
-            .ended
-            .iter()
-            .map(|(state, n)| format!("{n} {state}"))
-            .collect();
-        println!(
-            "  accepted jobs: {} ({} with their picture), {} not ended within {} s; the last ended {:.1} s after the flood began",
-            if ended.is_empty() {
-                "none ended".to_owned()
-            } else {
-                ended.join(", ")
-            },
-            self.done_with_picture,
-            self.not_ended,
-            END_WITHIN.as_secs(),
-            self.all_ended_in.as_secs_f64(),
-        );
-        println!(
-            "  pictures: {} shown ({} distinct); Bedrock calls (Easel's metrics): {}",
-            self.pictures_shown,
-            self.distinct_pictures,
-            self.bedrock_calls
-                .map_or("unknown".to_owned(), |n| n.to_string()),
-        );
-        println!(
-            "  gallery: {} whole records, {} half-written, {} orphan pictures; {} shown but not stored, {} stored but not shown",
-            self.store.whole,
-            self.store.half_written,
-            self.store.orphans,
-            self.shown_not_stored,
-            self.stored_not_shown,
-        );
-        println!(
-            "  RSS peak {:.1} MB; Easel {} afterwards",
-            self.peak_rss as f64 / 1_000_000.0,
-            if self.alive_after {
-                "still healthy"
-            } else {
-                "DOWN"
-            }
-        );
-    }
 }
 
 /// One answer to the flood as its browser got it; `status` is None when no answer came.

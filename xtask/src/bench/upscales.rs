@@ -5,7 +5,6 @@
 use std::{
     io::Cursor,
     path::Path,
-    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -16,14 +15,15 @@ use reqwest::{
     header,
 };
 
-use super::UNCAPPED;
+use super::Fresh;
 use crate::processes::{self, Binaries};
 
 pub const AT_ONCE: usize = 4;
 /// A 16:9 photo under one megapixel, which 3x on each side makes 4K UHD.
 const SOURCE: (u32, u32) = (1280, 720);
 const UHD: (u32, u32) = (3840, 2160);
-const OPERATION: &str = "upscale-conservative";
+/// An operation that takes a prompt and any picture up to 9.4 megapixels.
+pub const OPERATION: &str = "upscale-conservative";
 
 pub struct Upscales {
     pub peak_rss: u64,
@@ -42,34 +42,21 @@ pub fn run(binaries: &Binaries, work: &Path) -> Result<Upscales> {
         &binaries.double,
         &["--all-live", "--upscale-to-pixels", &uhd_pixels],
     )?;
-    let address = processes::free_loopback_address()?;
-    let mut env = processes::offline_env(double.url(), &work.join("upscales-gallery"));
-    env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
     // Four at once, as the design's target says, not the default's two.
-    env.push(("EASEL_LARGE_PICTURE_JOBS", AT_ONCE.to_string()));
-    let easel = processes::start_easel(&binaries.easel, address, &env, Stdio::null())?;
-    let app = format!("http://{address}");
-    let client = super::browser()?;
-    client
-        .get(&app)
-        .send()
-        .and_then(Response::error_for_status)
-        .context("GET /")?;
+    let settings = [("EASEL_LARGE_PICTURE_JOBS", AT_ONCE.to_string())];
+    let Fresh {
+        easel, app, client, ..
+    } = Fresh::start(
+        binaries,
+        double.url(),
+        &work.join("upscales-gallery"),
+        &settings,
+    )?;
     let idle_rss = easel.rss_bytes()?;
 
     let source = photo(SOURCE);
     let source_bytes = source.len();
-    let upload = multipart::Form::new().part(
-        "picture",
-        multipart::Part::bytes(source).file_name("photo.png"),
-    );
-    let edit_page = client
-        .post(format!("{app}/uploads"))
-        .multipart(upload)
-        .send()
-        .and_then(Response::error_for_status)
-        .context("POST /uploads")?;
-    let edit_path = edit_page.url().path().to_owned();
+    let edit_path = upload(&client, &app, source)?;
 
     let started = Instant::now();
     let mut jobs = Vec::with_capacity(AT_ONCE);
@@ -112,8 +99,23 @@ pub fn run(binaries: &Binaries, work: &Path) -> Result<Upscales> {
     })
 }
 
+/// Uploads `png` as a picture of the browser's own; the path of its edit page.
+pub fn upload(client: &Client, app: &str, png: Vec<u8>) -> Result<String> {
+    let form = multipart::Form::new().part(
+        "picture",
+        multipart::Part::bytes(png).file_name("photo.png"),
+    );
+    let edit_page = client
+        .post(format!("{app}/uploads"))
+        .multipart(form)
+        .send()
+        .and_then(Response::error_for_status)
+        .context("POST /uploads")?;
+    Ok(edit_page.url().path().to_owned())
+}
+
 /// Noise, as a photo is to a compressor: its PNG is about as large as its pixels.
-fn photo((width, height): (u32, u32)) -> Vec<u8> {
+pub fn photo((width, height): (u32, u32)) -> Vec<u8> {
     let mut state: u32 = 0x9e37_79b9;
     let picture = RgbImage::from_fn(width, height, |_, _| {
         // xorshift32: cheap, and deterministic from run to run.
