@@ -134,6 +134,23 @@ pub struct EditWork {
     pub has_style: bool,
 }
 
+/// The names an edit's mask and style picture are stored under, beside its job.
+pub const MASK: &str = "mask";
+pub const STYLE: &str = "style";
+
+impl Work {
+    /// The names of the pictures stored beside the job.
+    pub fn inputs(&self) -> Vec<&'static str> {
+        match self {
+            Work::Generate(_) => Vec::new(),
+            Work::Edit(edit) => [(edit.has_mask, MASK), (edit.has_style, STYLE)]
+                .into_iter()
+                .filter_map(|(kept, name)| kept.then_some(name))
+                .collect(),
+        }
+    }
+}
+
 /// A job as stored (`_easel/jobs/{id}/job.json`). Only the holder of its newest claim writes
 /// it, so plain writes are enough.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -162,10 +162,6 @@ struct Asked {
     inputs: Vec<(&'static str, Bytes)>,
 }
 
-/// The names an edit's mask and style picture are stored under, beside its job.
-const MASK: &str = "mask";
-const STYLE: &str = "style";
-
 /// A request counted against the bounds while it is being accepted.
 struct Admission<'a> {
     studio: &'a Studio,
@@ -413,10 +409,10 @@ impl Studio {
         let operation = request.operation();
         let mut inputs = Vec::new();
         if let Some(mask) = operation.mask() {
-            inputs.push((MASK, Bytes::from(mask.png())));
+            inputs.push((job::MASK, Bytes::from(mask.png())));
         }
         if let Some(style) = operation.style() {
-            inputs.push((STYLE, Bytes::copy_from_slice(style.png())));
+            inputs.push((job::STYLE, Bytes::copy_from_slice(style.png())));
         }
         let asked = Asked {
             work: Work::Edit(EditWork {

@@ -363,14 +363,14 @@ impl Plan {
             return Ok(Err("its operation is no longer offered.".to_owned()));
         };
         let mask = match edit.has_mask {
-            true => match runner.jobs.input(&job.id, super::MASK).await? {
+            true => match runner.jobs.input(&job.id, super::job::MASK).await? {
                 Some(bytes) => Some(bytes),
                 None => return Ok(Err("its mask is missing.".to_owned())),
             },
             false => None,
         };
         let style = match edit.has_style {
-            true => match runner.jobs.input(&job.id, super::STYLE).await? {
+            true => match runner.jobs.input(&job.id, super::job::STYLE).await? {
                 Some(bytes) => Some(bytes),
                 None => return Ok(Err("its style picture is missing.".to_owned())),
             },

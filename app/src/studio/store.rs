@@ -185,19 +185,12 @@ impl JobStore {
     /// Every way a job ends comes here. The pictures it came with go first: nothing reads
     /// them once it has ended, and while its queue mark stays, whoever finds it ends it again.
     pub async fn remove_from_queue(&self, job: &Job) -> Result<(), StorageError> {
-        self.remove_inputs(&job.id).await?;
-        self.storage.delete(&queue_key(job)).await
-    }
-
-    /// Deletes the pictures stored by [`JobStore::put_input`].
-    async fn remove_inputs(&self, id: &JobId) -> Result<(), StorageError> {
-        let folder = Path::from_iter([ROOT, "jobs", id.as_str()]);
-        for name in self.storage.names_under(&folder).await? {
-            if name.ends_with(".png") {
-                self.storage.delete(&job_key(id, &name)).await?;
-            }
+        // Named by the job itself: no listing, and a generation's end costs nothing here.
+        for name in job.work.inputs() {
+            let key = job_key(&job.id, &format!("{name}.png"));
+            self.storage.delete(&key).await?;
         }
-        Ok(())
+        self.storage.delete(&queue_key(job)).await
     }
 
     /// Every job that has not ended, in any process, with the process that accepted it.
