@@ -96,7 +96,6 @@ impl IntoResponse for AppError {
             )
         };
         let headers = response.headers_mut();
-        headers.insert(header::VARY, HeaderValue::from_static("HX-Request"));
         if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -153,6 +153,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CompressionLayer::new())
                 .option_layer(strict_transport)
+                // A page and its htmx fragment share a URL: caches must keep them apart.
+                .layer(SetResponseHeaderLayer::appending(
+                    header::VARY,
+                    HeaderValue::from_static("HX-Request"),
+                ))
                 // Everything the page needs comes from its own origin; nothing may frame it.
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CONTENT_SECURITY_POLICY,

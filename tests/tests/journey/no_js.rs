@@ -118,3 +118,30 @@ async fn with_htmx_a_model_change_swaps_in_that_models_fields() {
     );
     assert_eq!(titan.field_value("prompt").as_deref(), Some("kept"));
 }
+
+#[tokio::test]
+async fn pages_and_their_fragments_tell_caches_apart() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let made = app.generate("a lighthouse at dusk").await.image_ids();
+
+    for path in [
+        "/",
+        "/gallery",
+        &format!("/images/{}", made[0]),
+        "/no-such-page",
+    ] {
+        let page = app.get(path).await;
+        let vary: Vec<String> = page
+            .headers
+            .get_all("vary")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        assert!(
+            vary.iter().any(|value| value.contains("hx-request")),
+            "{path} varies by {vary:?}"
+        );
+    }
+}
