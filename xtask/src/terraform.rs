@@ -142,7 +142,9 @@ impl Terraform {
         }
     }
 
-    /// The plan as `terraform show -json` gives it, without changing anything.
+    /// The plan as `terraform show -json` gives it, without changing anything: what the
+    /// catalogue check reads the task role's policy from.
+    #[cfg(test)]
     pub fn planned(&self, sh: &Shell) -> Result<serde_json::Value> {
         let dir = tempfile::tempdir()?;
         let plan = dir.path().join("plan").display().to_string();
