@@ -70,37 +70,36 @@ resource "aws_iam_role_policy" "execution" {
 
 ################################################################################
 # Task role: what the app may do
-# - bedrock:InvokeModel on the configured models (or inference profiles) only,
-#   in the Bedrock region;
-# - read the Bedrock model catalogue;
+# - bedrock:InvokeModel on the catalogue's models and inference profiles only
+#   (catalogue.tf.json, generated from app/models.toml and app/operations.toml);
+# - read the Bedrock model catalogue and the account's model subscriptions;
 # - read and write its own gallery prefix in its own bucket: the gallery, the
 #   job records and the budget ledger all live in that store (EASEL_STORAGE).
 ################################################################################
 
 locals {
-  # An id whose first segment is a geography (us.stability..., eu.amazon...)
-  # names a cross-region inference profile; any other id is a foundation model.
-  inference_profile_geographies = ["us", "us-gov", "eu", "apac", "jp", "au", "ca", "global"]
-
-  bedrock_profile_ids = [for m in var.bedrock_models : m if contains(local.inference_profile_geographies, split(".", m)[0])]
-  bedrock_model_ids   = [for m in var.bedrock_models : m if !contains(local.inference_profile_geographies, split(".", m)[0])]
-
   bedrock_model_arns = [
-    for m in local.bedrock_model_ids : "arn:${local.partition}:bedrock:${var.bedrock_region}::foundation-model/${m}"
+    for id, region in local.catalogue.models :
+    "arn:${local.partition}:bedrock:${coalesce(region, var.bedrock_region)}::foundation-model/${id}"
   ]
+  # A profile is called in the Bedrock region...
   bedrock_profile_arns = [
-    for p in local.bedrock_profile_ids : "arn:${local.partition}:bedrock:${var.bedrock_region}:${local.account_id}:inference-profile/${p}"
+    for id, _ in local.catalogue.profiles :
+    "arn:${local.partition}:bedrock:${var.bedrock_region}:${local.account_id}:inference-profile/${id}"
   ]
-  # A profile routes to its model in any region of its geography; those calls
-  # are allowed only when they come through one of the configured profiles.
-  bedrock_profile_model_arns = [
-    for p in local.bedrock_profile_ids : "arn:${local.partition}:bedrock:*::foundation-model/${join(".", slice(split(".", p), 1, length(split(".", p))))}"
-  ]
+  # ...and routes each call to its model in one of its regions, which IAM
+  # authorises on the model there too.
+  bedrock_profile_model_arns = distinct(flatten([
+    for profile in values(local.catalogue.profiles) : [
+      for region in profile.regions :
+      "arn:${local.partition}:bedrock:${region}::foundation-model/${profile.model}"
+    ]
+  ]))
 }
 
 resource "aws_iam_role" "task" {
   name               = "${var.name}-task"
-  description        = "The Easel app: invoke the configured Bedrock models, use its gallery bucket"
+  description        = "The Easel app: invoke the catalogue's Bedrock models, use its gallery bucket"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 
   tags = { Name = "${var.name}-task" }
@@ -108,20 +107,22 @@ resource "aws_iam_role" "task" {
 
 data "aws_iam_policy_document" "task" {
   statement {
-    sid       = "InvokeConfiguredModels"
+    sid       = "InvokeCatalogueModels"
     actions   = ["bedrock:InvokeModel"]
     resources = concat(local.bedrock_model_arns, local.bedrock_profile_arns)
   }
 
+  # Only through the catalogue's profiles: a direct call to these models in
+  # another region stays refused.
   dynamic "statement" {
-    for_each = length(local.bedrock_profile_ids) > 0 ? [1] : []
+    for_each = length(local.bedrock_profile_arns) > 0 ? [1] : []
     content {
-      sid       = "InvokeModelsThroughConfiguredProfiles"
+      sid       = "InvokeModelsThroughCatalogueProfiles"
       actions   = ["bedrock:InvokeModel"]
       resources = local.bedrock_profile_model_arns
 
       condition {
-        test     = "StringLike"
+        test     = "StringEquals"
         variable = "bedrock:InferenceProfileArn"
         values   = local.bedrock_profile_arns
       }
@@ -129,11 +130,13 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
-    sid = "ReadModelCatalogue"
-    # The List actions have no resource-level permissions.
+    sid = "ReadModelCatalogueAndSubscriptions"
+    # These actions have no resource-level permissions. The subscription
+    # states shown in the page come from GetFoundationModelAvailability.
     actions = [
       "bedrock:ListFoundationModels",
       "bedrock:ListInferenceProfiles",
+      "bedrock:GetFoundationModelAvailability",
     ]
     resources = ["*"]
   }
@@ -149,7 +152,7 @@ data "aws_iam_policy_document" "task" {
   statement {
     sid       = "ListGallery"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.gallery.arn]
+    resources = [local.gallery_bucket_arn]
 
     condition {
       test     = "StringLike"
@@ -169,7 +172,7 @@ data "aws_iam_policy_document" "task" {
       "s3:AbortMultipartUpload",
       "s3:ListMultipartUploadParts",
     ]
-    resources = ["${aws_s3_bucket.gallery.arn}/${local.gallery_prefix}/*"]
+    resources = ["${local.gallery_bucket_arn}/${local.gallery_prefix}/*"]
   }
 }
 

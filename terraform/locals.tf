@@ -29,4 +29,8 @@ locals {
   image          = "${local.repository_url}:${var.image_tag}"
 
   gallery_prefix = "gallery"
+  # Known before the bucket exists, so the task role's policy is whole in a
+  # plan (and the catalogue's grants can be checked there).
+  gallery_bucket     = "${var.name}-gallery-${local.account_id}-${local.region}"
+  gallery_bucket_arn = "arn:${local.partition}:s3:::${local.gallery_bucket}"
 }

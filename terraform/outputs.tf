@@ -34,8 +34,8 @@ output "task_definition_arn" {
 }
 
 output "bedrock_models" {
-  description = "Bedrock model (or inference profile) ids the task role may invoke, in bedrock_region."
-  value       = var.bedrock_models
+  description = "Bedrock model and inference profile ids the task role may invoke: the catalogue's (app/models.toml, app/operations.toml)."
+  value       = concat(keys(local.catalogue.models), keys(local.catalogue.profiles))
 }
 
 output "gallery_bucket" {

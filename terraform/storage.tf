@@ -10,7 +10,7 @@ resource "aws_s3_bucket" "gallery" {
   #checkov:skip=CKV_AWS_144:Cross-region replication doubles storage cost; versioning protects against deletes.
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES-256) encrypts at rest; a KMS key would add per-request cost and a key policy for no gain here.
   #checkov:skip=CKV2_AWS_62:Nothing consumes bucket events; the app writes and reads the gallery itself.
-  bucket        = "${var.name}-gallery-${local.account_id}-${local.region}"
+  bucket        = local.gallery_bucket
   force_destroy = var.delete_images_on_destroy
 
   tags = { Name = "${var.name}-gallery" }
@@ -55,7 +55,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "gallery" {
   bucket = aws_s3_bucket.gallery.id
 
   rule {
-    id     = "expire-noncurrent-and-abort-uploads"
+    id     = "expire-noncurrent-markers-and-uploads"
     status = "Enabled"
 
     filter {} # the whole bucket
@@ -64,8 +64,34 @@ resource "aws_s3_bucket_lifecycle_configuration" "gallery" {
       noncurrent_days = var.noncurrent_image_days
     }
 
+    # A delete leaves a marker; once the versions behind it have expired, the
+    # marker goes too.
+    expiration {
+      expired_object_delete_marker = true
+    }
+
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
+    }
+  }
+
+  # A job's files (its record, claims, and an edit's mask or style picture)
+  # matter only while it runs; a finished job is listed for an hour, and one
+  # whose record is gone is no longer listed. Nothing to recover here.
+  rule {
+    id     = "expire-job-files"
+    status = "Enabled"
+
+    filter {
+      prefix = "${local.gallery_prefix}/_easel/jobs/"
+    }
+
+    expiration {
+      days = var.job_file_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
 

@@ -294,22 +294,6 @@ variable "bedrock_region" {
   }
 }
 
-variable "bedrock_models" {
-  description = "Bedrock model ids or inference profile ids (e.g. us.<model-id>) the task role may invoke, in bedrock_region."
-  type        = list(string)
-  default = [
-    "stability.stable-image-core-v1:1",
-    "stability.stable-image-ultra-v1:1",
-    "stability.sd3-5-large-v1:0",
-  ]
-  nullable = false
-
-  validation {
-    condition     = length(var.bedrock_models) >= 1 && alltrue([for m in var.bedrock_models : can(regex("^[a-z0-9-]+\\.[A-Za-z0-9.:-]+$", m))])
-    error_message = "bedrock_models must hold at least one model id like provider.model-v1:0 (no ARNs, no wildcards)."
-  }
-}
-
 ################################################################################
 # Jobs
 ################################################################################
@@ -374,6 +358,18 @@ variable "noncurrent_image_days" {
   validation {
     condition     = var.noncurrent_image_days >= 1 && floor(var.noncurrent_image_days) == var.noncurrent_image_days
     error_message = "noncurrent_image_days must be a whole number >= 1."
+  }
+}
+
+variable "job_file_days" {
+  description = "Days a job's files (its record and an edit's mask or style picture, under gallery/_easel/jobs/) are kept before they expire. Jobs take minutes; the gallery keeps their pictures."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = var.job_file_days >= 1 && floor(var.job_file_days) == var.job_file_days
+    error_message = "job_file_days must be a whole number >= 1."
   }
 }
 

@@ -10,27 +10,23 @@
 //! (ListFoundationModelAgreementOffers, then CreateFoundationModelAgreement).
 
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
-use anyhow::{Context, Result, bail};
-use aws_config::{BehaviorVersion, SdkConfig};
+use anyhow::{Result, bail};
+use aws_config::SdkConfig;
 use aws_sdk_bedrock::{
     Client,
     config::Region,
     error::DisplayErrorContext,
     types::{AgreementStatus, OfferType},
 };
-use serde::Deserialize;
 use xshell::Shell;
 
-use crate::{stack::Stack, steps::Steps};
+use crate::{catalogue::Catalogue, lifecycle::Lifecycle, terminal};
 
 /// The default of Terraform's `bedrock_region`, which the stack passes as EASEL_BEDROCK_REGION:
 /// where the deployed Easel calls Bedrock unless a model names its own region.
 pub const DEFAULT_BEDROCK_REGION: &str = "us-west-2";
-
-/// The catalogue the image carries: the models the deployed Easel offers.
-const CATALOGUE: &str = "app/models.toml";
 
 /// Whether the operator agreed to accept the models' offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,36 +58,17 @@ pub struct Model {
     pub region: String,
 }
 
-/// The models of a catalogue file (the shape of `app/models.toml`). An inference profile id
-/// (`us.stability...`) stands for its model: the agreement is the model's.
-pub fn configured(catalogue: &str, default_region: &str) -> Result<Vec<Model>> {
-    #[derive(Deserialize)]
-    struct Catalogue {
-        model: Vec<Entry>,
-    }
-    #[derive(Deserialize)]
-    struct Entry {
-        id: String,
-        region: Option<String>,
-    }
-    let parsed: Catalogue = toml::from_str(catalogue).context("reading the model catalogue")?;
-    Ok(parsed
-        .model
+/// Every model of the catalogue, each once: a model called through an inference profile
+/// (`us.stability...`) needs the model's own agreement.
+pub fn configured(catalogue: &Catalogue, default_region: &str) -> Vec<Model> {
+    catalogue
+        .model_ids()
         .into_iter()
-        .map(|entry| Model {
-            id: model_of(&entry.id).to_owned(),
-            region: entry.region.unwrap_or_else(|| default_region.to_owned()),
+        .map(|(id, region)| Model {
+            id: id.to_owned(),
+            region: region.unwrap_or(default_region).to_owned(),
         })
-        .collect())
-}
-
-/// The model id behind an id that may be a cross-region inference profile.
-fn model_of(id: &str) -> &str {
-    const GEOGRAPHIES: [&str; 8] = ["us", "us-gov", "eu", "apac", "jp", "au", "ca", "global"];
-    match id.split_once('.') {
-        Some((geography, model)) if GEOGRAPHIES.contains(&geography) => model,
-        _ => id,
-    }
+        .collect()
 }
 
 /// Where the account's agreement for one model stands.
@@ -119,50 +96,33 @@ impl std::fmt::Display for Agreement {
     }
 }
 
-/// The step: every configured model's agreement, the missing ones made with consent. Skipped
+/// The step: every catalogue model's agreement, the missing ones made with consent. Skipped
 /// for a local AWS, which has no Marketplace (the double's agreements are tested on their own).
 /// The models are called in the stack's `bedrock_region` unless the catalogue names another.
-pub fn step(
-    steps: &mut Steps,
-    sh: &Shell,
-    local: bool,
-    consent: Consent,
-    stack: &Stack,
-) -> Result<()> {
+pub fn step(lifecycle: &mut Lifecycle, sh: &Shell, consent: Consent) -> Result<()> {
     let name = "check the models' AWS Marketplace agreements";
-    if local {
+    if lifecycle.local.is_some() {
         println!("==> {name}: skipped with --local (a local AWS has no Marketplace)");
         return Ok(());
     }
+    let Lifecycle {
+        steps, stack, aws, ..
+    } = lifecycle;
     steps.run(
         name,
         "accept the offers (run deploy again with --accept-model-agreements) or subscribe by hand (docs/bedrock-access.md), then deploy again",
         || {
-            let models = configured(&sh.read_file(CATALOGUE)?, &stack.bedrock_region)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting an async runtime")?;
-            let aws = runtime.block_on(aws_config::defaults(BehaviorVersion::latest()).load());
-            let control_plane = ControlPlane::new(&aws, &models);
-            runtime.block_on(control_plane.ensure(&models, consent, ask_on_terminal))
+            let models = configured(&Catalogue::read(sh)?, &stack.bedrock_region);
+            let control_plane = ControlPlane::new(aws.config(), &models);
+            aws.block_on(control_plane.ensure(&models, consent, ask_on_terminal))
         },
     )
 }
 
 /// y/N on the terminal; anything but y or yes is a no.
 fn ask_on_terminal(question: &str) -> Result<bool> {
-    print!("{question} [y/N] ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("reading the answer")?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    let answer = terminal::ask(&format!("{question} [y/N]"))?;
+    Ok(matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// The Bedrock control plane in each region a model is called in.
@@ -312,38 +272,33 @@ impl ControlPlane {
 mod tests {
     use super::*;
     use crate::processes::{self, Profile};
+    use aws_config::BehaviorVersion;
 
     const CORE: &str = "stability.stable-image-core-v1:1";
     const ULTRA: &str = "stability.stable-image-ultra-v1:1";
 
     #[test]
-    fn the_catalogue_names_each_model_and_its_region() {
-        let models = configured(
-            "[[model]]\nid = \"stability.stable-image-core-v1:1\"\nname = \"Core\"\n\
-             [[model]]\nid = \"us.stability.stable-image-inpaint-v1:0\"\nregion = \"us-east-1\"\n",
-            "us-west-2",
+    fn every_model_of_both_catalogues_is_named_once_with_its_region() {
+        let catalogue = Catalogue::parse(
+            "[[model]]\nid = \"stability.stable-image-core-v1:1\"\n\
+             [[model]]\nid = \"stability.sd3-5-large-v1:0\"\nregion = \"us-east-1\"\n",
+            "[[operation]]\nmodel = \"stability.stable-image-inpaint-v1:0\"\n\
+             profile = \"us.stability.stable-image-inpaint-v1:0\"\n\
+             [[operation]]\nmodel = \"stability.sd3-5-large-v1:0\"\n",
         )
         .unwrap();
+        let model = |id: &str, region: &str| Model {
+            id: id.into(),
+            region: region.into(),
+        };
         assert_eq!(
-            models,
+            configured(&catalogue, "us-west-2"),
             [
-                Model {
-                    id: CORE.into(),
-                    region: "us-west-2".into()
-                },
-                Model {
-                    id: "stability.stable-image-inpaint-v1:0".into(),
-                    region: "us-east-1".into()
-                },
+                model("stability.sd3-5-large-v1:0", "us-east-1"),
+                model(CORE, "us-west-2"),
+                model("stability.stable-image-inpaint-v1:0", "us-west-2"),
             ]
         );
-    }
-
-    #[test]
-    fn the_built_in_catalogue_is_read() {
-        let text = std::fs::read_to_string(crate::project_root().join(CATALOGUE)).unwrap();
-        let models = configured(&text, DEFAULT_BEDROCK_REGION).unwrap();
-        assert!(models.iter().any(|m| m.id == CORE), "{models:?}");
     }
 
     /// The real `bedrock-double` binary with `options`, and a control plane pointed at it.

@@ -47,6 +47,10 @@ fn steps() -> Vec<Step> {
             },
         },
         Step {
+            name: "one feature set",
+            run: one_feature_set,
+        },
+        Step {
             name: "settings table",
             run: settings_table,
         },
@@ -68,6 +72,18 @@ fn steps() -> Vec<Step> {
         Step {
             name: "terraform validate",
             run: terraform_validate,
+        },
+        // Moto does not enforce IAM, so the task role's policy is checked on the plan.
+        Step {
+            name: "catalogue grants",
+            run: |sh| {
+                cmd!(
+                    sh,
+                    "cargo test --workspace --bin xtask -- --ignored the_planned_task_role_may_invoke_the_whole_catalogue"
+                )
+                .run()
+                .map_err(Into::into)
+            },
         },
         Step {
             name: "checkov",
@@ -162,6 +178,35 @@ fn settings_in_readme(readme: &str) -> BTreeSet<String> {
         .lines()
         .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
         .map(str::to_owned)
+        .collect()
+}
+
+/// After the build of every target (what `cargo test --workspace` builds), what `cargo xtask`
+/// and `cargo xtask dev` build is already there: cargo reports every artifact fresh. A crate
+/// reported stale was resolved with other features, so it would be compiled twice.
+fn one_feature_set(sh: &Shell) -> Result<()> {
+    let binaries = processes::BINARIES;
+    let messages = cmd!(
+        sh,
+        "cargo build --bin xtask {binaries...} --message-format=json"
+    )
+    .read()?;
+    let stale = stale_artifacts(&messages);
+    anyhow::ensure!(
+        stale.is_empty(),
+        "`cargo xtask` and `cargo xtask dev` would compile again what the test build compiled, with other features: {}. Make the dependencies that add features to these crates ordinary dependencies (not dev-dependencies), or give every package the same features",
+        stale.join(", ")
+    );
+    Ok(())
+}
+
+/// The artifacts cargo's JSON messages report as compiled, not fresh.
+fn stale_artifacts(messages: &str) -> Vec<String> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["fresh"] == false)
+        .filter_map(|m| m["package_id"].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -319,6 +364,14 @@ fn disk_free(sh: &Shell) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_crate_cargo_compiles_again_is_reported() {
+        let messages = r#"{"reason":"compiler-artifact","package_id":"tokio 1","fresh":true}
+{"reason":"compiler-artifact","package_id":"aws-runtime 1","fresh":false}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(stale_artifacts(messages), ["aws-runtime 1"]);
+    }
+
     fn workflow(name: &str) -> String {
         let path = crate::project_root().join(".github/workflows").join(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -384,7 +437,7 @@ mod tests {
         let (before, after) = job
             .split_once("aws-actions/configure-aws-credentials")
             .expect("the deploy job assumes the role");
-        assert!(before.contains("cargo build -p xtask") && before.contains("docker load"));
+        assert!(before.contains("cargo build --bin xtask") && before.contains("docker load"));
         for compiles in ["cargo build", "cargo test", "npm ", "cargo xtask image"] {
             assert!(
                 !after.contains(compiles),

@@ -6,31 +6,34 @@
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use crate::{
-    agreements, flags, image, push, smoke, stack::Stack, steps::Steps, terraform::Terraform,
-};
+use crate::{agreements, catalogue, flags, image, lifecycle::Lifecycle, push, smoke};
 
 impl flags::Deploy {
     pub fn run(self, sh: &Shell) -> Result<()> {
-        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
-        let mut steps = Steps::new("deploy");
-        let local = push::start_local(&mut steps, sh, self.target.local)?;
-        let ecr = push::check_aws(&mut steps, local.as_ref(), &stack)?;
-        let tag = image::tag_or_commit(sh, self.tag.as_deref(), stack.arch)?;
-        let tf = Terraform::new(local.as_ref(), &stack, &tag);
-        push::account_steps(&mut steps, sh, &tf, &ecr, &stack)?;
+        // The task role's grants come from the generated file: a stale one would make a role
+        // that cannot call what the image offers.
+        catalogue::check(sh)?;
+        let mut lifecycle = Lifecycle::open(sh, "deploy", &self.target, self.tag.as_deref())?;
         // Accepting an offer changes the account: only once it is known to be the stack's, and
         // before the slow build, so a missing agreement stops the deploy at once.
         let consent = agreements::Consent::from_flags(self.accept_model_agreements, self.yes);
-        agreements::step(&mut steps, sh, self.target.local, consent, &stack)?;
-        push::image_step(&mut steps, sh, &tag, self.tag.is_some(), &stack)?;
-        push::repository_step(&mut steps, sh, &tf)?;
-        let pushed = push::push_step(&mut steps, sh, &ecr, local.as_ref(), &stack, &tag)?;
+        agreements::step(&mut lifecycle, sh, consent)?;
+        push::image_step(&mut lifecycle, sh, self.tag.is_some())?;
+        push::repository_step(&mut lifecycle, sh)?;
+        let pushed = push::push_step(&mut lifecycle, sh)?;
+        let Lifecycle {
+            stack,
+            mut steps,
+            local,
+            aws,
+            tf,
+            tag,
+        } = lifecycle;
         steps.run(
             "adopt a kept gallery bucket",
             "import the bucket by hand (see terraform/README.md, Lifecycle notes) and deploy again",
             || {
-                let bucket = ecr.gallery_bucket(&stack.name)?;
+                let bucket = aws.gallery_bucket(&stack.name)?;
                 tf.adopt_gallery(sh, &bucket)
             },
         )?;
@@ -42,7 +45,8 @@ impl flags::Deploy {
                     "read Terraform's error above; for a service that never becomes stable, read its log group (terraform output log_group); then deploy again",
                     || tf.apply(sh, &[], &[]),
                 )?;
-                tf.output(sh, "app_url")?
+                tf.outputs(sh)?
+                    .app_url
                     .context("terraform output app_url is missing")?
             }
             Some(local) => {
@@ -58,9 +62,10 @@ impl flags::Deploy {
                     || {
                         // As ECS does: the key from Secrets Manager, as an environment variable.
                         let arn = tf
-                            .output(sh, "cookie_key_secret_arn")?
+                            .outputs(sh)?
+                            .cookie_key_secret_arn
                             .context("terraform output cookie_key_secret_arn is missing")?;
-                        local.run_service(sh, &pushed, &double, &ecr.secret(&arn)?)
+                        local.run_service(sh, &pushed, &double, &aws.secret(&arn)?)
                     },
                 )?;
                 local.app_url()

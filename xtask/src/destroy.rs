@@ -5,18 +5,17 @@
 //! is empty but the account holds the stack's resources (another machine's or CI's state), or
 //! when the credentials are for another account or region than the state's.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use xshell::Shell;
 
 use crate::{
-    ecr::Ecr,
-    flags, image,
+    aws::Aws,
+    flags,
+    lifecycle::Lifecycle,
     local_aws::{self, LocalAws},
-    push,
-    stack::Stack,
-    steps::Steps,
+    terminal,
     terraform::{self, Terraform},
 };
 
@@ -30,20 +29,21 @@ impl flags::Destroy {
         if !self.yes {
             confirm(what, self.delete_images)?;
         }
-        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
-        let mut steps = Steps::new("destroy");
-        let local = push::start_local(&mut steps, sh, self.target.local)?;
-        let ecr = push::check_aws(&mut steps, local.as_ref(), &stack)?;
         // The tag only has to be valid: destroy removes whatever the state holds.
-        let tag = image::git_tag(sh)?;
-        let tf = Terraform::new(local.as_ref(), &stack, &tag);
-        push::account_steps(&mut steps, sh, &tf, &ecr, &stack)?;
+        let Lifecycle {
+            stack,
+            mut steps,
+            local,
+            aws,
+            tf,
+            ..
+        } = Lifecycle::open(sh, "destroy", &self.target, None)?;
         let mut in_state = tf.state_list(sh)?;
         if in_state.iter().all(|address| address.starts_with("data.")) {
             let bucket = steps.run(
                 "look for the stack's resources outside the state",
                 "destroy from the state the stack was deployed with: the same backend (terraform/README.md, State), --var-file and --local folder",
-                || unmanaged(&ecr, &stack.name),
+                || unmanaged(&aws, &stack.name),
             )?;
             if self.delete_images {
                 steps.run(
@@ -95,10 +95,10 @@ impl flags::Destroy {
 
 /// With nothing in the state: fails, naming them, when the account holds resources tagged with
 /// the stack's name other than a kept gallery bucket. Returns that bucket's name.
-fn unmanaged(ecr: &Ecr, name: &str) -> Result<String> {
-    let bucket = ecr.gallery_bucket(name)?;
+fn unmanaged(aws: &Aws, name: &str) -> Result<String> {
+    let bucket = aws.gallery_bucket(name)?;
     let kept = format!("arn:aws:s3:::{bucket}");
-    let others: Vec<String> = ecr
+    let others: Vec<String> = aws
         .stack_resources(name)?
         .into_iter()
         .filter(|arn| *arn != kept)
@@ -107,7 +107,7 @@ fn unmanaged(ecr: &Ecr, name: &str) -> Result<String> {
         bail!(
             "the Terraform state is empty, but {} resources tagged Stack={name} exist in region {}, for example:\n  {}\nThis is not the state they were deployed with, so destroy would remove nothing: nothing was changed",
             others.len(),
-            ecr.region(),
+            aws.region(),
             others
                 .iter()
                 .take(5)
@@ -140,7 +140,7 @@ fn gallery(
         )?;
         return Ok(None);
     }
-    let bucket = tf.output(sh, "gallery_bucket")?;
+    let bucket = tf.outputs(sh)?.gallery_bucket;
     let present: Vec<&str> = terraform::GALLERY
         .iter()
         .copied()
@@ -162,14 +162,8 @@ fn confirm(what: &str, delete_images: bool) -> Result<()> {
     } else {
         " (the gallery bucket is kept)"
     };
-    print!("Destroy {what}{images}? Type yes to go on: ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("reading the answer")?;
-    if answer.trim() != "yes" {
+    let answer = terminal::ask(&format!("Destroy {what}{images}? Type yes to go on:"))?;
+    if answer != "yes" {
         bail!("destroy cancelled: nothing was changed");
     }
     Ok(())

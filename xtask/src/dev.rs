@@ -54,9 +54,10 @@ impl flags::Dev {
 impl flags::Run {
     pub fn run(self, sh: &Shell) -> Result<()> {
         let args = self.args;
-        cmd!(sh, "cargo run -p easel --release -- {args...}")
+        // `--bin`, not `-p`: the workspace's features, as every other cargo command here.
+        cmd!(sh, "cargo run --release --bin easel -- {args...}")
             .run()
-            .context("cargo run -p easel --release")?;
+            .context("cargo run --release --bin easel")?;
         Ok(())
     }
 }

@@ -19,6 +19,8 @@ pub enum Command {
     Bench(Bench),
     /// Run every check CI runs, in order, stopping at the first failure.
     Ci(Ci),
+    /// Write terraform/catalogue.tf.json from app/models.toml and app/operations.toml.
+    Codegen(Codegen),
     /// Build the app image and the Bedrock double's image, tagged with the git commit.
     Image(Image),
     /// Make sure the ECR repository exists and push the image to it.
@@ -66,6 +68,9 @@ pub struct Bench {
 
 #[derive(Args)]
 pub struct Ci {}
+
+#[derive(Args)]
+pub struct Codegen {}
 
 #[derive(Args)]
 pub struct Image {

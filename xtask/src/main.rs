@@ -4,21 +4,26 @@
 //! `run(self, sh)` in its own module.
 
 mod agreements;
+mod aws;
 mod bench;
+mod catalogue;
 mod ci;
 mod deploy;
 mod destroy;
 mod dev;
-mod ecr;
 mod flags;
 mod image;
+mod lifecycle;
 mod local_aws;
 mod plan;
+#[cfg(test)]
+mod policy;
 mod processes;
 mod push;
 mod smoke;
 mod stack;
 mod steps;
+mod terminal;
 mod terraform;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +40,7 @@ fn main() -> anyhow::Result<()> {
         flags::Command::Run(cmd) => cmd.run(&sh),
         flags::Command::Bench(cmd) => cmd.run(&sh),
         flags::Command::Ci(cmd) => cmd.run(&sh),
+        flags::Command::Codegen(_) => catalogue::write(&sh),
         flags::Command::Image(cmd) => cmd.run(&sh),
         flags::Command::Push(cmd) => cmd.run(&sh),
         flags::Command::Plan(cmd) => cmd.run(&sh),

@@ -21,6 +21,9 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// The line the double prints once it listens, followed by its URL.
 const DOUBLE_READY: &str = "bedrock double listening on ";
 
+/// The binaries of a local run, as cargo selects them.
+pub const BINARIES: [&str; 4] = ["--bin", "easel", "--bin", "bedrock-double"];
+
 pub enum Profile {
     Debug,
     Release,
@@ -32,15 +35,17 @@ pub struct Binaries {
     pub double: PathBuf,
 }
 
-/// Builds `easel` and `bedrock-double` and finds them where cargo put them.
+/// Builds `easel` and `bedrock-double` and finds them where cargo put them. Named by `--bin`,
+/// not `-p`, so cargo resolves the whole workspace's features, as `cargo test` and the
+/// `cargo xtask` alias do: one build of the dependencies serves them all.
 pub fn build(sh: &Shell, profile: Profile) -> Result<Binaries> {
     let release = matches!(profile, Profile::Release).then_some("--release");
     let messages = cmd!(
         sh,
-        "cargo build {release...} -p easel -p easel-tests --bins --message-format=json-render-diagnostics"
+        "cargo build {release...} {BINARIES...} --message-format=json-render-diagnostics"
     )
     .read()
-    .context("cargo build -p easel -p easel-tests --bins")?;
+    .context("cargo build --bin easel --bin bedrock-double")?;
     let executable = |name: &str| {
         executable_from_messages(&messages, name)
             .with_context(|| format!("cargo build did not report the `{name}` binary"))

@@ -2,74 +2,29 @@
 //! token, the image is pushed unless its tag is already there. With `--local` the repository and
 //! the token come from moto and the image goes to the local registry.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::{
-    ecr::Ecr,
-    flags, image,
-    local_aws::LocalAws,
-    stack::Stack,
-    steps::Steps,
-    terraform::{self, Terraform},
-};
+use crate::{flags, image, lifecycle::Lifecycle, terraform};
 
 impl flags::Push {
     pub fn run(self, sh: &Shell) -> Result<()> {
-        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
-        let mut steps = Steps::new("push");
-        let local = start_local(&mut steps, sh, self.target.local)?;
-        let ecr = check_aws(&mut steps, local.as_ref(), &stack)?;
-        let tag = image::tag_or_commit(sh, self.tag.as_deref(), stack.arch)?;
-        let tf = Terraform::new(local.as_ref(), &stack, &tag);
-        account_steps(&mut steps, sh, &tf, &ecr, &stack)?;
-        image_step(&mut steps, sh, &tag, self.tag.is_some(), &stack)?;
-        repository_step(&mut steps, sh, &tf)?;
-        let pushed = push_step(&mut steps, sh, &ecr, local.as_ref(), &stack, &tag)?;
-        steps.finish();
+        let mut lifecycle = Lifecycle::open(sh, "push", &self.target, self.tag.as_deref())?;
+        image_step(&mut lifecycle, sh, self.tag.is_some())?;
+        repository_step(&mut lifecycle, sh)?;
+        let pushed = push_step(&mut lifecycle, sh)?;
+        lifecycle.steps.finish();
         println!("Pushed {pushed}");
         Ok(())
     }
 }
 
-/// Step: start (or find) the local AWS.
-pub fn start_local(steps: &mut Steps, sh: &Shell, local: bool) -> Result<Option<LocalAws>> {
-    if !local {
-        return Ok(None);
-    }
-    steps
-        .run(
-            "start the local AWS (moto server, registry)",
-            "install moto (pip install \"moto[server]\") and docker-registry, or see the logs in target/local-aws",
-            || LocalAws::start_or_reuse(sh),
-        )
-        .map(Some)
-}
-
-/// Step: one ECR call, before anything slow, so a wrong endpoint or credentials fail at once.
-/// In the stack's region, when its variables name one.
-pub fn check_aws(steps: &mut Steps, local: Option<&LocalAws>, stack: &Stack) -> Result<Ecr> {
-    steps.run(
-        "check AWS access",
-        "check the credentials, AWS_REGION and AWS_ENDPOINT_URL (or the network), then run the command again",
-        || {
-            let ecr = Ecr::connect(local, stack.region.as_deref())?;
-            ecr.check()?;
-            println!("ECR answers at {}", ecr.endpoint);
-            Ok(ecr)
-        },
-    )
-}
-
-/// Steps: the image `tag` for the stack's architecture, built unless it was `given` and exists
-/// locally (then used as it is); then a start of it, before it goes anywhere.
-pub fn image_step(
-    steps: &mut Steps,
-    sh: &Shell,
-    tag: &str,
-    given: bool,
-    stack: &Stack,
-) -> Result<()> {
+/// Steps: the image for the stack's architecture, built unless its tag was `given` and it
+/// exists locally (then used as it is); then a start of it, before it goes anywhere.
+pub fn image_step(lifecycle: &mut Lifecycle, sh: &Shell, given: bool) -> Result<()> {
+    let Lifecycle {
+        steps, stack, tag, ..
+    } = lifecycle;
     let image = format!("{}:{tag}", image::APP);
     steps.run(
         "build the image",
@@ -90,7 +45,8 @@ pub fn image_step(
 }
 
 /// Step: the repository alone (the service needs the image first).
-pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform) -> Result<()> {
+pub fn repository_step(lifecycle: &mut Lifecycle, sh: &Shell) -> Result<()> {
+    let Lifecycle { steps, tf, .. } = lifecycle;
     steps.run(
         "create the ECR repository",
         "read Terraform's error above; fix the permissions or the variables and run the command again",
@@ -98,69 +54,26 @@ pub fn repository_step(steps: &mut Steps, sh: &Shell, tf: &Terraform) -> Result<
     )
 }
 
-/// Steps: Terraform init, then the check that the credentials are for an account the stack's
-/// `allowed_account_ids` names, and for the account and region its state was made in, so a
-/// wrong profile or region changes nothing: every lifecycle command runs it before it changes
-/// anything. A state without the stack passes the second check.
-pub fn account_steps(
-    steps: &mut Steps,
-    sh: &Shell,
-    tf: &Terraform,
-    ecr: &Ecr,
-    stack: &Stack,
-) -> Result<()> {
-    tf.init_step(steps, sh)?;
-    steps.run(
-        "check the account and region",
-        "use the profile (AWS_PROFILE) and AWS_REGION of the account the stack was deployed in, or another state (terraform/README.md, State)",
-        || {
-            let (account, region) = (ecr.account_id()?, ecr.region());
-            if let Some(allowed) = stack
-                .allowed_account_ids
-                .as_ref()
-                .filter(|allowed| !allowed.contains(&account))
-            {
-                bail!(
-                    "these credentials are for account {account}, which allowed_account_ids ({}) does not name: nothing was changed",
-                    allowed.join(", ")
-                );
-            }
-            let stack_account = tf.output(sh, "account_id")?;
-            let stack_region = tf.output(sh, "region")?;
-            for (what, stack, here) in [
-                ("account", stack_account, &account),
-                ("region", stack_region, &region),
-            ] {
-                if let Some(stack) = stack.filter(|stack| stack != here) {
-                    bail!(
-                        "the stack in this Terraform state is in {what} {stack}, but these credentials are for {what} {here}: nothing was changed"
-                    );
-                }
-            }
-            println!("Account {account}, region {region}");
-            Ok(())
-        },
-    )
-}
-
 /// Step: log in with ECR's token and push, unless the tag is already in the registry.
 /// Returns the pushed image's full name.
-pub fn push_step(
-    steps: &mut Steps,
-    sh: &Shell,
-    ecr: &Ecr,
-    local: Option<&LocalAws>,
-    stack: &Stack,
-    tag: &str,
-) -> Result<String> {
+pub fn push_step(lifecycle: &mut Lifecycle, sh: &Shell) -> Result<String> {
+    let Lifecycle {
+        steps,
+        stack,
+        local,
+        aws,
+        tag,
+        ..
+    } = lifecycle;
     steps.run(
         "push the image",
         "check that Docker runs and may reach the registry, then run the command again",
         || {
             let name = &stack.name;
-            let uri = ecr.repository_uri(name)?;
+            let uri = aws.repository_uri(name)?;
+            let tag = tag.as_str();
             // The token is fetched locally too, so the local lifecycle takes the same path.
-            let login = ecr.login()?;
+            let login = aws.login()?;
             let (repository, already) = match local {
                 Some(local) => {
                     println!("ECR token from moto ({uri}); the local registry needs no login");
@@ -176,7 +89,7 @@ pub fn push_step(
                     .stdin(password)
                     .run()
                     .context("docker login to ECR")?;
-                    let already = ecr.has_tag(name, tag)?;
+                    let already = aws.has_tag(name, tag)?;
                     (uri, already)
                 }
             };

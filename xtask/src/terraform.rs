@@ -6,9 +6,10 @@
 //! (`TF_DATA_DIR`) and the state (`-state`) live in the local AWS's folder under `target/`, so a
 //! local run never touches the real state and disappears with the emulator it describes.
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
 use anyhow::{Context, Result};
+use serde::Deserialize;
 use xshell::{Cmd, Shell, cmd};
 
 use crate::{local_aws::LocalAws, stack::Stack, steps::Steps};
@@ -67,34 +68,39 @@ impl Terraform {
         }
     }
 
-    fn cmd<'a>(&self, sh: &'a Shell, args: &[&str]) -> Cmd<'a> {
+    /// The one way Terraform is run: `words` (the verb and its flags), then what the verb
+    /// takes of the local state and the variables, then `rest` (addresses, a plan file).
+    fn cmd<'a>(&self, sh: &'a Shell, words: &[&str], takes: Takes, rest: &[String]) -> Cmd<'a> {
+        let mut args: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        if !matches!(takes, Takes::Nothing) {
+            args.extend(
+                self.state
+                    .iter()
+                    .map(|path| format!("-state={}", path.display())),
+            );
+        }
+        if let Takes::StateAndVars(extra) = takes {
+            // The variables file first: the xtask's own `-var`s after it win.
+            args.extend(
+                self.var_file
+                    .iter()
+                    .map(|file| format!("-var-file={}", file.display())),
+            );
+            for var in self
+                .vars
+                .iter()
+                .map(String::as_str)
+                .chain(extra.iter().copied())
+            {
+                args.extend(["-var".to_owned(), var.to_owned()]);
+            }
+        }
+        args.extend(rest.iter().cloned());
         let mut command = cmd!(sh, "terraform -chdir=terraform {args...}");
         for (key, value) in &self.env {
             command = command.env(key, value);
         }
         command
-    }
-
-    fn state_args(&self) -> Vec<String> {
-        self.state
-            .iter()
-            .map(|path| format!("-state={}", path.display()))
-            .collect()
-    }
-
-    /// The variables file first: the xtask's own `-var`s after it win.
-    fn var_args(&self, extra: &[&str]) -> Vec<String> {
-        let file = self
-            .var_file
-            .iter()
-            .map(|file| format!("-var-file={}", file.display()));
-        let vars = self
-            .vars
-            .iter()
-            .map(String::as_str)
-            .chain(extra.iter().copied())
-            .flat_map(|var| ["-var".to_owned(), var.to_owned()]);
-        file.chain(vars).collect()
     }
 
     /// `terraform init`, from `TF_PLUGIN_DIR` when set (machines without registry access).
@@ -108,15 +114,13 @@ impl Terraform {
     }
 
     pub fn init(&self, sh: &Shell) -> Result<()> {
-        let plugin_dir = std::env::var("TF_PLUGIN_DIR")
+        let plugin_dir: Vec<String> = std::env::var("TF_PLUGIN_DIR")
             .ok()
             .filter(|dir| !dir.is_empty())
-            .map(|dir| format!("-plugin-dir={dir}"));
-        let args: Vec<&str> = ["init", "-input=false"]
+            .map(|dir| format!("-plugin-dir={dir}"))
             .into_iter()
-            .chain(plugin_dir.as_deref())
             .collect();
-        self.cmd(sh, &args)
+        self.cmd(sh, &["init", "-input=false"], Takes::Nothing, &plugin_dir)
             .ignore_stdout()
             .run()
             .context("terraform init (without registry access, set TF_PLUGIN_DIR)")
@@ -124,14 +128,11 @@ impl Terraform {
 
     /// `terraform plan`; `true` when something would change.
     pub fn plan(&self, sh: &Shell) -> Result<bool> {
-        let mut args = vec!["plan", "-input=false", "-detailed-exitcode"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<Vec<_>>();
-        args.extend(self.state_args());
-        args.extend(self.var_args(&[]));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = self.cmd(sh, &args).ignore_status().output()?;
+        let words = ["plan", "-input=false", "-detailed-exitcode"];
+        let output = self
+            .cmd(sh, &words, Takes::StateAndVars(&[]), &[])
+            .ignore_status()
+            .output()?;
         print!("{}", String::from_utf8_lossy(&output.stdout));
         eprint!("{}", String::from_utf8_lossy(&output.stderr));
         match output.status.code() {
@@ -139,6 +140,31 @@ impl Terraform {
             Some(2) => Ok(true),
             _ => anyhow::bail!("terraform plan failed (see above)"),
         }
+    }
+
+    /// The plan as `terraform show -json` gives it, without changing anything: what the
+    /// catalogue check reads the task role's policy from.
+    #[cfg(test)]
+    pub fn planned(&self, sh: &Shell) -> Result<serde_json::Value> {
+        let dir = tempfile::tempdir()?;
+        let plan = dir.path().join("plan").display().to_string();
+        let words = ["plan", "-input=false", "-refresh=false"];
+        self.cmd(
+            sh,
+            &words,
+            Takes::StateAndVars(&[]),
+            &[format!("-out={plan}")],
+        )
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .context("terraform plan")?;
+        let json = self
+            .cmd(sh, &["show", "-json"], Takes::Nothing, &[plan])
+            .quiet()
+            .read()
+            .context("terraform show")?;
+        serde_json::from_str(&json).context("reading terraform show -json")
     }
 
     /// `terraform apply` of everything, or of `targets` only, with extra `-var`s.
@@ -151,17 +177,9 @@ impl Terraform {
     }
 
     fn change(&self, sh: &Shell, verb: &str, targets: &[&str], vars: &[&str]) -> Result<()> {
-        let mut args: Vec<String> = vec![
-            verb.to_owned(),
-            "-input=false".to_owned(),
-            "-auto-approve".to_owned(),
-            "-compact-warnings".to_owned(),
-        ];
-        args.extend(targets.iter().map(|t| format!("-target={t}")));
-        args.extend(self.state_args());
-        args.extend(self.var_args(vars));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.cmd(sh, &args)
+        let words = [verb, "-input=false", "-auto-approve", "-compact-warnings"];
+        let targets: Vec<String> = targets.iter().map(|t| format!("-target={t}")).collect();
+        self.cmd(sh, &words, Takes::StateAndVars(vars), &targets)
             .run()
             .with_context(|| format!("terraform {verb}"))
     }
@@ -172,13 +190,14 @@ impl Terraform {
         if self.state_list(sh)?.iter().any(|a| a == GALLERY[0]) {
             return Ok(false);
         }
-        let mut args = vec!["import".to_owned(), "-input=false".to_owned()];
-        args.extend(self.state_args());
-        args.extend(self.var_args(&[]));
-        args.extend([GALLERY[0].to_owned(), bucket.to_owned()]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let address = [GALLERY[0].to_owned(), bucket.to_owned()];
+        let words = ["import", "-input=false"];
         // A bucket that does not exist cannot be imported: then the apply creates it.
-        let output = self.cmd(sh, &args).quiet().ignore_status().output()?;
+        let output = self
+            .cmd(sh, &words, Takes::StateAndVars(&[]), &address)
+            .quiet()
+            .ignore_status()
+            .output()?;
         let adopted = output.status.success();
         if adopted {
             println!("Adopted the gallery bucket {bucket} that an earlier destroy kept");
@@ -200,10 +219,10 @@ impl Terraform {
 
     /// The resource addresses in the state.
     pub fn state_list(&self, sh: &Shell) -> Result<Vec<String>> {
-        let mut args = vec!["state".to_owned(), "list".to_owned()];
-        args.extend(self.state_args());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = self.cmd(sh, &args).ignore_status().output()?;
+        let output = self
+            .cmd(sh, &["state", "list"], Takes::State, &[])
+            .ignore_status()
+            .output()?;
         // A state that was never written has nothing in it.
         Ok(String::from_utf8_lossy(&output.stdout)
             .lines()
@@ -212,23 +231,57 @@ impl Terraform {
     }
 
     pub fn state_rm(&self, sh: &Shell, addresses: &[&str]) -> Result<()> {
-        let mut args = vec!["state".to_owned(), "rm".to_owned()];
-        args.extend(self.state_args());
-        args.extend(addresses.iter().map(|a| a.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.cmd(sh, &args).run().context("terraform state rm")
+        let addresses: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+        self.cmd(sh, &["state", "rm"], Takes::State, &addresses)
+            .run()
+            .context("terraform state rm")
     }
 
-    /// One output's string value, if the state has it.
-    pub fn output(&self, sh: &Shell, name: &str) -> Result<Option<String>> {
-        let mut args = vec!["output".to_owned(), "-json".to_owned()];
-        args.extend(self.state_args());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let json = self.cmd(sh, &args).read().context("terraform output")?;
-        let outputs: serde_json::Value =
+    /// The stack's outputs, as the state holds them now.
+    pub fn outputs(&self, sh: &Shell) -> Result<Outputs> {
+        let json = self
+            .cmd(sh, &["output", "-json"], Takes::State, &[])
+            .read()
+            .context("terraform output")?;
+        let outputs: BTreeMap<String, Output> =
             serde_json::from_str(&json).context("reading terraform output -json")?;
-        Ok(outputs[name]["value"].as_str().map(str::to_owned))
+        let value = |name: &str| {
+            outputs
+                .get(name)
+                .and_then(|output| output.value.as_str())
+                .map(str::to_owned)
+        };
+        Ok(Outputs {
+            account_id: value("account_id"),
+            region: value("region"),
+            app_url: value("app_url"),
+            gallery_bucket: value("gallery_bucket"),
+            cookie_key_secret_arn: value("cookie_key_secret_arn"),
+        })
     }
+}
+
+/// What a Terraform command takes besides its own words.
+enum Takes<'a> {
+    Nothing,
+    /// The local state (`-state`), when the stack is local.
+    State,
+    /// The state, the variables file, the xtask's `-var`s and these extra ones.
+    StateAndVars(&'a [&'a str]),
+}
+
+#[derive(Deserialize)]
+struct Output {
+    value: serde_json::Value,
+}
+
+/// The outputs the xtask reads; each is missing until an apply has made it.
+pub struct Outputs {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub app_url: Option<String>,
+    pub gallery_bucket: Option<String>,
+    pub cookie_key_secret_arn: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! AWS through the SDK: is AWS reachable, does the repository exist, may Docker log in, is a
-//! tag already pushed (ECR); which account and region the credentials are for (STS); what the
-//! account holds of a stack, by its tags (Resource Groups Tagging API). Against moto too, so
-//! the local lifecycle takes the same path.
+//! One AWS session for the lifecycle commands, through the SDK: is AWS reachable, does the
+//! repository exist, may Docker log in, is a tag already pushed (ECR); which account and region
+//! the credentials are for (STS); what the account holds of a stack, by its tags (Resource
+//! Groups Tagging API). Against moto too, so the local lifecycle takes the same path. Other
+//! modules' clients (the Bedrock control plane) are made from its configuration.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use base64::Engine;
 
 use crate::local_aws::{self, LocalAws};
 
-pub struct Ecr {
+pub struct Aws {
     client: aws_sdk_ecr::Client,
     config: aws_config::SdkConfig,
     /// The endpoint the client talks to, for error messages.
@@ -27,7 +28,7 @@ pub struct Login {
     pub server: String,
 }
 
-impl Ecr {
+impl Aws {
     /// A client for the default chain (credentials, region, `AWS_ENDPOINT_URL*`), or for moto,
     /// in `region` when the stack names one (Terraform deploys there, whatever AWS_REGION says).
     /// Short timeouts and one retry: an unreachable endpoint must fail in seconds, not minutes.
@@ -74,6 +75,16 @@ impl Ecr {
             endpoint,
             runtime,
         })
+    }
+
+    /// The configuration (credentials, region, endpoints, timeouts) to make other clients from.
+    pub fn config(&self) -> &aws_config::SdkConfig {
+        &self.config
+    }
+
+    /// Runs an SDK call to its end.
+    pub fn block_on<F: std::future::Future>(&self, call: F) -> F::Output {
+        self.runtime.block_on(call)
     }
 
     /// The region the clients use.
