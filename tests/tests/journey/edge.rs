@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use easel_tests::{BedrockDouble, Page, TestApp, spawn_app, spawn_app_with};
+use easel_tests::{BedrockDouble, PATIENCE, Page, TestApp, spawn_app, spawn_app_with, wait_until};
 use reqwest::StatusCode;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -183,23 +183,16 @@ async fn start_an_upload_that_never_ends(app: &TestApp) -> TcpStream {
     connection
 }
 
-/// Uploads a small picture again and again (for at most ten seconds) until the answer's status
-/// is `wanted`.
+/// Uploads a small picture again and again until the answer's status is `wanted`.
 async fn upload_until(app: &TestApp, wanted: StatusCode) -> Page {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(format!("an upload answered {wanted}"), PATIENCE, || async {
         let page = app.upload("small.png", png(picture(64, 64))).await;
-        if page.status == wanted {
-            return page;
+        match page.status == wanted {
+            true => Ok(page),
+            false => Err(format!("{}: {}", page.status, page.text())),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still {}: {}",
-            page.status,
-            page.text()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -301,13 +294,15 @@ async fn the_mask_an_edit_came_with_is_deleted_when_its_job_ends() {
     assert_eq!(job.job_states(), ["done"]);
 
     // The job's queue mark and its mask; the end is shown a moment before they go.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while deletes(&app).await - before < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} deleted",
-            deletes(&app).await - before
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        "the job's queue mark and mask deleted",
+        PATIENCE,
+        || async {
+            match deletes(&app).await - before {
+                2.. => Ok(()),
+                n => Err(format!("only {n} deleted")),
+            }
+        },
+    )
+    .await;
 }
