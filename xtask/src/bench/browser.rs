@@ -14,7 +14,7 @@
 
 use std::{
     net::SocketAddr,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -26,8 +26,9 @@ use serde_json::{Value, json};
 
 use super::{Latencies, MODEL, PROMPT, SEED};
 
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The names Chromium goes by, looked for on `PATH` in this order.
+const CHROMIUM: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
+const CHROMEDRIVER: [&str; 1] = ["chromedriver"];
 pub const WARM_UP: usize = 5;
 pub const RUNS: usize = 30;
 /// The slow double's time for every call: real models take seconds.
@@ -82,33 +83,43 @@ pub struct Clicks {
 /// Clicks Generate, then an edit, against Easel at `address`; never fails, says why when it
 /// could not measure.
 pub fn measure(address: SocketAddr) -> Browser<Clicks> {
-    measured(|| run(address))
+    measured(|session| run(session, address))
 }
 
 /// Clicks Generate against Easel at `address`, whose double takes [`SLOW_MODEL`] to answer.
 pub fn measure_slow(address: SocketAddr) -> Browser<SlowClicks> {
-    measured(|| {
-        let driver = Driver::start()?;
-        let session = driver.session()?;
-        let generated = generate(&session, address)?;
+    measured(|session| {
+        let generated = generate(session, address)?;
         Ok(SlowClicks {
             shown: Latencies::new(generated.shown),
         })
     })
 }
 
-fn measured<T>(run: impl FnOnce() -> Result<T>) -> Browser<T> {
-    for program in [CHROMIUM, CHROMEDRIVER] {
-        if !Path::new(program).exists() {
-            return Browser::NotInstalled(format!(
-                "{program} is not installed (Debian: chromium and chromium-driver)"
-            ));
-        }
-    }
-    match run() {
+/// Runs `run` in a headless Chromium, once Chromium and chromedriver are found on `PATH`.
+fn measured<T>(run: impl FnOnce(&Session<'_>) -> Result<T>) -> Browser<T> {
+    let (Some(chromium), Some(chromedriver)) = (on_path(&CHROMIUM), on_path(&CHROMEDRIVER)) else {
+        return Browser::NotInstalled(format!(
+            "no {} or {} on PATH (Debian: chromium and chromium-driver)",
+            CHROMIUM.join(", "),
+            CHROMEDRIVER.join(", ")
+        ));
+    };
+    let measured =
+        Driver::start(chromium, &chromedriver).and_then(|driver| run(&driver.session()?));
+    match measured {
         Ok(clicks) => Browser::Measured(Box::new(clicks)),
         Err(error) => Browser::Failed(format!("{error:#}")),
     }
+}
+
+/// The first of `names` found in a folder on `PATH`.
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    names
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Click -> picture against a double that takes [`SLOW_MODEL`] for each call.
@@ -170,9 +181,7 @@ fn generate(session: &Session<'_>, address: SocketAddr) -> Result<Generated> {
     })
 }
 
-fn run(address: SocketAddr) -> Result<Clicks> {
-    let driver = Driver::start()?;
-    let session = driver.session()?;
+fn run(session: &Session<'_>, address: SocketAddr) -> Result<Clicks> {
     let Generated {
         shown,
         answered_done,
@@ -180,7 +189,7 @@ fn run(address: SocketAddr) -> Result<Clicks> {
         floor,
         bytes,
         last: (click, fetched),
-    } = generate(&session, address)?;
+    } = generate(session, address)?;
     let edit_page = format!("http://{address}{}", edit_page_of(&click.src)?);
     let mut edited = Vec::with_capacity(RUNS);
     for run in 0..WARM_UP + RUNS {
@@ -253,18 +262,20 @@ struct Driver {
     process: Child,
     url: String,
     http: Client,
+    /// The Chromium it starts.
+    chromium: PathBuf,
 }
 
 impl Driver {
-    fn start() -> Result<Self> {
+    fn start(chromium: PathBuf, chromedriver: &Path) -> Result<Self> {
         let port = crate::processes::free_loopback_address()?.port();
-        let process = Command::new(CHROMEDRIVER)
+        let process = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("starting {CHROMEDRIVER}"))?;
+            .with_context(|| format!("starting {}", chromedriver.display()))?;
         let http = Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(120))
@@ -274,6 +285,7 @@ impl Driver {
             process,
             url: format!("http://127.0.0.1:{port}"),
             http,
+            chromium,
         })
     }
 
@@ -284,7 +296,7 @@ impl Driver {
                 "browserName": "chrome",
                 "pageLoadStrategy": "normal",
                 "timeouts": { "script": PICTURE_TIMEOUT_MS + 10_000, "pageLoad": 60_000 },
-                "goog:chromeOptions": { "binary": CHROMIUM, "args": CHROMIUM_ARGS },
+                "goog:chromeOptions": { "binary": self.chromium.to_string_lossy(), "args": CHROMIUM_ARGS },
             }}
         });
         let deadline = Instant::now() + Duration::from_secs(20);
