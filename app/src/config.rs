@@ -55,7 +55,7 @@ pub struct RawConfig {
     /// Jobs of one model that may wait for a free slot in one process before new ones are refused.
     #[arg(long, env = "EASEL_QUEUE_LENGTH", default_value = "100")]
     pub queue_length: String,
-    /// Generations one browser may start per minute.
+    /// Jobs (generations and edits) and uploads one browser may start per minute.
     #[arg(long, env = "EASEL_RATE_LIMIT", default_value = "30")]
     pub rate_limit: String,
     /// Seconds between checks of which models Bedrock still serves.
