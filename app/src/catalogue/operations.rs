@@ -192,6 +192,13 @@ impl Operations {
         &self.operations
     }
 
+    /// The longest prompt any operation takes, in characters: the cap on an edit form's prompts,
+    /// which is read before its operation is known.
+    pub fn longest_prompt(&self) -> usize {
+        let prompts = self.operations.iter().map(|spec| spec.max_prompt_chars);
+        prompts.max().unwrap_or(0)
+    }
+
     pub fn get(&self, id: &str) -> Option<&OperationSpec> {
         self.operations.iter().find(|spec| spec.id() == id)
     }

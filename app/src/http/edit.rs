@@ -88,7 +88,7 @@ pub async fn submit(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     let source = edit_source(&state, &owner, &id).await?;
-    let prompt_chars = longest_prompt(&state);
+    let prompt_chars = state.studio.operations().longest_prompt();
     let sent = match multipart::read(form, &[MASK, STYLE], MAX_EDIT_BODY_BYTES, prompt_chars).await
     {
         Ok(sent) => sent,
@@ -123,12 +123,6 @@ pub async fn submit(
 
 const MASK: &str = "mask";
 const STYLE: &str = "style_image";
-
-/// The longest prompt any operation takes, in characters: the cap on the form's prompts.
-fn longest_prompt(state: &AppState) -> usize {
-    let operations = state.studio.operations().all().iter();
-    operations.map(|op| op.max_prompt_chars).max().unwrap_or(0)
-}
 
 /// Where a sentence about the field named `name` goes: beside it when the form has it, else
 /// at the top of the form.
