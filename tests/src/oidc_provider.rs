@@ -9,7 +9,7 @@
 //! use easel_tests::oidc_provider::OidcProvider;
 //!
 //! let provider = OidcProvider::start().await;
-//! // ... start the app with provider.issuer(), provider.client_id(), provider.client_secret()
+//! // ... start the app with `config.auth = Auth::Oidc(provider.settings())`
 //! let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
 //! let home = provider.sign_in(&browser, app_url, "ada").await;
 //! provider.will_issue_an_expired_id_token();
@@ -26,7 +26,9 @@ mod tests;
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
+use easel::identity::{ClientSecret, Issuer, OidcSettings};
 use tokio::task::JoinHandle;
 
 use id_token::Forgery;
@@ -36,6 +38,9 @@ use sign_in_form::SignInForm;
 /// The only client the provider knows, as an operator would register Easel with a provider.
 const CLIENT_ID: &str = "easel";
 const CLIENT_SECRET: &str = "easel-test-secret";
+
+/// How long a sign-in lasts in the app: Easel's default, a week.
+const SESSION_LIFETIME: Duration = Duration::from_secs(168 * 3600);
 
 /// The redirect URI registered for the client. Any port is allowed on a loopback address, as
 /// RFC 8252 asks of providers: the app under test listens on a port of the moment.
@@ -160,6 +165,18 @@ impl OidcProvider {
 
     pub fn client_secret(&self) -> &'static str {
         CLIENT_SECRET
+    }
+
+    /// Easel's sign-in settings for this provider, as an operator would register it: put them
+    /// in `Config::auth` as `Auth::Oidc`.
+    pub fn settings(&self) -> OidcSettings {
+        OidcSettings {
+            issuer: Issuer::parse(self.issuer()).expect("a loopback issuer"),
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: ClientSecret::parse(CLIENT_SECRET).expect("a secret"),
+            logout_url: None,
+            session_lifetime: SESSION_LIFETIME,
+        }
     }
 
     /// The next ID token expired an hour ago.
