@@ -1,7 +1,9 @@
 //! The main journeys in a real headless Chromium, driven over WebDriver: type a prompt, press
 //! Generate, a job card appears and its picture arrives without a page load; its download is the
-//! PNG. A running job's Cancel button stops it, and the form stays usable meanwhile.
+//! PNG. A running job's Cancel button stops it, and the form stays usable meanwhile. With
+//! sign-in on, each person signs in through the provider's form and sees only their own pictures.
 
+mod sign_in;
 mod studio_page;
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! The studio in a real headless Chromium, driven over WebDriver, in the verbs of a person
-//! using it: type a prompt, press Generate, wait for a job's card, cancel it, paint a mask.
+//! using it: sign in, type a prompt, press Generate, wait for a job's card, cancel it, paint a
+//! mask, sign out.
 
 use std::{
     path::PathBuf,
@@ -214,6 +215,36 @@ impl StudioPage {
             )
             .await
             .expect("the download is fetched")
+    }
+
+    /// The status the page's own fetch of `path` gets, with the browser's cookies.
+    pub async fn status_of(&self, path: &str) -> u64 {
+        self.browser
+            .execute_async(
+                "const [path, done] = arguments; fetch(path).then(r => done(r.status));",
+                vec![Value::from(path)],
+            )
+            .await
+            .expect("the fetch is made")
+            .as_u64()
+            .expect("a status")
+    }
+
+    /// Types `username` into the provider's sign-in form and presses Sign in, then waits until
+    /// the studio says who is signed in.
+    pub async fn sign_in_as(&self, username: &str) {
+        self.wait_for("#username")
+            .await
+            .send_keys(username)
+            .await
+            .expect("the username is typed");
+        self.follow(self.find("#sign-in").await).await;
+        self.wait_for(".signed-in .who").await;
+    }
+
+    /// Presses Sign out.
+    pub async fn sign_out(&self) {
+        self.follow(self.find("#sign-out").await).await;
     }
 
     /// Drops on the page, as `file_name`, the picture that the download link `css` finds
