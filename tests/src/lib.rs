@@ -9,5 +9,5 @@ pub mod test_app;
 pub mod wait;
 
 pub use bedrock_double::BedrockDouble;
-pub use test_app::{Browser, Page, TestApp, spawn_app, spawn_app_with};
+pub use test_app::{Browser, Page, TestApp, spawn_app, spawn_app_with, spawn_app_with_sign_in};
 pub use wait::{PATIENCE, wait_until};

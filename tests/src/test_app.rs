@@ -11,7 +11,7 @@ use scraper::{Html, Selector};
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use crate::bedrock_double::BedrockDouble;
+use crate::{bedrock_double::BedrockDouble, oidc_provider::OidcProvider};
 
 /// AWS settings that point every Bedrock client at the double, with test credentials and quick
 /// retries (the SDK would otherwise back off for seconds).
@@ -56,6 +56,23 @@ pub async fn spawn_app(bedrock: &BedrockDouble) -> TestApp {
 pub async fn spawn_app_with(bedrock: &BedrockDouble, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let storage = Arc::new(TempDir::new().expect("a temporary folder"));
     start(bedrock, storage, adjust).await
+}
+
+/// Starts Easel with sign-in on (`EASEL_AUTH=oidc`) through `provider`.
+pub async fn spawn_app_with_sign_in(bedrock: &BedrockDouble, provider: &OidcProvider) -> TestApp {
+    spawn_app_with(bedrock, |config| sign_in_through(config, provider)).await
+}
+
+/// Changes `config` to sign people in through `provider`.
+pub fn sign_in_through(config: &mut Config, provider: &OidcProvider) {
+    use easel::identity::{ClientSecret, Issuer, OidcSettings};
+    config.auth = easel::config::Auth::Oidc(OidcSettings {
+        issuer: Issuer::parse(provider.issuer()).expect("the provider's issuer"),
+        client_id: provider.client_id().to_owned(),
+        client_secret: ClientSecret::parse(provider.client_secret()).expect("a secret"),
+        logout_url: None,
+        session_lifetime: Duration::from_secs(3600),
+    });
 }
 
 fn test_config(folder: PathBuf) -> Config {
@@ -271,6 +288,74 @@ impl Browser {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// Signs in as `username` through `provider`'s form, and lands on the studio page.
+    pub async fn sign_in(&self, provider: &OidcProvider, username: &str) -> Page {
+        Page::from(
+            provider
+                .sign_in(&self.client, &self.address, username)
+                .await,
+        )
+        .await
+    }
+
+    /// Starts signing in and presses Cancel on the provider's form: the answer is where the
+    /// provider's refusal leads.
+    pub async fn cancel_sign_in(&self, provider: &OidcProvider) -> Page {
+        Page::from(provider.refuse_sign_in(&self.client, &self.address).await).await
+    }
+
+    /// Opens `path`, which leads to the provider's form, and signs in as `username` there:
+    /// the answer is where the browser lands, and what it shows.
+    pub async fn sign_in_from(
+        &self,
+        provider: &OidcProvider,
+        path: &str,
+        username: &str,
+    ) -> (reqwest::Url, Page) {
+        let landed = provider
+            .sign_in_from(&self.client, &self.url(path), username)
+            .await;
+        (landed.url().clone(), Page::from(landed).await)
+    }
+
+    /// Presses Sign out: the answer is Easel's, before the browser follows it (to the
+    /// provider's logout, say).
+    pub async fn sign_out(&self) -> Page {
+        let not_following = self.not_following();
+        let answer = not_following
+            .post(self.url("/auth/sign-out"))
+            .header("Origin", &self.address)
+            .header("Sec-Fetch-Site", "same-origin")
+            .send()
+            .await
+            .expect("POST /auth/sign-out");
+        Page::from(answer).await
+    }
+
+    /// A GET as a link makes it, without following a redirect.
+    pub async fn get_without_following(&self, path: &str) -> Page {
+        let not_following = self.not_following();
+        Page::from(not_following.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    /// This browser's cookies in a client that stops at the first redirect.
+    fn not_following(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_provider(self.jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client")
+    }
+
+    /// Follows a redirect `page` answered, as the browser would.
+    pub async fn follow(&self, page: &Page) -> Page {
+        let location = page.location().expect("a redirect");
+        let url = reqwest::Url::parse(&self.address)
+            .and_then(|base| base.join(&location))
+            .expect("a URL");
+        Page::from(self.client.get(url).send().await.expect("GET")).await
     }
 
     pub async fn get(&self, path: &str) -> Page {
@@ -532,6 +617,14 @@ impl Page {
             headers: response.headers().clone(),
             html: response.text().await.expect("a text body"),
         }
+    }
+
+    /// Where a redirect leads.
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     /// Runs `read` over every element matching `css`.

@@ -11,6 +11,7 @@ mod models;
 mod no_js;
 mod operations;
 mod recipe;
+mod sign_in;
 mod validation;
 
 pub const CORE: &str = "stability.stable-image-core-v1:1";
