@@ -9,7 +9,7 @@
 //! use easel_tests::oidc_provider::OidcProvider;
 //!
 //! let provider = OidcProvider::start().await;
-//! // ... start the app with `config.auth = Auth::Oidc(provider.settings())`
+//! // ... start the app with sign-in through it: `spawn_app_with_sign_in(&bedrock, &provider)`
 //! let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
 //! let home = provider.sign_in(&browser, app_url, "ada").await;
 //! provider.will_issue_an_expired_id_token();
@@ -24,11 +24,9 @@ mod sign_in_form;
 mod tests;
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use easel::identity::{ClientSecret, Issuer, OidcSettings};
 use tokio::task::JoinHandle;
 
 use id_token::Forgery;
@@ -39,9 +37,6 @@ use sign_in_form::SignInForm;
 const CLIENT_ID: &str = "easel";
 const CLIENT_SECRET: &str = "easel-test-secret";
 
-/// How long a sign-in lasts in the app: Easel's default, a week.
-const SESSION_LIFETIME: Duration = Duration::from_secs(168 * 3600);
-
 /// The redirect URI registered for the client. Any port is allowed on a loopback address, as
 /// RFC 8252 asks of providers: the app under test listens on a port of the moment.
 const REDIRECT_URI: &str = "http://127.0.0.1/auth/callback";
@@ -49,7 +44,6 @@ const REDIRECT_URI: &str = "http://127.0.0.1/auth/callback";
 /// A running provider; dropping it stops the server.
 pub struct OidcProvider {
     shared: Arc<Shared>,
-    address: SocketAddr,
     server: JoinHandle<()>,
 }
 
@@ -105,7 +99,7 @@ impl Person {
 
 /// A call to the logout endpoint, as the provider saw it: the standard RP-initiated logout
 /// (`id_token_hint`, `post_logout_redirect_uri`) or Cognito's (`logout_uri`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct SignOut {
     pub client_id: Option<String>,
     pub id_token_hint: Option<String>,
@@ -124,9 +118,9 @@ impl OidcProvider {
         listener
             .set_nonblocking(true)
             .expect("a non-blocking socket");
-        let address = listener.local_addr().expect("an address");
+        let port = listener.local_addr().expect("an address").port();
         let shared = Arc::new(Shared {
-            issuer: format!("http://localhost:{}", address.port()),
+            issuer: format!("http://localhost:{port}"),
             state: Mutex::new(State {
                 keys: Keys::new(),
                 grants: HashMap::new(),
@@ -142,21 +136,12 @@ impl OidcProvider {
                 .await
                 .expect("the provider serves");
         });
-        Self {
-            shared,
-            address,
-            server,
-        }
+        Self { shared, server }
     }
 
     /// `http://localhost:PORT`: the issuer, and where discovery starts.
     pub fn issuer(&self) -> &str {
         &self.shared.issuer
-    }
-
-    /// The socket the provider listens on.
-    pub fn address(&self) -> SocketAddr {
-        self.address
     }
 
     pub fn client_id(&self) -> &'static str {
@@ -165,18 +150,6 @@ impl OidcProvider {
 
     pub fn client_secret(&self) -> &'static str {
         CLIENT_SECRET
-    }
-
-    /// Easel's sign-in settings for this provider, as an operator would register it: put them
-    /// in `Config::auth` as `Auth::Oidc`.
-    pub fn settings(&self) -> OidcSettings {
-        OidcSettings {
-            issuer: Issuer::parse(self.issuer()).expect("a loopback issuer"),
-            client_id: CLIENT_ID.to_owned(),
-            client_secret: ClientSecret::parse(CLIENT_SECRET).expect("a secret"),
-            logout_url: None,
-            session_lifetime: SESSION_LIFETIME,
-        }
     }
 
     /// The next ID token expired an hour ago.

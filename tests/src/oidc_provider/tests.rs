@@ -1,6 +1,5 @@
 //! The provider as a relying party meets it, through `openidconnect`'s client: discovery, the
-//! code flow with PKCE, and ID tokens checked against the JWKS; then its sign-in helpers
-//! through the app.
+//! code flow with PKCE, and ID tokens checked against the JWKS.
 
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse,
@@ -15,8 +14,6 @@ use reqwest::StatusCode;
 use url::Url;
 
 use super::{OidcProvider, Person, SignInForm, SignOut};
-use crate::{BedrockDouble, TestApp, spawn_app_with};
-use easel::config::Auth;
 
 /// Where the app under test would be called back.
 const CALLBACK: &str = "http://127.0.0.1:4000/auth/callback";
@@ -469,53 +466,4 @@ async fn a_sign_out_is_recorded_and_goes_back_where_the_client_asked() {
             logout_uri: None,
         }]
     );
-}
-
-/// A browser as the journey tests make one: cookies kept, redirects followed.
-fn journey_browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("an HTTP client")
-}
-
-async fn app_signing_in_with(provider: &OidcProvider, bedrock: &BedrockDouble) -> TestApp {
-    spawn_app_with(bedrock, |config| {
-        config.auth = Auth::Oidc(provider.settings());
-    })
-    .await
-}
-
-#[tokio::test]
-async fn a_journey_signs_in_through_the_app_and_lands_on_the_studio() {
-    let (bedrock, provider) = (BedrockDouble::start().await, OidcProvider::start().await);
-    let app = app_signing_in_with(&provider, &bedrock).await;
-    let browser = journey_browser();
-
-    let home = provider.sign_in(&browser, &app.address, "ada").await;
-    assert_eq!(home.url().as_str(), app.url("/"));
-    assert_eq!(home.status(), StatusCode::OK);
-    assert!(home.text().await.unwrap().contains("Signed in as"));
-
-    let elsewhere = provider
-        .sign_in_from(&browser, &app.url("/auth/sign-in?next=/tokens"), "ada")
-        .await;
-    assert_eq!(elsewhere.url().as_str(), app.url("/tokens"));
-}
-
-#[tokio::test]
-async fn a_refused_sign_in_comes_back_to_the_app_as_a_refusal() {
-    let (bedrock, provider) = (BedrockDouble::start().await, OidcProvider::start().await);
-    let app = app_signing_in_with(&provider, &bedrock).await;
-
-    let refused = provider
-        .refuse_sign_in(&journey_browser(), &app.address)
-        .await;
-    assert!(
-        refused
-            .url()
-            .as_str()
-            .starts_with(&app.url("/auth/callback"))
-    );
-    assert!(refused.status().is_client_error(), "{}", refused.status());
 }

@@ -1,8 +1,7 @@
 //! Signing in through a provider on another site, as a real one is: the studio on
 //! `127.0.0.1`, the provider on `localhost`.
 
-use easel::config::Auth;
-use easel_tests::{BedrockDouble, oidc_provider::OidcProvider, spawn_app_with};
+use easel_tests::{BedrockDouble, oidc_provider::OidcProvider, spawn_app_with_sign_in};
 use fantoccini::Locator;
 
 use crate::studio_page::StudioPage;
@@ -11,10 +10,7 @@ use crate::studio_page::StudioPage;
 async fn a_person_signs_in_generates_and_signs_out_and_the_next_person_sees_none_of_it() {
     let bedrock = BedrockDouble::start().await;
     let provider = OidcProvider::start().await;
-    let app = spawn_app_with(&bedrock, |config| {
-        config.auth = Auth::Oidc(provider.settings());
-    })
-    .await;
+    let app = spawn_app_with_sign_in(&bedrock, &provider).await;
 
     // The studio leads to the provider's form, and back once she has signed in.
     let studio = StudioPage::open(&app.url("/")).await;
