@@ -1,11 +1,12 @@
 //! Easel's test support: the Bedrock double and the in-process app with its browsers.
 
 pub mod bedrock_double;
+pub mod flaky_store;
 pub mod old_gallery;
 pub mod process;
 pub mod test_app;
 pub mod wait;
 
 pub use bedrock_double::BedrockDouble;
-pub use test_app::{Browser, Page, TestApp, spawn_app, spawn_app_with};
+pub use test_app::{Browser, Page, TestApp, spawn_app, spawn_app_on, spawn_app_with};
 pub use wait::{PATIENCE, wait_until};
