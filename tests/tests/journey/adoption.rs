@@ -54,9 +54,13 @@ async fn lineage_shows(browser: &Browser, [edit, upload]: &[String; 2]) {
     assert_eq!(source.edits_listed(), [edit.clone()]);
 }
 
-fn all_not_found(sent: &Sent) -> bool {
-    sent.iter()
-        .all(|(status, ..)| *status == StatusCode::NOT_FOUND)
+/// Every one of `ids` is a 404 for `browser`: its PNG, its preview and its download.
+async fn gone_for(browser: &Browser, ids: &[String]) {
+    for id in ids {
+        let sent = sent(browser, id).await;
+        let statuses: Vec<_> = sent.into_iter().map(|(status, ..)| status).collect();
+        assert_eq!(statuses, [StatusCode::NOT_FOUND; 3], "{id}");
+    }
 }
 
 #[tokio::test]
@@ -78,9 +82,7 @@ async fn an_anonymous_gallery_moves_whole_to_the_person_signing_in_and_only_once
     assert_eq!(sent_all(&person, &made).await, before);
     lineage_shows(&person, &lineage).await;
     assert!(app.gallery().await.gallery_ids().is_empty());
-    for id in &made {
-        assert!(all_not_found(&sent(&app, id).await), "{id} is gone");
-    }
+    gone_for(&app, &made).await;
 
     let again = app.studio().adopt_anonymous(&anonymous, &signing_in).await;
     assert_eq!(again.unwrap(), Adopted { moved: 0 });
@@ -91,6 +93,27 @@ async fn an_anonymous_gallery_moves_whole_to_the_person_signing_in_and_only_once
         .await;
     assert_eq!(elsewhere.unwrap(), Adopted { moved: 0 });
     assert_eq!(person.gallery().await.gallery_ids(), made);
+}
+
+#[tokio::test]
+async fn two_sign_ins_of_one_browser_at_once_move_each_picture_once() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    for prompt in ["a red boat", "a blue boat", "a green boat"] {
+        app.generate(prompt).await;
+    }
+    let made = app.gallery().await.gallery_ids();
+    let person = app.another_browser();
+    let (anonymous, signing_in) = (app.owner_id().await, person.owner_id().await);
+
+    let (first, second) = futures::join!(
+        app.studio().adopt_anonymous(&anonymous, &signing_in),
+        app.studio().adopt_anonymous(&anonymous, &signing_in),
+    );
+
+    assert_eq!(first.unwrap().moved + second.unwrap().moved, made.len());
+    assert_eq!(person.gallery().await.gallery_ids(), made);
+    assert!(app.gallery().await.gallery_ids().is_empty());
 }
 
 #[tokio::test]
@@ -109,7 +132,7 @@ async fn a_move_cut_short_at_any_write_is_finished_by_the_next_with_every_pictur
             let cut_short = app.studio().adopt_anonymous(&from, &to).await;
             faults.heal();
             if cut_short.is_ok() {
-                assert!(cut > 10, "cut short at every write before the last");
+                assert!(cut > 10, "the move was cut short at each of its writes");
                 break;
             }
 
@@ -131,14 +154,7 @@ async fn a_move_cut_short_at_any_write_is_finished_by_the_next_with_every_pictur
             assert_eq!(sent_all(&person, &made).await, before);
             lineage_shows(&person, &made).await;
             assert!(anonymous.gallery().await.gallery_ids().is_empty());
-            for id in &made {
-                let left = sent(&anonymous, id).await;
-                let statuses: Vec<_> = left.iter().map(|(s, _, n)| (s, n)).collect();
-                assert!(
-                    all_not_found(&left),
-                    "{id} is gone, cut {cut}: {statuses:?}"
-                );
-            }
+            gone_for(&anonymous, &made).await;
         }
     }
 }
