@@ -51,6 +51,15 @@ impl Application {
     /// overrides; the Bedrock region is Easel's own setting.
     pub async fn build(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, StartupError> {
         let storage = Storage::open(&config.storage)?;
+        Self::build_on(storage, config, aws).await
+    }
+
+    /// As [`Application::build`], on a store the caller opened instead of `config.storage`.
+    pub async fn build_on(
+        storage: Storage,
+        config: Config,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<Self, StartupError> {
         let gallery = Gallery::new(&storage);
         if storage.open_session().await? {
             tracing::warn!("the machine stopped before the last writes were durable: reindexing");
@@ -133,6 +142,11 @@ impl Application {
                 max_connections: MAX_CONNECTIONS,
             },
         })
+    }
+
+    /// The use cases the routes call, for callers in the same process.
+    pub fn studio(&self) -> &Studio {
+        &self.studio
     }
 
     pub fn address(&self) -> SocketAddr {

@@ -21,9 +21,9 @@ use std::{
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-    UpdateVersion,
+    CopyMode, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    RenameOptions, UpdateVersion,
     aws::{AmazonS3Builder, AmazonS3ConfigKey},
     local::LocalFileSystem,
     memory::InMemory,
@@ -136,6 +136,12 @@ impl Storage {
     /// A store that lives and dies with the process.
     pub fn in_memory() -> Self {
         Self::counted(Arc::new(InMemory::new()), None)
+    }
+
+    /// A store opened by the caller, which must check conditional writes itself, as S3 and
+    /// `InMemory` do: nothing here serialises them.
+    pub fn over(store: Arc<dyn ObjectStore>) -> Self {
+        Self::counted(store, None)
     }
 
     fn counted(inner: Arc<dyn ObjectStore>, local_lock: Option<Arc<KeyLocks>>) -> Self {
@@ -312,6 +318,32 @@ impl Storage {
                 ) => continue,
                 Err(e) => return Err(StorageError::from(e).into()),
             }
+        }
+    }
+
+    /// Copies the object at `from` to `to` inside the store (its bytes never pass through here),
+    /// unless something is at `to` already. False when nothing was copied: `to` was there, or
+    /// `from` was not. Made for objects that never change once written, so that doing it again
+    /// after a crash copies nothing twice.
+    pub async fn copy_unless_present(&self, from: &Path, to: &Path) -> Result<bool, StorageError> {
+        let create = CopyOptions::new().with_mode(CopyMode::Create);
+        let copied = match self.store.copy_opts(from, to, create).await {
+            // S3 copies on a condition only where a bucket is set up for it, which it is not by
+            // default. Racing copies of an object that never changes write the same bytes.
+            Err(object_store::Error::NotSupported { .. }) => {
+                if self.exists(to).await? {
+                    return Ok(false);
+                }
+                self.store.copy_opts(from, to, CopyOptions::new()).await
+            }
+            other => other,
+        };
+        match copied {
+            Ok(()) => Ok(true),
+            Err(
+                object_store::Error::AlreadyExists { .. } | object_store::Error::NotFound { .. },
+            ) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -644,6 +676,31 @@ mod tests {
                 .collect();
             let wins = futures::future::try_join_all(racers).await.unwrap();
             assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_object_is_copied_once_and_never_from_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        for storage in [
+            Storage::in_memory(),
+            Storage::open(&StorageLocation::Folder(dir.path().into())).unwrap(),
+        ] {
+            let (from, to) = (Path::from("a/picture.png"), Path::from("b/picture.png"));
+            storage.put(&from, "first".into()).await.unwrap();
+            assert!(storage.copy_unless_present(&from, &to).await.unwrap());
+            storage.put(&from, "second".into()).await.unwrap();
+
+            assert!(!storage.copy_unless_present(&from, &to).await.unwrap());
+            assert_eq!(storage.get(&to).await.unwrap().unwrap(), "first");
+            let (missing, target) = (Path::from("a/missing.png"), Path::from("b/missing.png"));
+            assert!(
+                !storage
+                    .copy_unless_present(&missing, &target)
+                    .await
+                    .unwrap()
+            );
+            assert!(!storage.exists(&target).await.unwrap());
         }
     }
 

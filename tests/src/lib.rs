@@ -2,6 +2,7 @@
 //! with its browsers.
 
 pub mod bedrock_double;
+pub mod flaky_store;
 pub mod oidc_provider;
 pub mod old_gallery;
 pub mod process;
@@ -9,5 +10,7 @@ pub mod test_app;
 pub mod wait;
 
 pub use bedrock_double::BedrockDouble;
-pub use test_app::{Browser, Page, TestApp, spawn_app, spawn_app_with, spawn_app_with_sign_in};
+pub use test_app::{
+    Browser, Page, TestApp, spawn_app, spawn_app_on, spawn_app_with, spawn_app_with_sign_in,
+};
 pub use wait::{PATIENCE, wait_until};

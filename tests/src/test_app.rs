@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
-use easel::{Application, Config};
+use easel::{Application, Config, storage::Storage, studio::Studio};
 use reqwest::{StatusCode, header::HeaderMap};
 use scraper::{Html, Selector};
 use tempfile::TempDir;
@@ -42,6 +42,9 @@ pub struct TestApp {
     /// Where `/metrics` is served, when the test asked for it.
     pub metrics_address: Option<std::net::SocketAddr>,
     pub storage: Arc<TempDir>,
+    /// The store the app keeps its state in, when the test gave it one instead of the folder.
+    store: Option<Storage>,
+    studio: Studio,
     browser: Browser,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -55,7 +58,16 @@ pub async fn spawn_app(bedrock: &BedrockDouble) -> TestApp {
 /// Starts Easel with a fresh folder, after `adjust` has changed the test settings.
 pub async fn spawn_app_with(bedrock: &BedrockDouble, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let storage = Arc::new(TempDir::new().expect("a temporary folder"));
-    start(bedrock, storage, adjust).await
+    start(bedrock, storage, None, adjust).await
+}
+
+/// Starts Easel keeping its state in `store` (one that fails when told to, say).
+pub async fn spawn_app_on(
+    bedrock: &BedrockDouble,
+    store: Arc<dyn object_store::ObjectStore>,
+) -> TestApp {
+    let storage = Arc::new(TempDir::new().expect("a temporary folder"));
+    start(bedrock, storage, Some(Storage::over(store)), |_| {}).await
 }
 
 /// Starts Easel with sign-in on (`EASEL_AUTH=oidc`) through `provider`.
@@ -87,13 +99,18 @@ fn test_config(folder: PathBuf) -> Config {
 async fn start(
     bedrock: &BedrockDouble,
     storage: Arc<TempDir>,
+    store: Option<Storage>,
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
     let mut config = test_config(storage.path().to_path_buf());
     adjust(&mut config);
-    let app = Application::build(config, &aws_for(bedrock).await)
-        .await
-        .expect("Easel starts");
+    let aws = aws_for(bedrock).await;
+    let app = match store.clone() {
+        Some(store) => Application::build_on(store, config, &aws).await,
+        None => Application::build(config, &aws).await,
+    }
+    .expect("Easel starts");
+    let studio = app.studio().clone();
     let address = format!("http://{}", app.address());
     let metrics_address = app.metrics_address();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -114,6 +131,8 @@ async fn start(
         address,
         metrics_address,
         storage,
+        store,
+        studio,
         stop: Some(stop),
         server: Some(server),
     }
@@ -133,7 +152,8 @@ impl TestApp {
         adjust: impl FnOnce(&mut Config),
     ) -> TestApp {
         self.stop_and_wait().await;
-        let mut restarted = start(bedrock, self.storage.clone(), adjust).await;
+        let store = self.store.clone();
+        let mut restarted = start(bedrock, self.storage.clone(), store, adjust).await;
         restarted.browser = self.browser.clone_for(&restarted.address);
         restarted
     }
@@ -145,6 +165,11 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+    }
+
+    /// The use cases behind the routes, as code in the same process calls them.
+    pub fn studio(&self) -> &Studio {
+        &self.studio
     }
 
     /// What `/metrics` says now.

@@ -119,6 +119,19 @@ impl Previews {
         made
     }
 
+    /// Resolves once the preview at `key` is stored, or its making failed, if it is being made.
+    pub(super) async fn settled(&self, key: &Path) {
+        let under_way = self
+            .making
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .map(|under_way| under_way.made.clone());
+        if let Some(made) = under_way {
+            let _ = made.await;
+        }
+    }
+
     /// The preview at `key`: the one being made, else the stored one.
     pub(super) async fn get(&self, key: &Path) -> Result<Option<Bytes>, StorageError> {
         let under_way = self

@@ -264,6 +264,54 @@ impl Gallery {
         Ok(existed)
     }
 
+    /// Every record in the owner's folder, indexed or not, whole or not: what a move takes, so
+    /// that it also finishes a move cut short between removing a picture and its record.
+    pub async fn stored_records(&self, owner: &OwnerId) -> Result<Vec<ImageRecord>, GalleryError> {
+        let listed = self.listed_with_png_sizes(owner).await?;
+        Ok(listed.into_iter().map(|(record, _)| record).collect())
+    }
+
+    /// Moves `record`'s picture from `from`'s gallery to `to`'s. Its PNG, preview and record are
+    /// copied inside the store (a copy already there is skipped), its lineage note follows it,
+    /// it is indexed under `to`, and only then is it taken out of `from`. Every step can be done
+    /// again, so moving it again finishes a move cut short by a crash, and two moves of it at
+    /// once end as one. True when this call took it out of `from`'s gallery.
+    pub async fn move_picture(
+        &self,
+        from: &OwnerId,
+        to: &OwnerId,
+        record: &ImageRecord,
+    ) -> Result<bool, GalleryError> {
+        let id = &record.id;
+        // A preview this process is still storing would be left behind in `from`.
+        self.previews.settled(&image_key(from, id, PREVIEW)).await;
+        // The record last, as a save writes it: a record under `to` always has its PNG.
+        for extension in [PNG, PREVIEW, JSON] {
+            let (source, target) = (image_key(from, id, extension), image_key(to, id, extension));
+            self.storage.copy_unless_present(&source, &target).await?;
+        }
+        self.note_lineage(to, record).await?;
+        // Absent when the picture was deleted from `from` before it could be copied.
+        if let Some(moved) = self.record(to, id).await? {
+            self.index_record(to, &moved).await?;
+        }
+        // As a delete does, the index line first; only one of two moves at once takes it.
+        let taken = self
+            .index
+            .remove(from, id, || self.listed_records(from))
+            .await?;
+        let mut left = vec![image_key(from, id, PREVIEW), image_key(from, id, PNG)];
+        if let Some(edit) = record.recipe.origin.edit() {
+            left.push(lineage_key(from, &edit.source, Some(id)));
+        }
+        // The record last: it is what a move cut short finds the rest by.
+        left.push(image_key(from, id, JSON));
+        for key in &left {
+            self.storage.delete(key).await?;
+        }
+        Ok(taken)
+    }
+
     /// Bytes the owner's pictures, previews and records take in the store.
     pub async fn bytes_kept(&self, owner: &OwnerId) -> Result<u64, GalleryError> {
         let folder = Path::from_iter([GALLERIES, owner.as_str()]);
@@ -313,17 +361,30 @@ impl Gallery {
     /// Every entry found by listing the owner's folder: records that have their PNG. This is
     /// how a gallery without an index (one made before indexes existed) gets one.
     async fn listed_records(&self, owner: &OwnerId) -> Result<Vec<ImageRecord>, GalleryError> {
+        let listed = self.listed_with_png_sizes(owner).await?;
+        Ok(listed
+            .into_iter()
+            .filter(|(record, png_size)| is_whole(owner, record, *png_size))
+            .map(|(record, _)| record)
+            .collect())
+    }
+
+    /// Every record in the owner's folder, whole or not, with the size of its PNG if it has one.
+    async fn listed_with_png_sizes(
+        &self,
+        owner: &OwnerId,
+    ) -> Result<Vec<(ImageRecord, Option<u64>)>, GalleryError> {
         let ids = self.listed_ids(owner).await?;
-        let records: Vec<Option<ImageRecord>> = futures::stream::iter(ids)
+        let records: Vec<Option<(ImageRecord, Option<u64>)>> = futures::stream::iter(ids)
             .map(|(id, png_size)| async move {
-                let read = self.read_record(owner, &id).await;
-                match read.map(|record| record.filter(|r| is_whole(owner, r, Some(png_size)))) {
+                match self.read_record(owner, &id).await {
+                    Ok(record) => Ok(record.map(|record| (record, png_size))),
                     // One damaged record must not take the whole gallery down.
                     Err(GalleryError::Corrupt { path, reason }) => {
                         warn!(%path, %reason, "skipping corrupt gallery record");
                         Ok(None)
                     }
-                    other => other,
+                    Err(e) => Err(e),
                 }
             })
             .buffer_unordered(CONCURRENT_READS)
@@ -332,8 +393,11 @@ impl Gallery {
         Ok(records.into_iter().flatten().collect())
     }
 
-    /// Ids of the owner's entries that have both a record and a PNG, with the PNG's size.
-    async fn listed_ids(&self, owner: &OwnerId) -> Result<Vec<(ImageId, u64)>, GalleryError> {
+    /// Ids of the owner's records, with the size of each one's PNG if it has one.
+    async fn listed_ids(
+        &self,
+        owner: &OwnerId,
+    ) -> Result<Vec<(ImageId, Option<u64>)>, GalleryError> {
         let dir = Path::from_iter([GALLERIES, owner.as_str()]);
         let names = self.storage.sizes_under(&dir).await?;
 
@@ -357,12 +421,9 @@ impl Gallery {
 
         Ok(records
             .into_iter()
-            .filter_map(|id| match pngs.get(&id) {
-                Some(size) => Some((id, *size)),
-                None => {
-                    warn!(%owner, %id, "gallery record without its PNG; hidden");
-                    None
-                }
+            .map(|id| {
+                let png_size = pngs.get(&id).copied();
+                (id, png_size)
             })
             .collect())
     }
@@ -422,7 +483,8 @@ fn corrupt(key: &Path, error: serde_json::Error) -> GalleryError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gallery::{read_text_chunks, test_png, test_recipe};
+    use crate::gallery::{EditRecipe, Origin, read_text_chunks, test_png, test_recipe};
+    use crate::storage::Operation;
 
     fn recipe_at_minute(prompt: &str, minute: i64) -> Recipe {
         let mut recipe = test_recipe(prompt);
@@ -746,6 +808,120 @@ mod tests {
             .unwrap();
         assert_eq!(after.page(&owner, 1, 10).await.unwrap().total, 2);
         assert_eq!(after.record(&owner, &cut.id).await.unwrap(), Some(again));
+    }
+
+    /// A picture, and an edit made from it, in `owner`'s gallery.
+    async fn picture_and_edit(gallery: &Gallery, owner: &OwnerId) -> [ImageRecord; 2] {
+        let source = save(gallery, owner, recipe_at_minute("source", 0)).await;
+        let mut edit = recipe_at_minute("edit", 1);
+        edit.origin = Origin::Edited(EditRecipe {
+            operation: "inpaint".to_owned(),
+            operation_name: "Inpaint".to_owned(),
+            source: source.id.clone(),
+            form: Vec::new(),
+        });
+        let edit = save(gallery, owner, edit).await;
+        [edit, source]
+    }
+
+    #[tokio::test]
+    async fn a_moved_picture_is_the_new_owners_with_its_lineage_and_gone_from_the_old() {
+        let gallery = Gallery::in_memory();
+        let (anonymous, person) = (OwnerId::new_random(), OwnerId::new_random());
+        let [edit, source] = picture_and_edit(&gallery, &anonymous).await;
+        let png = gallery.png(&anonymous, &source.id).await.unwrap();
+        let preview = gallery.preview(&anonymous, &source.id).await.unwrap();
+
+        for record in [&source, &edit] {
+            let taken = gallery.move_picture(&anonymous, &person, record);
+            assert!(taken.await.unwrap());
+        }
+
+        let page = gallery.page(&person, 1, 10).await.unwrap();
+        assert_eq!(page.records, [edit.clone(), source.clone()]);
+        assert_eq!(gallery.png(&person, &source.id).await.unwrap(), png);
+        assert_eq!(gallery.preview(&person, &source.id).await.unwrap(), preview);
+        assert_eq!(
+            gallery.edits_of(&person, &source.id).await.unwrap(),
+            std::slice::from_ref(&edit)
+        );
+        assert_eq!(gallery.page(&anonymous, 1, 10).await.unwrap().total, 0);
+        for record in [&source, &edit] {
+            assert_eq!(gallery.record(&anonymous, &record.id).await.unwrap(), None);
+            assert_eq!(gallery.png(&anonymous, &record.id).await.unwrap(), None);
+        }
+        assert!(gallery.stored_records(&anonymous).await.unwrap().is_empty());
+        assert!(
+            gallery
+                .edits_of(&anonymous, &source.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn moving_a_picture_again_changes_nothing() {
+        let gallery = Gallery::in_memory();
+        let (anonymous, person) = (OwnerId::new_random(), OwnerId::new_random());
+        let [edit, source] = picture_and_edit(&gallery, &anonymous).await;
+        assert!(
+            gallery
+                .move_picture(&anonymous, &person, &edit)
+                .await
+                .unwrap()
+        );
+        let copies = gallery.storage.requests().count(Operation::Copy);
+
+        assert!(
+            !gallery
+                .move_picture(&anonymous, &person, &edit)
+                .await
+                .unwrap()
+        );
+
+        let page = gallery.page(&person, 1, 10).await.unwrap();
+        assert_eq!(page.records, std::slice::from_ref(&edit));
+        let refused = gallery.storage.requests().count(Operation::Copy) - copies;
+        assert_eq!(refused, 3, "one refused copy per object, no bytes copied");
+        assert_eq!(
+            gallery.page(&anonymous, 1, 10).await.unwrap().records,
+            [source]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_moves_of_a_gallery_at_once_end_as_one() {
+        let gallery = Gallery::in_memory();
+        let (anonymous, person) = (OwnerId::new_random(), OwnerId::new_random());
+        let mut made: Vec<ImageRecord> = Vec::new();
+        for minute in 0..12 {
+            made.push(save(&gallery, &anonymous, recipe_at_minute("p", minute)).await);
+        }
+        let moves: Vec<_> = (0..2)
+            .map(|_| {
+                let (gallery, from, to) = (gallery.clone(), anonymous.clone(), person.clone());
+                let pictures = made.clone();
+                tokio::spawn(async move {
+                    let mut taken = 0;
+                    for record in &pictures {
+                        taken +=
+                            usize::from(gallery.move_picture(&from, &to, record).await.unwrap());
+                    }
+                    taken
+                })
+            })
+            .collect();
+        let taken: usize = futures::future::try_join_all(moves)
+            .await
+            .unwrap()
+            .iter()
+            .sum();
+
+        assert_eq!(taken, made.len(), "each picture taken out once");
+        made.reverse();
+        assert_eq!(gallery.page(&person, 1, 20).await.unwrap().records, made);
+        assert_eq!(gallery.page(&anonymous, 1, 20).await.unwrap().total, 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,6 +5,7 @@
 //! A job is stored before it is acknowledged, waits in this process's fair line for a free slot
 //! of its model, and is run by whichever process wins its claim. See docs/jobs.md.
 
+mod adopt;
 mod error;
 mod job;
 mod leases;
@@ -29,6 +30,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+pub use adopt::Adopted;
 pub use error::{Refusal, StoreFailed};
 pub use job::{EditWork, Job, JobId, JobState, Picture, Problem, Work, WorkerId};
 pub use pictures::{EditSource, Lineage};
@@ -123,6 +125,7 @@ struct Inner {
     bedrock_region: String,
     runner: run::Runner,
     gallery: Gallery,
+    storage: Storage,
     reachability: Reachability,
     jobs: JobStore,
     budget: Budget,
@@ -269,6 +272,7 @@ impl Studio {
                 bedrock_region,
                 runner,
                 gallery,
+                storage,
                 reachability,
                 jobs,
                 budget,

@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use easel_tests::{BedrockDouble, TestApp, spawn_app};
+use easel_tests::{BedrockDouble, Browser, spawn_app};
 use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 
 pub(crate) const WIDTH: u32 = 256;
@@ -32,8 +32,10 @@ pub(crate) fn mask(width: u32, height: u32, painted: bool) -> Vec<u8> {
 }
 
 /// Uploads a fresh picture and lands on its edit page; the picture's id.
-pub(crate) async fn uploaded(app: &TestApp) -> String {
-    let page = app.upload("holiday.png", png(picture(WIDTH, HEIGHT))).await;
+pub(crate) async fn uploaded(browser: &Browser) -> String {
+    let page = browser
+        .upload("holiday.png", png(picture(WIDTH, HEIGHT)))
+        .await;
     assert_eq!(page.status, 200, "{}", page.text());
     page.picture_being_edited().expect("the upload's edit page")
 }
