@@ -100,6 +100,9 @@ impl Application {
             previous_cookie_key,
             secure_cookie: config.secure_cookie,
             page_size: config.gallery_page_size,
+            stream_keep_alive: config.stream_keep_alive,
+            allowed_viewers: config.allowed_viewers.clone(),
+            admins: config.admins.clone(),
         };
         let router = http::router(state, REQUEST_TIMEOUT);
         let listener = bind(config.listen).await?;

@@ -1,5 +1,6 @@
 //! Routes and the glue between requests, the core and the templates.
 
+mod admin;
 mod answer;
 mod assets;
 mod body_gate;
@@ -13,11 +14,13 @@ mod identity;
 mod images;
 mod jobs;
 mod multipart;
+mod operator_views;
 mod pages;
 mod recipe;
 mod request_id;
 mod same_site;
 mod uploads;
+mod viewers;
 mod views;
 
 use std::time::Duration;
@@ -41,9 +44,10 @@ use tower_http::{
 };
 
 use self::same_site::check_same_site;
-use crate::studio::Studio;
+use crate::{identity::Admins, studio::Studio};
 
 pub use error::AppError;
+pub use viewers::AllowedViewers;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -55,6 +59,12 @@ pub struct AppState {
     pub secure_cookie: bool,
     /// Pictures on one page of the gallery.
     pub page_size: usize,
+    /// How often a quiet job stream sends a comment.
+    pub stream_keep_alive: Duration,
+    /// Where viewers may come from; `None`: anywhere.
+    pub allowed_viewers: Option<AllowedViewers>,
+    /// Who may open `/admin`.
+    pub admins: Admins,
 }
 
 impl FromRef<AppState> for Key {
@@ -81,6 +91,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             HeaderValue::from_static("max-age=31536000"),
         )
     });
+    let viewers = state
+        .allowed_viewers
+        .clone()
+        .map(|allowed| middleware::from_fn_with_state(allowed, viewers::only_allowed));
     let pages = Router::new()
         .route("/", get(pages::index))
         .route("/generate", post(generate::generate))
@@ -116,10 +130,16 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/jobs/{id}", get(jobs::page))
         .route("/jobs/{id}/events", get(jobs::events))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/admin", get(admin::page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{file}", get(assets::asset))
         .fallback(pages::not_found)
+        // Innermost, so that the sign-in has already said who is asking.
+        .layer(middleware::from_fn_with_state(
+            state.studio.clone(),
+            admin::note_people,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             body_gate::BodyGate {
@@ -169,10 +189,18 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
                 ))
+                // Pages and fragments are one person's: no cache between them and their browser
+                // may keep them. Pictures and assets say how long they keep.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::GATEWAY_TIMEOUT,
                     request_timeout,
-                )),
+                ))
+                // Inside the headers above, so a refusal carries them too.
+                .option_layer(viewers),
         )
         .with_state(state)
 }
