@@ -10,7 +10,7 @@ use crate::{
     catalogue::Catalogue,
     guard::{Caps, Usd},
     http::AllowedViewers,
-    identity::Admins,
+    identity::{Admins, ClientSecret, Issuer, OidcSettings, PublicUrl},
     storage::StorageLocation,
     studio::JobSettings,
 };
@@ -113,6 +113,42 @@ pub struct RawConfig {
     /// from its CloudFront-Viewer-Address header; empty: everyone.
     #[arg(long, env = "EASEL_ALLOWED_VIEWER_CIDRS", default_value = "")]
     pub allowed_viewer_cidrs: String,
+
+    /// Who may use the studio: `none` (whoever reaches it; each browser has an anonymous
+    /// gallery) or `oidc` (people signed in through an OpenID Connect provider).
+    #[arg(long, env = "EASEL_AUTH", default_value = "none")]
+    pub auth: String,
+
+    /// The origin browsers see, e.g. https://d111.cloudfront.net (unset: each request's own
+    /// host). An https origin makes the cookies Secure with the `__Host-` prefix and turns on
+    /// Strict-Transport-Security.
+    #[arg(long, env = "EASEL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The OpenID Connect provider's issuer URL (https; plain http only on loopback).
+    #[arg(long, env = "EASEL_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// Easel's client id at the provider.
+    #[arg(long, env = "EASEL_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// Easel's client secret at the provider.
+    #[arg(long, env = "EASEL_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// A file holding the client secret, instead of EASEL_OIDC_CLIENT_SECRET.
+    #[arg(long, env = "EASEL_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+
+    /// A logout endpoint in Cognito's style (it takes client_id and logout_uri), for a provider
+    /// whose discovery document names no end_session_endpoint.
+    #[arg(long, env = "EASEL_OIDC_LOGOUT_URL")]
+    pub oidc_logout_url: Option<String>,
+
+    /// Hours a sign-in lasts before the person signs in again.
+    #[arg(long, env = "EASEL_SESSION_HOURS", default_value = "168")]
+    pub session_hours: String,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +183,18 @@ pub struct Config {
     pub admins: Admins,
     /// Where viewers may come from; `None`: anywhere.
     pub allowed_viewers: Option<AllowedViewers>,
+    pub auth: Auth,
+    /// The origin browsers see, when it is not the request's own host.
+    pub public_url: Option<PublicUrl>,
+}
+
+/// Who may use the studio.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Whoever reaches it, each browser with an anonymous gallery.
+    None,
+    /// People signed in through an OpenID Connect provider.
+    Oidc(OidcSettings),
 }
 
 /// Well inside CloudFront's 30 s origin read timeout, after which it drops a silent stream.
@@ -228,9 +276,86 @@ fn positive(raw: &str) -> Result<NonZeroU32, String> {
         .map_err(|_| format!("{raw:?} is not a whole number of 1 or more"))
 }
 
+/// An optional setting: unset or blank is `None`.
+fn given(raw: &Option<String>) -> Option<&str> {
+    raw.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn required<'a>(variable: &'static str, raw: &'a Option<String>) -> Result<&'a str, ConfigError> {
+    given(raw).ok_or_else(|| missing(variable))
+}
+
+fn missing(variable: &'static str) -> ConfigError {
+    ConfigError {
+        variable,
+        message: "required with EASEL_AUTH=oidc".to_owned(),
+    }
+}
+
+fn logout_url(raw: &str) -> Result<url::Url, String> {
+    match url::Url::parse(raw) {
+        Ok(url) if url.scheme() == "https" || url.scheme() == "http" => Ok(url),
+        _ => Err(format!(
+            "{raw:?} is not a URL like https://DOMAIN.auth.REGION.amazoncognito.com/logout"
+        )),
+    }
+}
+
 impl RawConfig {
+    fn auth(&self) -> Result<Auth, ConfigError> {
+        match parse("EASEL_AUTH", &self.auth, |s| Ok(s.to_owned()))?.as_str() {
+            "none" => return Ok(Auth::None),
+            "oidc" => {}
+            other => {
+                return Err(ConfigError {
+                    variable: "EASEL_AUTH",
+                    message: format!("{other:?} is neither none nor oidc"),
+                });
+            }
+        }
+        let issuer = required("EASEL_OIDC_ISSUER", &self.oidc_issuer)?;
+        let client_id = required("EASEL_OIDC_CLIENT_ID", &self.oidc_client_id)?;
+        let client_secret = match (
+            given(&self.oidc_client_secret),
+            &self.oidc_client_secret_file,
+        ) {
+            (Some(secret), None) => parse("EASEL_OIDC_CLIENT_SECRET", secret, ClientSecret::parse)?,
+            (None, Some(path)) => parse(
+                "EASEL_OIDC_CLIENT_SECRET_FILE",
+                &path.display().to_string(),
+                |_| {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    ClientSecret::parse(&text)
+                },
+            )?,
+            (Some(_), Some(_)) => {
+                return Err(ConfigError {
+                    variable: "EASEL_OIDC_CLIENT_SECRET_FILE",
+                    message: "give the secret or a file holding it, not both".to_owned(),
+                });
+            }
+            (None, None) => return Err(missing("EASEL_OIDC_CLIENT_SECRET")),
+        };
+        Ok(Auth::Oidc(OidcSettings {
+            issuer: parse("EASEL_OIDC_ISSUER", issuer, Issuer::parse)?,
+            client_id: client_id.to_owned(),
+            client_secret,
+            logout_url: given(&self.oidc_logout_url)
+                .map(|raw| parse("EASEL_OIDC_LOGOUT_URL", raw, logout_url))
+                .transpose()?,
+            session_lifetime: parse("EASEL_SESSION_HOURS", &self.session_hours, |s| {
+                positive(s).map(|hours| Duration::from_secs(u64::from(hours.get()) * 3600))
+            })?,
+        }))
+    }
+
     pub fn parse(self) -> Result<Config, ConfigError> {
+        let public_url = given(&self.public_url)
+            .map(|raw| parse("EASEL_PUBLIC_URL", raw, PublicUrl::parse))
+            .transpose()?;
         Ok(Config {
+            auth: self.auth()?,
             listen: parse("EASEL_LISTEN", &self.listen, address)?,
             storage: parse("EASEL_STORAGE", &self.storage, |s| s.parse())?,
             catalogue: match &self.models {
@@ -271,8 +396,10 @@ impl RawConfig {
                 .map(|raw| parse("EASEL_COOKIE_KEY_PREVIOUS", raw, cookie_key))
                 .transpose()?,
             secure_cookie: parse("EASEL_SECURE_COOKIE", &self.secure_cookie, |s| {
-                s.parse().map_err(|_| format!("{s:?} is not true or false"))
-            })?,
+                s.parse::<bool>()
+                    .map_err(|_| format!("{s:?} is not true or false"))
+            })? || public_url.as_ref().is_some_and(PublicUrl::is_https),
+            public_url,
             jobs: JobSettings {
                 concurrency: parse("EASEL_MODEL_CONCURRENCY", &self.model_concurrency, positive)?
                     .get() as usize,
@@ -413,6 +540,78 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("EASEL_ALLOWED_VIEWER_CIDRS:"), "{err}");
+    }
+
+    #[test]
+    fn sign_in_settings_are_checked_at_start() {
+        assert!(matches!(parse_args(&[]).unwrap().auth, Auth::None));
+        let err = parse_args(&["--auth", "password"]).unwrap_err().to_string();
+        assert!(err.starts_with("EASEL_AUTH:"), "{err}");
+        let err = parse_args(&["--auth", "oidc"]).unwrap_err().to_string();
+        assert!(err.starts_with("EASEL_OIDC_ISSUER:"), "{err}");
+        let oidc = [
+            "--auth",
+            "oidc",
+            "--oidc-issuer",
+            "http://idp.example",
+            "--oidc-client-id",
+            "easel",
+            "--oidc-client-secret",
+            "s3cret",
+        ];
+        let err = parse_args(&oidc).unwrap_err().to_string();
+        assert!(err.starts_with("EASEL_OIDC_ISSUER:"), "{err}");
+        let mut local = oidc;
+        local[3] = "http://localhost:9000";
+        let config = parse_args(&local).unwrap();
+        let Auth::Oidc(settings) = config.auth else {
+            panic!("oidc expected")
+        };
+        assert_eq!(settings.session_lifetime, Duration::from_secs(168 * 3600));
+        assert_eq!(settings.client_secret.expose(), "s3cret");
+        let err = parse_args(&local[..6]).unwrap_err().to_string();
+        assert!(err.starts_with("EASEL_OIDC_CLIENT_SECRET:"), "{err}");
+        let err = parse_args(&[&local[..], &["--session-hours", "0"]].concat())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EASEL_SESSION_HOURS:"), "{err}");
+    }
+
+    #[test]
+    fn the_client_secret_may_come_from_a_file() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "from-a-file\n").unwrap();
+        let path = file.path().to_str().unwrap();
+        let config = parse_args(&[
+            "--auth",
+            "oidc",
+            "--oidc-issuer",
+            "https://idp.example",
+            "--oidc-client-id",
+            "easel",
+            "--oidc-client-secret-file",
+            path,
+        ])
+        .unwrap();
+        let Auth::Oidc(settings) = config.auth else {
+            panic!("oidc expected")
+        };
+        assert_eq!(settings.client_secret.expose(), "from-a-file");
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let config = parse_args(&["--public-url", "https://d111.cloudfront.net"]).unwrap();
+        assert!(config.secure_cookie);
+        assert!(
+            !parse_args(&["--public-url", "http://127.0.0.1:8080"])
+                .unwrap()
+                .secure_cookie
+        );
+        let err = parse_args(&["--public-url", "https://x.example/studio"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EASEL_PUBLIC_URL:"), "{err}");
     }
 
     #[test]

@@ -9,3 +9,8 @@ pub fn random() -> String {
 pub fn is_lower(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
+
+/// `bytes` as lowercase hex digits, two a byte.
+pub fn encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

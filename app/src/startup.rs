@@ -14,10 +14,11 @@ use crate::{
     availability::ModelStatus,
     bedrock::{Bedrock, ControlPlane},
     catalogue::Operations,
-    config::Config,
+    config::{Auth, Config},
     gallery::{Gallery, GalleryError},
     guard::{BodySlots, Budget, RateLimit, UploadQuota},
-    http::{self, AppState},
+    http::{self, AppState, SignIn},
+    identity::{Oidc, Sessions},
     metrics::Metrics,
     storage::{Reachability, Storage, StorageError},
     studio::{Parts, Studio},
@@ -94,6 +95,16 @@ impl Application {
             reachability: Reachability::watch(storage.clone(), config.store_check_interval),
         });
         studio.start();
+        let (sign_in, form_targets) = match &config.auth {
+            Auth::None => (None, Vec::new()),
+            Auth::Oidc(settings) => (
+                Some(SignIn {
+                    oidc: Oidc::new(settings.clone()),
+                    sessions: Sessions::new(storage.clone(), settings.session_lifetime),
+                }),
+                settings.sign_out_origins(),
+            ),
+        };
         let state = AppState {
             studio: studio.clone(),
             cookie_key,
@@ -103,6 +114,9 @@ impl Application {
             stream_keep_alive: config.stream_keep_alive,
             allowed_viewers: config.allowed_viewers.clone(),
             admins: config.admins.clone(),
+            sign_in,
+            public_url: config.public_url.clone(),
+            form_targets,
         };
         let router = http::router(state, REQUEST_TIMEOUT);
         let listener = bind(config.listen).await?;

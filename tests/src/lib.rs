@@ -1,6 +1,8 @@
-//! Easel's test support: the Bedrock double and the in-process app with its browsers.
+//! Easel's test support: the Bedrock double, the OpenID Connect provider and the in-process app
+//! with its browsers.
 
 pub mod bedrock_double;
+pub mod oidc_provider;
 pub mod old_gallery;
 pub mod process;
 pub mod test_app;

@@ -10,10 +10,14 @@ use axum::{
 };
 
 use super::{
+    auth::BadCallback,
     same_site::CrossSite,
     views::{ErrorPage, RefusalFragment},
 };
-use crate::studio::{Refusal, StoreFailed, sentences};
+use crate::{
+    identity::IdentityError,
+    studio::{Refusal, StoreFailed, sentences},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -33,6 +37,13 @@ pub enum AppError {
     /// The studio did not accept what was asked.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// Sign-in is on and the request (not a page load) comes without a session.
+    #[error("no session")]
+    SignedOut,
+    #[error(transparent)]
+    SignIn(#[from] IdentityError),
+    #[error(transparent)]
+    BadCallback(#[from] BadCallback),
 }
 
 /// Seconds a "busy, try again" answer asks the browser to wait.
@@ -73,7 +84,17 @@ impl IntoResponse for AppError {
                 let message = sentences::refusal(refused);
                 (status, sentences::NOT_ACCEPTED, message, retry_after, true)
             }
+            AppError::SignedOut => explained(StatusCode::UNAUTHORIZED, &sentences::SIGNED_OUT),
+            AppError::SignIn(e) => sign_in_failed(e),
+            AppError::BadCallback(e) => {
+                tracing::warn!(reason = %e, "refused a sign-in callback");
+                explained(StatusCode::BAD_REQUEST, &sentences::SIGN_IN_FAILED)
+            }
         };
+        let sign_in = matches!(
+            self,
+            AppError::SignedOut | AppError::SignIn(_) | AppError::BadCallback(_)
+        );
         let htmx = FROM_HTMX.try_with(|htmx| *htmx).unwrap_or(false);
         let mut response = if htmx {
             // Whatever the form aimed at, a failure lands on top of the results.
@@ -98,6 +119,7 @@ impl IntoResponse for AppError {
                 &ErrorPage {
                     title: title.into(),
                     message,
+                    sign_in,
                 },
             )
         };
@@ -106,6 +128,30 @@ impl IntoResponse for AppError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+fn sign_in_failed(e: &IdentityError) -> (StatusCode, &'static str, String, Option<u64>, bool) {
+    match e {
+        IdentityError::Store(e) => {
+            tracing::error!(error = %e, "the session store failed");
+            explained(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &sentences::STORE_UNAVAILABLE,
+            )
+        }
+        IdentityError::ProviderUnreachable(reason) => {
+            tracing::error!(%reason, "the sign-in provider is unreachable");
+            explained(StatusCode::BAD_GATEWAY, &sentences::PROVIDER_UNREACHABLE)
+        }
+        IdentityError::ProviderRefused(error) => {
+            tracing::warn!(%error, "the provider refused a sign-in");
+            explained(StatusCode::FORBIDDEN, &sentences::SIGN_IN_REFUSED)
+        }
+        IdentityError::NoSignInInFlight(_) | IdentityError::NotVerified(_) => {
+            tracing::warn!(reason = %e, "refused a sign-in callback");
+            explained(StatusCode::BAD_REQUEST, &sentences::SIGN_IN_FAILED)
+        }
     }
 }
 

@@ -9,12 +9,12 @@ use axum_extra::extract::SignedCookieJar;
 
 use super::{AppError, AppState, identity};
 use crate::{
-    identity::OwnerId,
+    identity::{OwnerId, Person},
     studio::{ImageId, JobId},
 };
 
-/// The owner behind the request, from the browser's signed cookie. Without one, a page or a
-/// picture is "not found" (never "forbidden", which would tell a stranger it exists) and a
+/// The owner behind the request: the signed-in person when sign-in is on, else the browser's
+/// signed cookie. Without one, a page or a picture is "not found" (never "forbidden", which would tell a stranger it exists) and a
 /// state-changing request is refused: identities are only made on a page load.
 pub struct Owner(pub OwnerId);
 
@@ -41,6 +41,12 @@ impl OptionalFromRequestParts<AppState> for Owner {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, AppError> {
+        if state.sign_in.is_some() {
+            return Ok(parts
+                .extensions
+                .get::<Person>()
+                .map(|person| Owner(person.owner.clone())));
+        }
         let Ok(jar) = SignedCookieJar::from_request_parts(parts, state).await;
         Ok(identity::owner(&jar, state.secure_cookie).map(Owner))
     }

@@ -3,6 +3,7 @@
 mod admin;
 mod answer;
 mod assets;
+mod auth;
 mod body_gate;
 mod edit;
 mod edit_views;
@@ -44,8 +45,12 @@ use tower_http::{
 };
 
 use self::same_site::check_same_site;
-use crate::{identity::Admins, studio::Studio};
+use crate::{
+    identity::{Admins, PublicUrl},
+    studio::Studio,
+};
 
+pub use auth::{SignIn, signed_in};
 pub use error::AppError;
 pub use viewers::AllowedViewers;
 
@@ -65,6 +70,12 @@ pub struct AppState {
     pub allowed_viewers: Option<AllowedViewers>,
     /// Who may open `/admin`.
     pub admins: Admins,
+    /// Present when people sign in (`EASEL_AUTH=oidc`).
+    pub sign_in: Option<SignIn>,
+    /// The origin browsers see, when it is not the request's own host.
+    pub public_url: Option<PublicUrl>,
+    /// Other origins Easel's forms may lead to: the provider's sign-out.
+    pub form_targets: Vec<String>,
 }
 
 impl FromRef<AppState> for Key {
@@ -134,6 +145,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{file}", get(assets::asset))
+        .route("/auth/sign-in", get(auth::sign_in))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/sign-out", post(auth::sign_out))
         .fallback(pages::not_found)
         // Innermost, so that the sign-in has already said who is asking.
         .layer(middleware::from_fn_with_state(
@@ -150,10 +164,17 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             body_gate::admit,
         ))
         .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_session,
+        ))
+        .layer(middleware::from_fn_with_state(
             cookie_keys,
             identity::accept_previous_key,
         ))
-        .layer(middleware::from_fn(same_site_only))
+        .layer(middleware::from_fn_with_state(
+            state.public_url.clone(),
+            same_site_only,
+        ))
         .layer(middleware::from_fn(error::note_htmx))
         .layer(
             ServiceBuilder::new()
@@ -181,9 +202,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 // Everything the page needs comes from its own origin; nothing may frame it.
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(
-                        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-                    ),
+                    content_security_policy(&state.form_targets),
                 ))
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::X_CONTENT_TYPE_OPTIONS,
@@ -205,9 +224,27 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .with_state(state)
 }
 
+/// Everything the page needs comes from its own origin; nothing may frame it. Forms post to
+/// Easel alone, but a form's redirect counts too: the sign-out's, to the provider, is let out.
+fn content_security_policy(form_targets: &[String]) -> HeaderValue {
+    let form_action = std::iter::once("'self'")
+        .chain(form_targets.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action {form_action}; base-uri 'none'"
+    ))
+    .expect("origins are valid header text")
+}
+
 /// Every state-changing request must come from Easel's own pages.
-async fn same_site_only(request: Request<axum::body::Body>, next: Next) -> Response {
-    match check_same_site(request.method(), request.headers()) {
+async fn same_site_only(
+    State(public_url): State<Option<PublicUrl>>,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    let origin = public_url.as_ref().map(PublicUrl::origin);
+    match check_same_site(request.method(), request.headers(), origin) {
         Ok(()) => next.run(request).await,
         Err(refused) => AppError::from(refused).into_response(),
     }

@@ -1,4 +1,5 @@
 use axum::{
+    Extension,
     extract::{Query, State},
     http::StatusCode,
     response::Response,
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::{
     domain::{FieldErrors, GenerateForm},
-    identity::OwnerId,
+    identity::{OwnerId, Person},
     studio::{ImageId, Recipe},
 };
 
@@ -33,13 +34,18 @@ pub struct IndexQuery {
     page: Option<usize>,
 }
 
-/// `GET /`: the form, an empty result and the first page of this browser's gallery.
+/// `GET /`: the form, an empty result and the first page of this browser's (or this signed-in
+/// person's) gallery.
 pub async fn index(
     State(state): State<AppState>,
+    person: Option<Extension<Person>>,
     jar: SignedCookieJar,
     Query(query): Query<IndexQuery>,
 ) -> Result<(SignedCookieJar, Response), AppError> {
-    let (jar, owner) = identity::owner_or_new(jar, state.secure_cookie);
+    let (jar, owner) = match person {
+        Some(Extension(person)) => (jar, person.owner),
+        None => identity::owner_or_new(jar, state.secure_cookie),
+    };
     let values = match ImageId::parse(&query.reuse) {
         Some(id) => match state.studio.record(&owner, &id).await? {
             Some(record) => form_from(&record.recipe),

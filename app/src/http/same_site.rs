@@ -3,6 +3,9 @@
 //! Browsers say where a request came from: `Sec-Fetch-Site` (every current browser) and
 //! `Origin` (on every POST). A request that carries neither did not come from a browser page,
 //! so no visitor's cookie can be abused by it; it is let through.
+//!
+//! `Origin` is compared with the public origin when one is configured: behind CloudFront the
+//! `Host` Easel sees is the load balancer's, not the browser's.
 
 use axum::http::{HeaderMap, Method, header};
 
@@ -11,7 +14,11 @@ use axum::http::{HeaderMap, Method, header};
 #[error("cross-site request refused: {0}")]
 pub struct CrossSite(pub String);
 
-pub fn check_same_site(method: &Method, headers: &HeaderMap) -> Result<(), CrossSite> {
+pub fn check_same_site(
+    method: &Method,
+    headers: &HeaderMap,
+    public_origin: Option<&str>,
+) -> Result<(), CrossSite> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
@@ -26,12 +33,18 @@ pub fn check_same_site(method: &Method, headers: &HeaderMap) -> Result<(), Cross
     let Some(origin) = header(header::ORIGIN.as_str()) else {
         return Ok(());
     };
-    let host = header(header::HOST.as_str()).unwrap_or_default();
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or_default();
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+    let same = match public_origin {
+        Some(ours) => origin.eq_ignore_ascii_case(ours),
+        None => {
+            let host = header(header::HOST.as_str()).unwrap_or_default();
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or_default();
+            !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+        }
+    };
+    if same {
         Ok(())
     } else {
         Err(CrossSite(format!("Origin: {origin}")))
@@ -56,20 +69,38 @@ mod tests {
             ("host", "easel.example"),
             ("origin", "https://easel.example"),
         ]);
-        assert!(check_same_site(&post, &ours).is_ok());
+        assert!(check_same_site(&post, &ours, None).is_ok());
         let theirs = headers(&[
             ("host", "easel.example"),
             ("origin", "https://evil.example"),
         ]);
-        assert!(check_same_site(&post, &theirs).is_err());
+        assert!(check_same_site(&post, &theirs, None).is_err());
         let sibling = headers(&[
             ("sec-fetch-site", "same-site"),
             ("origin", "https://easel.example"),
         ]);
-        assert!(check_same_site(&post, &sibling).is_err());
+        assert!(check_same_site(&post, &sibling, None).is_err());
         let null = headers(&[("host", "easel.example"), ("origin", "null")]);
-        assert!(check_same_site(&post, &null).is_err());
-        assert!(check_same_site(&Method::GET, &theirs).is_ok());
-        assert!(check_same_site(&post, &headers(&[("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(check_same_site(&post, &null, None).is_err());
+        assert!(check_same_site(&Method::GET, &theirs, None).is_ok());
+        assert!(
+            check_same_site(&post, &headers(&[("sec-fetch-site", "same-origin")]), None).is_ok()
+        );
+    }
+
+    #[test]
+    fn behind_a_proxy_the_public_origin_is_ours() {
+        let post = Method::POST;
+        let public = Some("https://d111.cloudfront.net");
+        let ours = headers(&[
+            ("host", "easel-alb-1.us-east-1.elb.amazonaws.com"),
+            ("origin", "https://d111.cloudfront.net"),
+        ]);
+        assert!(check_same_site(&post, &ours, public).is_ok());
+        let balancer = headers(&[
+            ("host", "easel-alb-1.us-east-1.elb.amazonaws.com"),
+            ("origin", "http://easel-alb-1.us-east-1.elb.amazonaws.com"),
+        ]);
+        assert!(check_same_site(&post, &balancer, public).is_err());
     }
 }

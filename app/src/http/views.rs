@@ -606,4 +606,6 @@ impl PermalinkPage {
 pub struct ErrorPage {
     pub title: String,
     pub message: String,
+    /// Offer to sign in (again) instead of going back to the studio.
+    pub sign_in: bool,
 }

@@ -1,4 +1,4 @@
-//! The owner id: the key to one browser's (later, one person's) pictures, jobs and budget.
+//! The owner id: the key to one browser's or one person's pictures, jobs and budget.
 //! It is only ever made at random or by a `parse` that accepts one exact shape, so a value
 //! taken from a cookie can never smuggle a `/`, `..` or anything else into a storage key.
 
@@ -32,6 +32,19 @@ impl OwnerId {
         Self(hex::random())
     }
 
+    /// A signed-in person's id: the first 128 bits of SHA-256 over issuer and subject, so the
+    /// same person gets the same id on every task and every sign-in, and two providers' equal
+    /// subjects stay apart.
+    pub fn of_person(issuer: &str, subject: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(issuer.len().to_be_bytes())
+            .chain_update(issuer)
+            .chain_update(subject)
+            .finalize();
+        Self(hex::encode(&digest[..16]))
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         hex::is_lower(s, 32).then(|| Self(s.to_owned()))
     }
@@ -57,6 +70,18 @@ mod tests {
         assert_ne!(a, OwnerId::new_random());
         assert_eq!(a.as_str().len(), 32);
         assert_eq!(OwnerId::parse(&a.to_string()), Some(a));
+    }
+
+    #[test]
+    fn a_person_keeps_one_owner_id_per_issuer() {
+        let ada = OwnerId::of_person("https://id.example", "ada");
+        assert_eq!(ada, OwnerId::of_person("https://id.example", "ada"));
+        assert_eq!(OwnerId::parse(ada.as_str()), Some(ada.clone()));
+        assert_ne!(ada, OwnerId::of_person("https://other.example", "ada"));
+        assert_ne!(
+            OwnerId::of_person("https://id.example/a", "b"),
+            OwnerId::of_person("https://id.example/", "ab")
+        );
     }
 
     #[test]

@@ -1,12 +1,22 @@
-//! A person signed in through the identity provider.
+//! A person signed in through the OpenID Connect provider.
 
 use super::OwnerId;
 
-/// Who a signed-in request comes from; the session puts it in the request.
+/// Who a signed-in request comes from. The owner id keys everything the person has (gallery,
+/// jobs, quota, daily cap); e-mail and name are for showing, as the provider gave them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
-    /// Derived from the provider's (issuer, subject): the key to their pictures, jobs and budget.
     pub owner: OwnerId,
     pub email: Option<String>,
     pub name: Option<String>,
+}
+
+impl Person {
+    /// What the page shows as the one signed in: the name, else the e-mail, else the owner id.
+    pub fn shown_as(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.email.as_deref())
+            .unwrap_or(self.owner.as_str())
+    }
 }

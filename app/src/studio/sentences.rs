@@ -37,6 +37,26 @@ pub const STORE_UNAVAILABLE: Explained = Explained {
     message: "Easel could not reach its image store. Nothing was lost; try again in a moment.",
 };
 
+pub const SIGNED_OUT: Explained = Explained {
+    title: "Sign in first",
+    message: "You are not signed in (or your session ended), so nothing was done. Sign in, then try again.",
+};
+
+pub const SIGN_IN_FAILED: Explained = Explained {
+    title: "Sign-in did not work",
+    message: "This sign-in could not be checked, so you are not signed in: it may have taken too long, been used already, or not come from your own sign-in. Sign in again.",
+};
+
+pub const SIGN_IN_REFUSED: Explained = Explained {
+    title: "Sign-in refused",
+    message: "The sign-in provider did not sign you in. Sign in again, or ask the studio's operator for access.",
+};
+
+pub const PROVIDER_UNREACHABLE: Explained = Explained {
+    title: "Sign-in unavailable",
+    message: "Easel could not reach the sign-in provider, so nobody can sign in right now. Try again in a moment.",
+};
+
 /// The title of a page that says why a request was not accepted.
 pub const NOT_ACCEPTED: &str = "Not accepted";
 
