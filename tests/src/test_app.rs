@@ -273,6 +273,12 @@ impl Browser {
         format!("{}{path}", self.address)
     }
 
+    /// The browser's HTTP client, cookies and all: for a journey through another site, such
+    /// as a sign-in at the provider.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         Page::from(self.client.get(self.url(path)).send().await.expect("GET")).await
     }

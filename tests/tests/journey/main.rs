@@ -1,6 +1,7 @@
 //! The journeys of a person in the page, against the real app and a Bedrock double that speaks
 //! the real wire format. One binary, one module per concern.
 
+mod admin;
 mod behind_cloudfront;
 mod cookies;
 mod edge;
