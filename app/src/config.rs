@@ -9,7 +9,8 @@ use clap::Args;
 use crate::{
     catalogue::Catalogue,
     guard::{Caps, Usd},
-    identity::{ClientSecret, Issuer, OidcSettings, PublicUrl},
+    http::AllowedViewers,
+    identity::{Admins, ClientSecret, Issuer, OidcSettings, PublicUrl},
     storage::StorageLocation,
     studio::JobSettings,
 };
@@ -104,6 +105,15 @@ pub struct RawConfig {
     #[arg(long, env = "EASEL_UPLOAD_QUOTA_MB", default_value = "200")]
     pub upload_quota_mb: String,
 
+    /// Comma-separated e-mail addresses of the people who may open /admin.
+    #[arg(long, env = "EASEL_ADMINS", default_value = "")]
+    pub admins: String,
+
+    /// Comma-separated CIDRs (like 203.0.113.0/24) of the viewers CloudFront may let in, read
+    /// from its CloudFront-Viewer-Address header; empty: everyone.
+    #[arg(long, env = "EASEL_ALLOWED_VIEWER_CIDRS", default_value = "")]
+    pub allowed_viewer_cidrs: String,
+
     /// Who may use the studio: `none` (whoever reaches it; each browser has an anonymous
     /// gallery) or `oidc` (people signed in through an OpenID Connect provider).
     #[arg(long, env = "EASEL_AUTH", default_value = "none")]
@@ -167,6 +177,12 @@ pub struct Config {
     pub pictures_at_once: usize,
     /// Bytes of uploads one browser may keep; `None`: no quota.
     pub upload_quota: Option<u64>,
+    /// How often a quiet job stream sends a comment, so that no proxy closes it as idle.
+    pub stream_keep_alive: Duration,
+    /// Who may open /admin.
+    pub admins: Admins,
+    /// Where viewers may come from; `None`: anywhere.
+    pub allowed_viewers: Option<AllowedViewers>,
     pub auth: Auth,
     /// The origin browsers see, when it is not the request's own host.
     pub public_url: Option<PublicUrl>,
@@ -180,6 +196,13 @@ pub enum Auth {
     /// People signed in through an OpenID Connect provider.
     Oidc(OidcSettings),
 }
+
+/// Well inside CloudFront's 30 s origin read timeout, after which it drops a silent stream.
+const STREAM_KEEP_ALIVE: Duration = Duration::from_secs(10);
+const _: () = assert!(
+    STREAM_KEEP_ALIVE.as_secs() <= 15,
+    "CloudFront needs a comment every 15 s"
+);
 
 /// The cookie-signing key; never printed.
 #[derive(Clone)]
@@ -443,6 +466,16 @@ impl RawConfig {
                     .map(|mb| (mb > 0).then_some(mb * 1024 * 1024))
                     .map_err(|_| format!("{s:?} is not a whole number of megabytes (0: no quota)"))
             })?,
+            stream_keep_alive: STREAM_KEEP_ALIVE,
+            admins: parse("EASEL_ADMINS", &self.admins, Admins::parse)?,
+            allowed_viewers: match self.allowed_viewer_cidrs.trim() {
+                "" => None,
+                raw => Some(parse(
+                    "EASEL_ALLOWED_VIEWER_CIDRS",
+                    raw,
+                    AllowedViewers::parse,
+                )?),
+            },
         })
     }
 }
@@ -499,6 +532,14 @@ mod tests {
         assert!(err.starts_with("EASEL_COOKIE_KEY_PREVIOUS:"), "{err}");
         let err = parse_args(&["--storage", "s3://"]).unwrap_err().to_string();
         assert!(err.starts_with("EASEL_STORAGE:"), "{err}");
+        let err = parse_args(&["--admins", "ops@example.com, not an address"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EASEL_ADMINS:"), "{err}");
+        let err = parse_args(&["--allowed-viewer-cidrs", "10.0.0.0/8, 10.0.0.1/33"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("EASEL_ALLOWED_VIEWER_CIDRS:"), "{err}");
     }
 
     #[test]

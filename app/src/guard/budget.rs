@@ -5,6 +5,9 @@
 //! A job reserves its highest possible cost when it is accepted and settles to what it really
 //! cost when it ends. Reservations are kept by job, so settling twice (a job run again after a
 //! crash) changes nothing the second time.
+//!
+//! The month's account also keeps what settled jobs cost by day and by owner, written in the
+//! same compare-and-swap as the settlement, so the operator's page reads one account.
 
 use std::{collections::BTreeMap, fmt};
 
@@ -41,6 +44,14 @@ impl std::ops::Add for Usd {
     type Output = Usd;
     fn add(self, other: Usd) -> Usd {
         Usd(self.0.saturating_add(other.0))
+    }
+}
+
+/// What is left, never below zero.
+impl std::ops::Sub for Usd {
+    type Output = Usd;
+    fn sub(self, other: Usd) -> Usd {
+        Usd(self.0.saturating_sub(other.0))
     }
 }
 
@@ -95,11 +106,17 @@ pub struct Reservation {
     pub month: String,
 }
 
+/// What settled jobs cost, by day of the month and by owner.
+pub type SpentByDay = BTreeMap<u8, BTreeMap<OwnerId, Usd>>;
+
 /// One account: money spent, and money held by jobs that have not ended.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Account {
     spent: Usd,
     reserved: BTreeMap<String, Usd>,
+    /// Kept by the month's account only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    spent_by_day: SpentByDay,
 }
 
 impl Account {
@@ -113,6 +130,20 @@ impl Account {
 pub struct Spending {
     pub spent: Usd,
     pub committed: Usd,
+}
+
+/// The deployment's month, as its operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthLedger {
+    pub spending: Spending,
+    pub spent_by_day: SpentByDay,
+    pub resets_at: OffsetDateTime,
+}
+
+/// Who spent, on which day: noted in the month's account when a job settles.
+struct Spender<'a> {
+    owner: &'a OwnerId,
+    day_of_month: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -170,12 +201,12 @@ impl Budget {
             (Ok(()), Ok(())) => Ok(reservation),
             (Err(refused), month) => {
                 if month.is_ok() {
-                    self.release(&month_key, job, Usd::ZERO).await?;
+                    self.release(&month_key, job, Usd::ZERO, None).await?;
                 }
                 Err(refused)
             }
             (Ok(()), Err(refused)) => {
-                self.release(&day_key, job, Usd::ZERO).await?;
+                self.release(&day_key, job, Usd::ZERO, None).await?;
                 Err(refused)
             }
         }
@@ -193,9 +224,19 @@ impl Budget {
             day_key(&reservation.day, owner),
             month_key(&reservation.month),
         );
+        // Days are named `YYYY-MM-DD` by `day_name`.
+        let spender = reservation
+            .day
+            .rsplit('-')
+            .next()
+            .and_then(|day| day.parse().ok())
+            .map(|day_of_month| Spender {
+                owner,
+                day_of_month,
+            });
         futures::try_join!(
-            self.release(&day, job, cost),
-            self.release(&month, job, cost),
+            self.release(&day, job, cost, None),
+            self.release(&month, job, cost, spender),
         )?;
         Ok(())
     }
@@ -212,6 +253,20 @@ impl Budget {
     /// What the deployment has spent and holds this month.
     pub async fn this_month(&self, now: OffsetDateTime) -> Result<Spending, StorageError> {
         self.spending(&month_key(&month_name(now.date()))).await
+    }
+
+    /// The deployment's month: what it has spent and holds, and who spent what on which day.
+    pub async fn month_ledger(&self, now: OffsetDateTime) -> Result<MonthLedger, StorageError> {
+        let key = month_key(&month_name(now.date()));
+        let account: Account = self.storage.get_json(&key).await?.unwrap_or_default();
+        Ok(MonthLedger {
+            spending: Spending {
+                spent: account.spent,
+                committed: account.committed(),
+            },
+            spent_by_day: account.spent_by_day,
+            resets_at: next_month(now),
+        })
     }
 
     async fn spending(&self, key: &Path) -> Result<Spending, StorageError> {
@@ -239,12 +294,23 @@ impl Budget {
             .await
     }
 
-    async fn release(&self, key: &Path, job: &str, cost: Usd) -> Result<(), StorageError> {
+    async fn release(
+        &self,
+        key: &Path,
+        job: &str,
+        cost: Usd,
+        spender: Option<Spender<'_>>,
+    ) -> Result<(), StorageError> {
         self.storage
             .update_json(key, |account: Option<Account>| {
                 let mut account = account.unwrap_or_default();
                 if account.reserved.remove(job).is_some() {
                     account.spent = account.spent + cost;
+                    if let Some(spender) = spender.as_ref().filter(|_| cost > Usd::ZERO) {
+                        let day = account.spent_by_day.entry(spender.day_of_month);
+                        let spent = day.or_default().entry(spender.owner.clone()).or_default();
+                        *spent = *spent + cost;
+                    }
                 }
                 Ok::<_, StorageError>((account, ()))
             })
@@ -407,6 +473,46 @@ mod tests {
         let accepted = futures::future::try_join_all(racers).await.unwrap();
         assert_eq!(accepted.iter().filter(|a| **a).count(), 12);
         assert!(budget.this_month(NOW).await.unwrap().committed <= Usd::from_dollars(1.0));
+    }
+
+    #[tokio::test]
+    async fn the_month_keeps_what_each_owner_spent_each_day_once() {
+        let budget = budget(10.0, 100.0);
+        let (ana, bo) = (OwnerId::new_random(), OwnerId::new_random());
+        let yesterday = NOW - time::Duration::days(1);
+        let cents = |n: u64| Usd::from_dollars(0.01).times(n);
+        let spend = |owner: OwnerId, job: &'static str, held: u64, cost: u64, at| {
+            let budget = budget.clone();
+            async move {
+                let reservation = budget.reserve(&owner, job, cents(held), at).await.unwrap();
+                for _ in 0..2 {
+                    budget
+                        .settle(&owner, &reservation, cents(cost))
+                        .await
+                        .unwrap();
+                }
+            }
+        };
+        spend(ana.clone(), "a", 8, 4, yesterday).await;
+        spend(ana.clone(), "b", 8, 8, NOW).await;
+        spend(bo.clone(), "c", 4, 4, NOW).await;
+        spend(bo.clone(), "cancelled", 4, 0, NOW).await;
+        budget.reserve(&bo, "running", cents(8), NOW).await.unwrap();
+
+        let month = budget.month_ledger(NOW).await.unwrap();
+
+        let by_day: Vec<(u8, Vec<Usd>)> = month
+            .spent_by_day
+            .iter()
+            .map(|(day, owners)| (*day, owners.values().copied().collect()))
+            .collect();
+        assert_eq!(by_day[0], (30, vec![cents(4)]));
+        assert_eq!(month.spent_by_day[&31][&ana], cents(8));
+        assert_eq!(month.spent_by_day[&31][&bo], cents(4));
+        assert_eq!(by_day.len(), 2);
+        assert_eq!(month.spending.spent, cents(16));
+        assert_eq!(month.spending.committed, cents(24));
+        assert_eq!(month.resets_at, datetime!(2027-01-01 0:00 UTC));
     }
 
     #[test]

@@ -7,7 +7,9 @@ mod quota;
 mod rate;
 
 pub use bodies::{BodySlot, BodySlots};
-pub use budget::{Budget, BudgetError, Caps, OverBudget, Reservation, Spending, Usd};
+pub use budget::{
+    Budget, BudgetError, Caps, MonthLedger, OverBudget, Reservation, Spending, SpentByDay, Usd,
+};
 pub use quota::{OverQuota, UploadQuota};
 pub use rate::RateLimit;
 

@@ -31,6 +31,9 @@ pub enum AppError {
     /// made on a page load, never by a post (which another site could send).
     #[error("no identity cookie")]
     NoIdentity,
+    /// The viewer's address is outside the networks the studio is open to.
+    #[error("viewer outside the allowed networks")]
+    ViewerNotAllowed,
     /// The studio did not accept what was asked.
     #[error(transparent)]
     Refused(#[from] Refusal),
@@ -66,6 +69,9 @@ impl IntoResponse for AppError {
             }
             AppError::NoIdentity => explained(StatusCode::FORBIDDEN, &sentences::NO_IDENTITY),
             AppError::NotFound => explained(StatusCode::NOT_FOUND, &sentences::NOT_FOUND),
+            AppError::ViewerNotAllowed => {
+                explained(StatusCode::FORBIDDEN, &sentences::VIEWER_NOT_ALLOWED)
+            }
             AppError::Storage(e) => {
                 tracing::error!(error = ?e, "image store failed");
                 explained(

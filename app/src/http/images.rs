@@ -28,15 +28,18 @@ pub async fn preview(
     picture("image/jpeg", jpeg)
 }
 
+/// Private: only this browser may hold it, never a shared cache such as CloudFront's;
+/// immutable: an id never changes content.
+const KEPT_PRIVATELY: &str = "private, max-age=31536000, immutable";
+
 fn picture(content_type: &'static str, bytes: Option<bytes::Bytes>) -> Result<Response, AppError> {
     let bytes = bytes.ok_or(AppError::NotFound)?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            // Private: only this browser may hold it; immutable: an id never changes content.
             (
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=31536000, immutable"),
+                HeaderValue::from_static(KEPT_PRIVATELY),
             ),
         ],
         bytes,
@@ -62,6 +65,10 @@ pub async fn download(
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
             (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(KEPT_PRIVATELY),
+            ),
         ],
         png,
     )

@@ -77,6 +77,8 @@ pub async fn events(
         .updates(&owner, &id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A comment while the job is quiet, so no proxy on the way closes the stream as idle.
+    let keep_alive = KeepAlive::new().interval(state.stream_keep_alive);
     let stream = futures::stream::unfold(
         Cards {
             state,
@@ -88,7 +90,7 @@ pub async fn events(
         },
         Cards::next,
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(stream).keep_alive(keep_alive))
 }
 
 /// A job's cards as its updates come.

@@ -1,5 +1,6 @@
 //! Routes and the glue between requests, the core and the templates.
 
+mod admin;
 mod answer;
 mod assets;
 mod auth;
@@ -14,11 +15,13 @@ mod identity;
 mod images;
 mod jobs;
 mod multipart;
+mod operator_views;
 mod pages;
 mod recipe;
 mod request_id;
 mod same_site;
 mod uploads;
+mod viewers;
 mod views;
 
 use std::time::Duration;
@@ -42,10 +45,14 @@ use tower_http::{
 };
 
 use self::same_site::check_same_site;
-use crate::{identity::PublicUrl, studio::Studio};
+use crate::{
+    identity::{Admins, PublicUrl},
+    studio::Studio,
+};
 
 pub use auth::{SignIn, signed_in};
 pub use error::AppError;
+pub use viewers::AllowedViewers;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -57,6 +64,12 @@ pub struct AppState {
     pub secure_cookie: bool,
     /// Pictures on one page of the gallery.
     pub page_size: usize,
+    /// How often a quiet job stream sends a comment.
+    pub stream_keep_alive: Duration,
+    /// Where viewers may come from; `None`: anywhere.
+    pub allowed_viewers: Option<AllowedViewers>,
+    /// Who may open `/admin`.
+    pub admins: Admins,
     /// Present when people sign in (`EASEL_AUTH=oidc`).
     pub sign_in: Option<SignIn>,
     /// The origin browsers see, when it is not the request's own host.
@@ -89,6 +102,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             HeaderValue::from_static("max-age=31536000"),
         )
     });
+    let viewers = state
+        .allowed_viewers
+        .clone()
+        .map(|allowed| middleware::from_fn_with_state(allowed, viewers::only_allowed));
     let pages = Router::new()
         .route("/", get(pages::index))
         .route("/generate", post(generate::generate))
@@ -124,6 +141,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/jobs/{id}", get(jobs::page))
         .route("/jobs/{id}/events", get(jobs::events))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/admin", get(admin::page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{file}", get(assets::asset))
@@ -131,6 +149,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/auth/callback", get(auth::callback))
         .route("/auth/sign-out", post(auth::sign_out))
         .fallback(pages::not_found)
+        // Innermost, so that the sign-in has already said who is asking.
+        .layer(middleware::from_fn_with_state(
+            state.studio.clone(),
+            admin::note_people,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             body_gate::BodyGate {
@@ -185,10 +208,18 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
                 ))
+                // Pages and fragments are one person's: no cache between them and their browser
+                // may keep them. Pictures and assets say how long they keep.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::GATEWAY_TIMEOUT,
                     request_timeout,
-                )),
+                ))
+                // Inside the headers above, so a refusal carries them too.
+                .option_layer(viewers),
         )
         .with_state(state)
 }

@@ -2,12 +2,14 @@
 //! store), or, with sign-in off, an anonymous browser known by a random owner id that the web
 //! layer keeps in a signed cookie.
 
+mod admins;
 pub mod oidc;
 mod owner;
 mod person;
 mod session;
 mod settings;
 
+pub use admins::Admins;
 pub use oidc::{Oidc, PendingSignIn, SignedIn};
 pub use owner::OwnerId;
 pub use person::Person;

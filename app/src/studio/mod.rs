@@ -10,6 +10,8 @@ mod error;
 mod job;
 mod leases;
 mod line;
+mod operator;
+mod people;
 mod pictures;
 mod queue;
 mod run;
@@ -33,23 +35,24 @@ use tokio::sync::watch;
 pub use adopt::Adopted;
 pub use error::{Refusal, StoreFailed};
 pub use job::{EditWork, Job, JobId, JobState, Picture, Problem, Work, WorkerId};
+pub use operator::{ModelLoad, OperatorView, PersonSpend};
 pub use pictures::{EditSource, Lineage};
 pub use store::Liveness;
 // The values the studio's answers are made of.
 pub use crate::{
     availability::ModelState,
     gallery::{GalleryPage, ImageId, ImageRecord, Origin, Recipe},
-    guard::{Caps, Spending},
+    guard::{Caps, Spending, Usd},
 };
 
-use self::{leases::LastBeat, queue::Queue, run::Report, store::JobStore};
+use self::{leases::LastBeat, people::People, queue::Queue, run::Report, store::JobStore};
 use crate::{
     availability::ModelStatus,
     bedrock::{Bedrock, ControlPlane},
     catalogue::{Catalogue, Operations},
     domain::{EditRequest, GenerationRequest},
     gallery::Gallery,
-    guard::{BodySlot, BodySlots, Budget, RateLimit, UploadQuota, Usd},
+    guard::{BodySlot, BodySlots, Budget, RateLimit, UploadQuota},
     identity::OwnerId,
     metrics::{Gauges, Metrics},
     storage::{Reachability, Storage, StorageError},
@@ -129,6 +132,7 @@ struct Inner {
     reachability: Reachability,
     jobs: JobStore,
     budget: Budget,
+    people: People,
     rate_limit: RateLimit,
     upload_quota: UploadQuota,
     body_slots: BodySlots,
@@ -249,6 +253,7 @@ impl Studio {
             settings,
         } = parts;
         let jobs = JobStore::new(storage.clone());
+        let people = People::new(storage.clone());
         let worker = WorkerId::new_random();
         let runner = run::Runner {
             jobs: jobs.clone(),
@@ -276,6 +281,7 @@ impl Studio {
                 reachability,
                 jobs,
                 budget,
+                people,
                 rate_limit,
                 upload_quota,
                 body_slots,
@@ -757,17 +763,7 @@ impl Studio {
 
     /// Gauges for the metrics page.
     pub async fn gauges(&self) -> Gauges {
-        let mut gauges = Gauges::default();
-        {
-            let local = self.local();
-            for entry in local.queue.entries() {
-                let state = if entry.running { "running" } else { "queued" };
-                *gauges.jobs.entry((entry.model.clone(), state)).or_default() += 1;
-            }
-            for (model, waiting) in local.queue.waiting() {
-                gauges.queue_depth.insert(model.to_owned(), waiting);
-            }
-        }
+        let mut gauges = self.held_gauges();
         let caps = self.inner.budget.caps();
         if let Ok(month) = self
             .inner
@@ -780,6 +776,20 @@ impl Studio {
                 month.committed.dollars(),
                 caps.monthly.map(Usd::dollars),
             ));
+        }
+        gauges
+    }
+
+    /// The jobs this process holds, by model and state, and how many wait per model.
+    fn held_gauges(&self) -> Gauges {
+        let mut gauges = Gauges::default();
+        let local = self.local();
+        for entry in local.queue.entries() {
+            let state = if entry.running { "running" } else { "queued" };
+            *gauges.jobs.entry((entry.model.clone(), state)).or_default() += 1;
+        }
+        for (model, waiting) in local.queue.waiting() {
+            gauges.queue_depth.insert(model.to_owned(), waiting);
         }
         gauges
     }

@@ -27,6 +27,11 @@ pub const NOT_FOUND: Explained = Explained {
     message: "There is no such page or image here. Images are only visible in the browser that made them.",
 };
 
+pub const VIEWER_NOT_ALLOWED: Explained = Explained {
+    title: "Not open to your network",
+    message: "This studio only takes visitors from the networks its operator listed. Ask them to add yours.",
+};
+
 pub const STORE_UNAVAILABLE: Explained = Explained {
     title: "Storage unavailable",
     message: "Easel could not reach its image store. Nothing was lost; try again in a moment.",

@@ -2,6 +2,8 @@
 //! the real wire format. One binary, one module per concern.
 
 mod adoption;
+mod admin;
+mod behind_cloudfront;
 mod cookies;
 mod edge;
 mod edit;
