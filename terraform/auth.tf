@@ -12,8 +12,8 @@
 #
 # auth = "none": no sign-in; whoever reaches the studio may use it.
 #
-# The client secret goes to the task through Secrets Manager, as the cookie key
-# does (secrets.tf).
+# The client secret goes to the task as an ECS secret, as the cookie key does
+# (secrets.tf), from an encrypted SSM parameter.
 ################################################################################
 
 locals {
@@ -101,23 +101,17 @@ resource "aws_cognito_user_pool_client" "app" {
   enable_token_revocation       = true
 }
 
-resource "aws_secretsmanager_secret" "oidc_client_secret" {
-  #checkov:skip=CKV_AWS_149:The AWS-managed key encrypts the secret at rest; a customer-managed KMS key adds $1/month and a key policy for no gain here.
-  #checkov:skip=CKV2_AWS_57:The provider owns the client secret; a new one comes with a new client (or a new oidc_client_secret) and a deploy.
+# A SecureString parameter (standard tier, the AWS-managed key) costs nothing;
+# a second Secrets Manager secret would cost $0.40 a month.
+resource "aws_ssm_parameter" "oidc_client_secret" {
+  #checkov:skip=CKV_AWS_337:The AWS-managed key encrypts the parameter at rest; a customer-managed KMS key adds $1/month and a key policy for no gain here.
   count = local.signin ? 1 : 0
 
-  name        = "${var.name}/oidc-client-secret"
+  name        = "/${var.name}/oidc-client-secret"
   description = "Easel's OpenID Connect client secret (EASEL_OIDC_CLIENT_SECRET)"
-
-  # Deleted with the stack at once, so the next deploy may create it again.
-  recovery_window_in_days = 0
+  type        = "SecureString"
+  tier        = "Standard"
+  value       = local.oidc_client_secret
 
   tags = { Name = "${var.name}-oidc-client-secret" }
-}
-
-resource "aws_secretsmanager_secret_version" "oidc_client_secret" {
-  count = local.signin ? 1 : 0
-
-  secret_id     = aws_secretsmanager_secret.oidc_client_secret[0].id
-  secret_string = local.oidc_client_secret
 }

@@ -122,7 +122,7 @@ resource "aws_ecs_task_definition" "app" {
   }])
 
   # The secrets must hold their values before a task reads them.
-  depends_on = [aws_secretsmanager_secret_version.cookie_key, aws_secretsmanager_secret_version.oidc_client_secret]
+  depends_on = [aws_secretsmanager_secret_version.cookie_key, aws_ssm_parameter.oidc_client_secret]
 
   tags = { Name = var.name }
 }

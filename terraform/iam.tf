@@ -56,9 +56,19 @@ data "aws_iam_policy_document" "execution" {
 
   # Only the execution role reads the secrets: the app itself may not.
   statement {
-    sid       = "ContainerSecrets"
+    sid       = "CookieKey"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = concat([aws_secretsmanager_secret.cookie_key.arn], aws_secretsmanager_secret.oidc_client_secret[*].arn)
+    resources = [aws_secretsmanager_secret.cookie_key.arn]
+  }
+
+  # The parameter's AWS-managed key needs no kms:Decrypt grant.
+  dynamic "statement" {
+    for_each = local.signin ? [1] : []
+    content {
+      sid       = "OidcClientSecret"
+      actions   = ["ssm:GetParameters"]
+      resources = [aws_ssm_parameter.oidc_client_secret[0].arn]
+    }
   }
 }
 

@@ -23,9 +23,9 @@ output "user_pool_id" {
   value       = try(aws_cognito_user_pool.this[0].id, null)
 }
 
-output "oidc_client_secret_arn" {
-  description = "ARN of the Secrets Manager secret holding the sign-in client secret (EASEL_OIDC_CLIENT_SECRET); null with auth = \"none\"."
-  value       = try(aws_secretsmanager_secret.oidc_client_secret[0].arn, null)
+output "oidc_client_secret_parameter_arn" {
+  description = "ARN of the SSM SecureString parameter holding the sign-in client secret (EASEL_OIDC_CLIENT_SECRET); null with auth = \"none\"."
+  value       = try(aws_ssm_parameter.oidc_client_secret[0].arn, null)
 }
 
 output "ecr_repository_url" {
