@@ -1,15 +1,15 @@
 ################################################################################
 # Application load balancer
 #
-# Without certificate_arn: HTTP on 80 forwards to the tasks.
-# With certificate_arn: HTTPS on 443 forwards to the tasks, HTTP on 80 redirects.
+# Behind CloudFront (cloudfront.tf): HTTP on 80, from CloudFront only, forwards
+# to the tasks when the origin secret is there and answers 403 otherwise.
 ################################################################################
 
 resource "aws_lb" "this" {
   #checkov:skip=CKV_AWS_91:Access logs need a log bucket and cost per GB; the app logs every request to CloudWatch already.
   #checkov:skip=CKV_AWS_150:Deletion protection would stop the one-command destroy that the stack is built for.
-  #checkov:skip=CKV2_AWS_28:No WAF: a web ACL costs $5/month plus rules and requests; the app rate-limits per client and caps its Bedrock budget.
-  #checkov:skip=CKV2_AWS_20:HTTP is redirected to HTTPS whenever certificate_arn is set; without a certificate HTTP is the only listener.
+  #checkov:skip=CKV2_AWS_28:No WAF: a web ACL costs $5/month plus rules and requests; only CloudFront reaches the ALB, and sign-in guards the studio.
+  #checkov:skip=CKV2_AWS_20:Browsers are redirected to HTTPS by CloudFront; the ALB takes HTTP from CloudFront only.
   name               = var.name
   load_balancer_type = "application"
   internal           = false
@@ -24,7 +24,7 @@ resource "aws_lb" "this" {
 }
 
 resource "aws_lb_target_group" "app" {
-  #checkov:skip=CKV_AWS_378:TLS ends at the ALB; the hop to the tasks stays inside the VPC, and the tasks' security group admits only the ALB.
+  #checkov:skip=CKV_AWS_378:TLS ends at CloudFront; the hop to the tasks stays inside the VPC, and the tasks' security group admits only the ALB.
   name        = "${var.name}-tasks"
   target_type = "ip"
   protocol    = "HTTP"
@@ -48,42 +48,43 @@ resource "aws_lb_target_group" "app" {
 }
 
 resource "aws_lb_listener" "http" {
-  #checkov:skip=CKV_AWS_2:Port 80 serves plain HTTP only when no certificate_arn is given; with one it redirects to HTTPS.
-  #checkov:skip=CKV_AWS_103:TLS policy applies to the HTTPS listener; this one is HTTP.
+  #checkov:skip=CKV_AWS_2:Only CloudFront reaches the ALB (its prefix list and the origin secret); browsers get HTTPS from CloudFront.
+  #checkov:skip=CKV_AWS_103:TLS ends at CloudFront; this listener is HTTP.
+  #checkov:skip=CKV2_AWS_20:Browsers are redirected to HTTPS by CloudFront (viewer_protocol_policy).
   load_balancer_arn = aws_lb.this.arn
   port              = 80
   protocol          = "HTTP"
 
+  # Whatever does not come through this stack's distribution.
   default_action {
-    type             = local.https ? "redirect" : "forward"
-    target_group_arn = local.https ? null : aws_lb_target_group.app.arn
+    type = "fixed-response"
 
-    dynamic "redirect" {
-      for_each = local.https ? [1] : []
-      content {
-        port        = "443"
-        protocol    = "HTTPS"
-        status_code = "HTTP_301"
-      }
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "Forbidden"
+      status_code  = "403"
     }
   }
 
   tags = { Name = "${var.name}-http" }
 }
 
-resource "aws_lb_listener" "https" {
-  count = local.https ? 1 : 0
+# Only requests carrying the distribution's origin secret reach the tasks.
+resource "aws_lb_listener_rule" "from_cloudfront" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 1
 
-  load_balancer_arn = aws_lb.this.arn
-  port              = 443
-  protocol          = "HTTPS"
-  ssl_policy        = var.ssl_policy
-  certificate_arn   = var.certificate_arn
-
-  default_action {
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.app.arn
   }
 
-  tags = { Name = "${var.name}-https" }
+  condition {
+    http_header {
+      http_header_name = local.origin_header
+      values           = [local.origin_secret]
+    }
+  }
+
+  tags = { Name = "${var.name}-from-cloudfront" }
 }

@@ -36,14 +36,16 @@ locals {
   stop_timeout_secs   = 120
   shutdown_grace_secs = 100
 
-  # The stack's own settings win over var.environment. Behind HTTPS the cookie is sent
-  # over HTTPS only. Nothing outside the task reaches the metrics port: no ALB
-  # listener forwards to it, and the tasks' security group admits only the ALB,
-  # on the app port (network.tf).
+  # The stack's own settings win over var.environment. EASEL_PUBLIC_URL is
+  # https (CloudFront), which makes the app's cookie HTTPS-only. Nothing outside the task reaches the metrics port: no ALB listener forwards
+  # to it, and the tasks' security group admits only the ALB, on the app port
+  # (network.tf).
   container_environment = merge(
     var.environment,
-    local.https ? { EASEL_SECURE_COOKIE = "true" } : {},
+    local.auth_environment,
+    length(var.allowed_ingress_cidrs) > 0 ? { EASEL_ALLOWED_VIEWER_CIDRS = join(",", var.allowed_ingress_cidrs) } : {},
     {
+      EASEL_PUBLIC_URL          = local.url
       EASEL_LISTEN              = "0.0.0.0:${local.container_port}"
       EASEL_STORAGE             = "s3://${aws_s3_bucket.gallery.id}/${local.gallery_prefix}"
       EASEL_BEDROCK_REGION      = var.bedrock_region
@@ -119,8 +121,8 @@ resource "aws_ecs_task_definition" "app" {
     }
   }])
 
-  # The key must hold its new value before a task reads it.
-  depends_on = [aws_secretsmanager_secret_version.cookie_key]
+  # The secrets must hold their values before a task reads them.
+  depends_on = [aws_secretsmanager_secret_version.cookie_key, aws_ssm_parameter.oidc_client_secret]
 
   tags = { Name = var.name }
 }
@@ -183,7 +185,7 @@ resource "aws_ecs_service" "app" {
 
   # The target group must be attached to the ALB before the service uses it.
   # The capacity providers must be on the cluster before the service uses one.
-  depends_on = [aws_lb_listener.http, aws_lb_listener.https, aws_ecs_cluster_capacity_providers.this]
+  depends_on = [aws_lb_listener_rule.from_cloudfront, aws_ecs_cluster_capacity_providers.this]
 
   tags = { Name = var.name }
 }

@@ -1,7 +1,7 @@
 ################################################################################
 # Task execution role: what ECS itself needs to start a task
 # (pull the image from this stack's repository, write its logs, read the
-# cookie key into the container).
+# cookie key and the sign-in client secret into the container).
 ################################################################################
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -54,11 +54,21 @@ data "aws_iam_policy_document" "execution" {
     resources = ["${aws_cloudwatch_log_group.app.arn}:*"]
   }
 
-  # Only the execution role reads the key: the app itself may not.
+  # Only the execution role reads the secrets: the app itself may not.
   statement {
     sid       = "CookieKey"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.cookie_key.arn]
+  }
+
+  # The parameter's AWS-managed key needs no kms:Decrypt grant.
+  dynamic "statement" {
+    for_each = local.signin ? [1] : []
+    content {
+      sid       = "OidcClientSecret"
+      actions   = ["ssm:GetParameters"]
+      resources = [aws_ssm_parameter.oidc_client_secret[0].arn]
+    }
   }
 }
 

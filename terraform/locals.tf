@@ -19,8 +19,6 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
-  https = var.certificate_arn != null
-
   container_name = "easel"
   container_port = 8080
   metrics_port   = 9090 # Prometheus metrics; not published through the ALB

@@ -97,7 +97,9 @@ resource "aws_route_table_association" "public" {
 ################################################################################
 
 resource "aws_security_group" "alb" {
-  name        = "${var.name}-alb"
+  name = "${var.name}-alb"
+  # Worded before CloudFront came in front (the "allowed CIDRs" are now
+  # CloudFront's): a new description would replace the group under a running ALB.
   description = "Easel load balancer: HTTP/HTTPS in from allowed CIDRs, container port out to the tasks"
   vpc_id      = aws_vpc.this.id
 
@@ -108,27 +110,20 @@ resource "aws_security_group" "alb" {
 # aws_security_group_rule round-trips every rule's description on AWS and on
 # the local emulator alike, so a second apply finds nothing to change.
 
+# CloudFront's addresses towards origins, as AWS keeps them up to date. Other
+# addresses cannot open a connection to the ALB at all.
+data "aws_ec2_managed_prefix_list" "cloudfront" {
+  name = "com.amazonaws.global.cloudfront.origin-facing"
+}
+
 resource "aws_security_group_rule" "alb_http" {
-  #checkov:skip=CKV_AWS_260:A public web app; port 80 serves the app without a certificate, or only redirects to HTTPS with one. Narrow with allowed_ingress_cidrs.
   type              = "ingress"
   security_group_id = aws_security_group.alb.id
-  description       = "HTTP from the allowed CIDRs"
+  description       = "HTTP from CloudFront only"
   protocol          = "tcp"
   from_port         = 80
   to_port           = 80
-  cidr_blocks       = var.allowed_ingress_cidrs
-}
-
-resource "aws_security_group_rule" "alb_https" {
-  count = local.https ? 1 : 0
-
-  type              = "ingress"
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTPS from the allowed CIDRs"
-  protocol          = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_blocks       = var.allowed_ingress_cidrs
+  prefix_list_ids   = [data.aws_ec2_managed_prefix_list.cloudfront.id]
 }
 
 resource "aws_security_group_rule" "alb_to_tasks" {

@@ -3,9 +3,29 @@ output "alb_dns_name" {
   value       = try(aws_lb.this.dns_name, null)
 }
 
-output "app_url" {
-  description = "URL of the app on the load balancer (https when certificate_arn is set; point a DNS name covered by the certificate at alb_dns_name)."
-  value       = try("${local.https ? "https" : "http"}://${aws_lb.this.dns_name}", null)
+output "url" {
+  description = "The studio's address: https://<distribution>.cloudfront.net, or https://domain_name. The load balancer answers only CloudFront."
+  value       = try(local.url, null)
+}
+
+output "cloudfront_domain_name" {
+  description = "The distribution's own name (<id>.cloudfront.net): where a CNAME or alias for domain_name points."
+  value       = try(aws_cloudfront_distribution.this.domain_name, null)
+}
+
+output "auth" {
+  description = "How people sign in: cognito, oidc or none (the variable auth)."
+  value       = var.auth
+}
+
+output "user_pool_id" {
+  description = "The Cognito user pool that `cargo xtask users` manages; null unless auth = \"cognito\"."
+  value       = try(aws_cognito_user_pool.this[0].id, null)
+}
+
+output "oidc_client_secret_parameter_arn" {
+  description = "ARN of the SSM SecureString parameter holding the sign-in client secret (EASEL_OIDC_CLIENT_SECRET); null with auth = \"none\"."
+  value       = try(aws_ssm_parameter.oidc_client_secret[0].arn, null)
 }
 
 output "ecr_repository_url" {

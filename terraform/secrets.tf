@@ -44,5 +44,6 @@ locals {
   container_secrets = merge(
     { EASEL_COOKIE_KEY = aws_secretsmanager_secret.cookie_key.arn },
     var.cookie_key_rotation > 1 ? { EASEL_COOKIE_KEY_PREVIOUS = "${aws_secretsmanager_secret.cookie_key.arn}::AWSPREVIOUS:" } : {},
+    local.signin ? { EASEL_OIDC_CLIENT_SECRET = aws_ssm_parameter.oidc_client_secret[0].arn } : {},
   )
 }

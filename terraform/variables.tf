@@ -196,14 +196,14 @@ variable "use_capacity_providers" {
 }
 
 variable "environment" {
-  description = "Extra environment variables for the container (for example EASEL_* limits). The stack's own variables (EASEL_LISTEN, EASEL_STORAGE, EASEL_BEDROCK_REGION, EASEL_BUDGET_DAILY_USD, EASEL_BUDGET_MONTHLY_USD, EASEL_METRICS_LISTEN, EASEL_SHUTDOWN_GRACE_SECS, COOKIE_KEY_GENERATION, AWS_REGION) win over these; the cookie key comes from Secrets Manager and may not be set here."
+  description = "Extra environment variables for the container (for example EASEL_* limits). The stack's own variables (EASEL_LISTEN, EASEL_STORAGE, EASEL_BEDROCK_REGION, EASEL_BUDGET_DAILY_USD, EASEL_BUDGET_MONTHLY_USD, EASEL_METRICS_LISTEN, EASEL_SHUTDOWN_GRACE_SECS, EASEL_PUBLIC_URL, EASEL_AUTH, EASEL_OIDC_*, EASEL_ADMINS, EASEL_ALLOWED_VIEWER_CIDRS, COOKIE_KEY_GENERATION, AWS_REGION) win over these; the cookie key and the client secret come from Secrets Manager and may not be set here."
   type        = map(string)
   default     = {}
   nullable    = false
 
   validation {
-    condition     = length([for k in keys(var.environment) : k if startswith(k, "EASEL_COOKIE_KEY")]) == 0
-    error_message = "environment must not set EASEL_COOKIE_KEY or EASEL_COOKIE_KEY_PREVIOUS: the stack passes the key from Secrets Manager (see secrets.tf)."
+    condition     = length([for k in keys(var.environment) : k if startswith(k, "EASEL_COOKIE_KEY") || startswith(k, "EASEL_OIDC_CLIENT_SECRET")]) == 0
+    error_message = "environment must not set EASEL_COOKIE_KEY, EASEL_COOKIE_KEY_PREVIOUS or EASEL_OIDC_CLIENT_SECRET: the stack passes them from Secrets Manager (see secrets.tf and auth.tf)."
   }
 }
 
@@ -249,33 +249,116 @@ variable "availability_zones" {
 }
 
 variable "allowed_ingress_cidrs" {
-  description = "IPv4 CIDR blocks allowed to reach the load balancer on HTTP/HTTPS. Narrow it to keep the studio private."
+  description = "CIDR blocks (IPv4 or IPv6) of the viewers who may reach the studio, checked by the app on CloudFront's viewer address (EASEL_ALLOWED_VIEWER_CIDRS); anyone else gets a 403. Empty: anyone who can sign in."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = []
   nullable    = false
 
   validation {
-    condition     = length(var.allowed_ingress_cidrs) >= 1 && alltrue([for c in var.allowed_ingress_cidrs : can(cidrhost(c, 0))])
-    error_message = "allowed_ingress_cidrs must hold at least one IPv4 CIDR block."
+    condition     = alltrue([for c in var.allowed_ingress_cidrs : can(cidrhost(c, 0))])
+    error_message = "allowed_ingress_cidrs must hold CIDR blocks such as 203.0.113.0/24."
   }
 }
 
-variable "certificate_arn" {
-  description = "ACM certificate ARN. When set, the ALB serves HTTPS on 443 and redirects HTTP to it; when null, it serves plain HTTP on 80."
+variable "domain_name" {
+  description = "A name of your own for the studio (e.g. studio.example.com), served by CloudFront with certificate_arn. null: the distribution's own https://<id>.cloudfront.net. Point the name at the output cloudfront_domain_name (CNAME or alias)."
   type        = string
   default     = null
 
   validation {
-    condition     = var.certificate_arn == null || can(regex("^arn:[a-z-]+:acm:", var.certificate_arn))
-    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:...)."
+    condition     = var.domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain_name))
+    error_message = "domain_name must be a lowercase DNS name such as studio.example.com."
   }
 }
 
-variable "ssl_policy" {
-  description = "TLS policy of the HTTPS listener (used only with certificate_arn)."
+variable "certificate_arn" {
+  description = "ACM certificate for domain_name, in us-east-1 (CloudFront takes certificates from there only, whatever the deploy region). Set both or neither."
   type        = string
-  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate in us-east-1 (arn:aws:acm:us-east-1:ACCOUNT:certificate/...): CloudFront takes certificates from there only."
+  }
+
+  validation {
+    condition     = (var.certificate_arn == null) == (var.domain_name == null)
+    error_message = "Set domain_name and certificate_arn together, or neither."
+  }
+}
+
+variable "cloudfront_price_class" {
+  description = "CloudFront price class: the edge locations that serve the studio. PriceClass_100 (North America and Europe) is the cheapest; viewers elsewhere are served from the nearest of those."
+  type        = string
+  default     = "PriceClass_100"
   nullable    = false
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.cloudfront_price_class)
+    error_message = "cloudfront_price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}
+
+################################################################################
+# Sign-in
+################################################################################
+
+variable "auth" {
+  description = "Who may use the studio: \"cognito\" (a Cognito user pool this stack creates; add people with `cargo xtask users add EMAIL`), \"oidc\" (your own OpenID Connect provider: oidc_issuer, oidc_client_id, oidc_client_secret) or \"none\" (no sign-in: everyone who can reach it)."
+  type        = string
+  default     = "cognito"
+  nullable    = false
+
+  validation {
+    condition     = contains(["cognito", "oidc", "none"], var.auth)
+    error_message = "auth must be \"cognito\", \"oidc\" or \"none\"."
+  }
+}
+
+variable "oidc_issuer" {
+  description = "With auth = \"oidc\": the provider's issuer URL (https), whose /.well-known/openid-configuration the app reads."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth != "oidc" || can(regex("^https://[^[:space:]]+$", var.oidc_issuer))
+    error_message = "With auth = \"oidc\", oidc_issuer must be the provider's https issuer URL."
+  }
+}
+
+variable "oidc_client_id" {
+  description = "With auth = \"oidc\": the client id the provider gave Easel. Register {url}/auth/callback as its redirect URI (the output url)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth != "oidc" || try(length(var.oidc_client_id) > 0, false)
+    error_message = "With auth = \"oidc\", oidc_client_id must be set."
+  }
+}
+
+variable "oidc_client_secret" {
+  description = "With auth = \"oidc\": the client secret the provider gave Easel; stored in Secrets Manager for the task (EASEL_OIDC_CLIENT_SECRET). Pass it as TF_VAR_oidc_client_secret rather than in a file."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.auth != "oidc" || try(length(var.oidc_client_secret) > 0, false)
+    error_message = "With auth = \"oidc\", oidc_client_secret must be set."
+  }
+}
+
+variable "admins" {
+  description = "E-mail addresses of the people who may open /admin (EASEL_ADMINS): the spend per day and per person, jobs in flight, the caps."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.admins : can(regex("^[^@,[:space:]]+@[^@,[:space:]]+$", a))])
+    error_message = "admins must be e-mail addresses."
+  }
 }
 
 ################################################################################
@@ -299,7 +382,7 @@ variable "bedrock_region" {
 ################################################################################
 
 variable "budget_daily_usd" {
-  description = "Most USD one browser may spend on Bedrock per UTC day (EASEL_BUDGET_DAILY_USD). 0 means no daily cap."
+  description = "Most USD one person (or, with auth = \"none\", one browser) may spend on Bedrock per UTC day (EASEL_BUDGET_DAILY_USD). 0 means no daily cap."
   type        = number
   default     = 2
   nullable    = false

@@ -19,13 +19,19 @@ allowed_account_ids = ["111122223333"]
 region         = "eu-west-1"
 bedrock_region = "us-west-2"
 
-# HTTPS: an ACM certificate in the deploy region for the name you point at the load balancer
-# (a CNAME or alias to the output alb_dns_name). HTTP then redirects to HTTPS, and the cookie
-# is sent over HTTPS only. CHANGE
-certificate_arn = "arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-000000000000"
+# HTTPS comes with CloudFront on https://<id>.cloudfront.net; a name of your own needs an ACM
+# certificate for it in us-east-1 (CloudFront's region for certificates, whatever `region`
+# says). Point the name at the output cloudfront_domain_name (a CNAME or alias). CHANGE
+domain_name     = "studio.example.com"
+certificate_arn = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000"
 
-# Who may reach the studio: the office and the VPN's egress addresses. CHANGE
+# Who may reach the studio: the office and the VPN's egress addresses. Everyone else gets a
+# 403, even before signing in. CHANGE
 allowed_ingress_cidrs = ["203.0.113.0/24", "198.51.100.17/32"]
+
+# Sign-in through the stack's Cognito user pool (the default): add each colleague with
+# `cargo xtask users add EMAIL --var-file terraform/team.tfvars`. These two may open /admin. CHANGE
+admins = ["lead@example.com", "ops@example.com"]
 
 # A bounded bill: each browser may spend $3 a day on Bedrock, the whole team $150 a month
 # (about 3,750 Stable Image Core pictures). Past a cap, new jobs are refused with a reason.

@@ -193,17 +193,11 @@ mod tests {
     #[ignore = "needs moto_server, docker-registry and terraform (TF_PLUGIN_DIR); `cargo xtask ci` runs it"]
     fn the_planned_task_role_may_invoke_the_whole_catalogue() {
         use crate::{
-            local_aws::LocalAws,
             policy::{self, Request},
-            stack::Stack,
             terraform::Terraform,
         };
         let sh = workspace();
-        let local = LocalAws::start_or_reuse(&sh).unwrap();
-        let stack = Stack::read(&sh, None).unwrap();
-        let tf = Terraform::new(Some(&local), &stack, "catalogue-check");
-        tf.init(&sh).unwrap();
-        let plan = tf.planned(&sh).unwrap();
+        let (stack, plan) = Terraform::planned_locally(&sh).unwrap();
         let policy = plan["planned_values"]["root_module"]["resources"]
             .as_array()
             .unwrap()

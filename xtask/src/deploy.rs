@@ -3,10 +3,14 @@
 //! local Docker engine against the Bedrock double. Every step is idempotent: a second deploy with
 //! nothing changed changes nothing.
 
-use anyhow::{Context, Result};
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::{agreements, catalogue, flags, image, lifecycle::Lifecycle, push, smoke};
+use crate::{
+    agreements, catalogue, flags, image, lifecycle::Lifecycle, push, smoke, stack::Auth, terminal,
+};
 
 impl flags::Deploy {
     pub fn run(self, sh: &Shell) -> Result<()> {
@@ -14,6 +18,9 @@ impl flags::Deploy {
         // that cannot call what the image offers.
         catalogue::check(sh)?;
         let mut lifecycle = Lifecycle::open(sh, "deploy", &self.target, self.tag.as_deref())?;
+        if lifecycle.stack.auth == Auth::None {
+            confirm_open_to_everyone(self.open_to_everyone)?;
+        }
         // Accepting an offer changes the account: only once it is known to be the stack's, and
         // before the slow build, so a missing agreement stops the deploy at once.
         let consent = agreements::Consent::from_flags(self.accept_model_agreements, self.yes);
@@ -46,8 +53,8 @@ impl flags::Deploy {
                     || tf.apply(sh, &[], &[]),
                 )?;
                 tf.outputs(sh)?
-                    .app_url
-                    .context("terraform output app_url is missing")?
+                    .url
+                    .context("terraform output url is missing")?
             }
             Some(local) => {
                 steps.run(
@@ -80,4 +87,24 @@ impl flags::Deploy {
         println!("Easel {tag} is deployed at {url}");
         Ok(())
     }
+}
+
+/// A studio without sign-in is deployed only when the operator says so, at the terminal or with
+/// `--open-to-everyone`.
+fn confirm_open_to_everyone(confirmed: bool) -> Result<()> {
+    const WARNING: &str = "auth = \"none\": the studio will have no sign-in. It is open to everyone who can reach it (allowed_ingress_cidrs narrows who can), and they all spend your Bedrock budget";
+    if confirmed {
+        println!("{WARNING} (--open-to-everyone)");
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "{WARNING}. There is no terminal to ask on: pass --open-to-everyone to deploy it so, or set auth = \"cognito\" (the default)"
+        );
+    }
+    let answer = terminal::ask(&format!("{WARNING}. Deploy it? Type yes to go on:"))?;
+    if answer != "yes" {
+        bail!("deploy cancelled: nothing was changed");
+    }
+    Ok(())
 }

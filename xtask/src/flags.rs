@@ -33,6 +33,8 @@ pub enum Command {
     Smoke(Smoke),
     /// Remove what deploy created (the gallery bucket is kept unless --delete-images).
     Destroy(Destroy),
+    /// Add, list or remove the people who may sign in (the stack's Cognito user pool).
+    Users(Users),
 }
 
 #[derive(Args)]
@@ -89,14 +91,14 @@ pub struct Image {
 pub struct Target {
     /// Use a local AWS instead of an account: moto server, a local registry and the local
     /// Docker engine running the service against the Bedrock double.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub local: bool,
     /// Terraform variables file (e.g. terraform/team.tfvars, relative to where you type the
     /// command), passed to every Terraform command after terraform/terraform.tfvars and
     /// terraform/*.auto.tfvars. The xtask reads `name`, `cpu_architecture`, `region`,
     /// `bedrock_region` and `allowed_account_ids` from these files too, the last one winning,
     /// and refuses them as TF_VAR_ variables.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub var_file: Option<std::path::PathBuf>,
 }
 
@@ -134,6 +136,10 @@ pub struct Deploy {
     /// subscribed to (without it, deploy asks at a terminal, else stops).
     #[arg(long)]
     pub accept_model_agreements: bool,
+    /// Deploy a stack with `auth = "none"` without asking: the studio is then open to everyone
+    /// who can reach it.
+    #[arg(long)]
+    pub open_to_everyone: bool,
 }
 
 #[derive(Args)]
@@ -144,6 +150,36 @@ pub struct Smoke {
     /// Also generate one image with the default model (costs money on a real Bedrock).
     #[arg(long)]
     pub generate: bool,
+}
+
+#[derive(Args)]
+pub struct Users {
+    #[command(subcommand)]
+    pub command: UsersCommand,
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Add a person by e-mail address: Cognito mails them a first password.
+    Add(OnePerson),
+    /// List the people with their status (e.g. FORCE_CHANGE_PASSWORD until the first sign-in).
+    List(AllPeople),
+    /// Remove a person: they can no longer sign in.
+    Remove(OnePerson),
+}
+
+#[derive(Args)]
+pub struct OnePerson {
+    /// The person's e-mail address, their user name.
+    pub email: crate::users::Email,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Args)]
+pub struct AllPeople {
+    #[command(flatten)]
+    pub target: Target,
 }
 
 #[derive(Args)]
@@ -214,11 +250,17 @@ mod tests {
             let line = shown.split(['`', '#', '\n']).next().unwrap();
             let mut words = line.split_whitespace();
             let name = words.next().unwrap_or_default();
-            let Some(command) = xtask.find_subcommand(name) else {
+            let Some(mut command) = xtask.find_subcommand(name) else {
                 panic!("the docs show `cargo xtask {name}`, which is no command");
             };
             if name == "run" {
                 continue; // its flags are easel's
+            }
+            // `cargo xtask users add ...`: the flags are the subcommand's.
+            let mut words = words.peekable();
+            if let Some(sub) = words.peek().and_then(|w| command.find_subcommand(w)) {
+                command = sub;
+                words.next();
             }
             for word in words.filter(|w| w.starts_with("[--") || w.starts_with("--")) {
                 let long = word

@@ -11,6 +11,8 @@ mod ci;
 mod deploy;
 mod destroy;
 mod dev;
+#[cfg(test)]
+mod edge;
 mod flags;
 mod image;
 mod lifecycle;
@@ -25,6 +27,7 @@ mod stack;
 mod steps;
 mod terminal;
 mod terraform;
+mod users;
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         flags::Command::Deploy(cmd) => cmd.run(&sh),
         flags::Command::Smoke(cmd) => cmd.run(&sh),
         flags::Command::Destroy(cmd) => cmd.run(&sh),
+        flags::Command::Users(cmd) => cmd.run(&sh),
     }
 }
 

@@ -1,6 +1,10 @@
 //! `cargo xtask smoke --url URL`: a running Easel answers its health check, serves the page its
 //! tests rely on, and its generate form is wired. It costs nothing: the wiring is shown by an
 //! empty prompt, which Easel refuses before it calls Bedrock. `--generate` makes one real image.
+//!
+//! With sign-in (a deployed stack's default), an anonymous visitor gets no page: `/` leads to
+//! `/auth/sign-in`, which leads to the provider, and a generation without a session makes
+//! nothing.
 
 use std::time::Duration;
 
@@ -23,6 +27,8 @@ pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
     let url = url.trim_end_matches('/');
     let client = Client::builder()
         .no_proxy()
+        // Where each answer leads is what is checked.
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(150))
         .cookie_store(true)
@@ -37,11 +43,17 @@ pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
     );
     println!("ok   {url}/healthz answers {}", health.status());
 
-    let page = client
-        .get(format!("{url}/"))
-        .send()?
-        .error_for_status()?
-        .text()?;
+    let front = client.get(format!("{url}/")).send()?;
+    if front.status().is_redirection() {
+        ensure!(
+            !generate,
+            "{url} asks for sign-in: --generate needs a session, which the smoke test has not"
+        );
+        anonymous_visitors_are_sent_to_sign_in(&client, url, &front)?;
+        println!("smoke test passed for {url}");
+        return Ok(());
+    }
+    let page = front.error_for_status()?.text()?;
     let missing = missing_parts(&page);
     ensure!(
         missing.is_empty(),
@@ -69,6 +81,50 @@ pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
     }
     println!("smoke test passed for {url}");
     Ok(())
+}
+
+/// `/` answered `front`, a redirect: it must lead to `/auth/sign-in` and on to the provider, on
+/// another origin; a generation without a session must be refused.
+fn anonymous_visitors_are_sent_to_sign_in(
+    client: &Client,
+    url: &str,
+    front: &reqwest::blocking::Response,
+) -> Result<()> {
+    let sign_in = location(front).with_context(|| format!("{url}/ redirects nowhere"))?;
+    let sign_in = sign_in.strip_prefix(url).unwrap_or(&sign_in).to_owned();
+    ensure!(
+        sign_in.starts_with("/auth/sign-in"),
+        "{url}/ leads to {sign_in}, not to /auth/sign-in"
+    );
+    println!("ok   {url}/ leads an anonymous visitor to {sign_in}");
+
+    let answer = client.get(format!("{url}{sign_in}")).send()?;
+    let provider = location(&answer)
+        .with_context(|| format!("{url}{sign_in} answered {} without a redirect", answer.status()))?;
+    ensure!(
+        !provider.starts_with(url) && provider.starts_with("https://"),
+        "{url}{sign_in} leads to {provider}, not to an https sign-in provider"
+    );
+    let host = provider.split('/').nth(2).unwrap_or_default();
+    println!("ok   {sign_in} leads to the provider's sign-in at {host}");
+
+    let (status, fragment) = post_generate(client, url, "a lighthouse on a cliff at dawn")?;
+    ensure!(
+        !status.is_success() && fragment.select(&selector("article.job")).next().is_none(),
+        "POST {url}/generate without a session answered {status}: it must make nothing"
+    );
+    println!("ok   POST /generate without a session answers {status} and makes nothing");
+    Ok(())
+}
+
+/// Where a redirect leads.
+fn location(answer: &reqwest::blocking::Response) -> Option<String> {
+    answer
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
 }
 
 fn reach(client: &Client, url: &str, patience: Duration) -> Result<reqwest::blocking::Response> {

@@ -1,7 +1,8 @@
 //! The Terraform variables the xtask itself must know before Terraform runs: `name` (the ECR
 //! repository and the gallery bucket are named after it), `cpu_architecture` (the image is built
 //! for it), `region` (where its own AWS calls go), `bedrock_region` (where the models'
-//! agreements are checked) and `allowed_account_ids` (checked before anything changes). They are
+//! agreements are checked), `allowed_account_ids` (checked before anything changes) and `auth`
+//! (deploy asks before it makes a studio without sign-in). They are
 //! read from the files Terraform reads, in its order, so the xtask and Terraform never disagree.
 
 use std::path::{Path, PathBuf};
@@ -15,13 +16,23 @@ use crate::{agreements::DEFAULT_BEDROCK_REGION, image::Arch};
 const DEFAULT_NAME: &str = "easel";
 
 /// The variables read here, which a `TF_VAR_` would hide from the xtask.
-const READ: [&str; 5] = [
+const READ: [&str; 6] = [
     "name",
     "cpu_architecture",
     "region",
     "bedrock_region",
     "allowed_account_ids",
+    "auth",
 ];
+
+/// How people sign in to the deployed studio (`variable "auth"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    Cognito,
+    Oidc,
+    /// No sign-in: open to everyone who can reach it.
+    None,
+}
 
 pub struct Stack {
     pub name: String,
@@ -32,6 +43,7 @@ pub struct Stack {
     pub bedrock_region: String,
     /// The accounts the stack may be deployed to; `None` allows any.
     pub allowed_account_ids: Option<Vec<String>>,
+    pub auth: Auth,
     /// The variables file passed with `--var-file`, as an absolute path (Terraform runs in
     /// `terraform/`, where a relative path would point elsewhere).
     pub var_file: Option<PathBuf>,
@@ -82,6 +94,12 @@ impl Stack {
             "ARM64" => Arch::Arm64,
             other => bail!("cpu_architecture is {other:?}: it must be X86_64 or ARM64"),
         };
+        let auth = match string("auth").as_deref().unwrap_or("cognito") {
+            "cognito" => Auth::Cognito,
+            "oidc" => Auth::Oidc,
+            "none" => Auth::None,
+            other => bail!("auth is {other:?}: it must be \"cognito\", \"oidc\" or \"none\""),
+        };
         Ok(Self {
             name: string("name").unwrap_or_else(|| DEFAULT_NAME.to_owned()),
             arch,
@@ -89,6 +107,7 @@ impl Stack {
             bedrock_region: string("bedrock_region")
                 .unwrap_or_else(|| DEFAULT_BEDROCK_REGION.to_owned()),
             allowed_account_ids: last("allowed_account_ids").and_then(strings),
+            auth,
             var_file,
         })
     }
@@ -159,6 +178,7 @@ mod tests {
             ("name", DEFAULT_NAME),
             ("cpu_architecture", "X86_64"),
             ("bedrock_region", DEFAULT_BEDROCK_REGION),
+            ("auth", "cognito"),
         ] {
             let block = variables
                 .split(&format!("variable \"{variable}\" {{"))

@@ -167,6 +167,19 @@ impl Terraform {
         serde_json::from_str(&json).context("reading terraform show -json")
     }
 
+    /// The plan of the whole stack against the local AWS (started when it is not running): what
+    /// the checks of the task role and the edge read, since moto enforces neither IAM nor
+    /// listener rules.
+    #[cfg(test)]
+    pub fn planned_locally(sh: &Shell) -> Result<(Stack, serde_json::Value)> {
+        let local = LocalAws::start_or_reuse(sh)?;
+        let stack = Stack::read(sh, None)?;
+        let tf = Self::new(Some(&local), &stack, "plan-check");
+        tf.init(sh)?;
+        let plan = tf.planned(sh)?;
+        Ok((stack, plan))
+    }
+
     /// `terraform apply` of everything, or of `targets` only, with extra `-var`s.
     pub fn apply(&self, sh: &Shell, targets: &[&str], vars: &[&str]) -> Result<()> {
         self.change(sh, "apply", targets, vars)
@@ -254,9 +267,11 @@ impl Terraform {
         Ok(Outputs {
             account_id: value("account_id"),
             region: value("region"),
-            app_url: value("app_url"),
+            url: value("url"),
             gallery_bucket: value("gallery_bucket"),
             cookie_key_secret_arn: value("cookie_key_secret_arn"),
+            auth: value("auth"),
+            user_pool_id: value("user_pool_id"),
         })
     }
 }
@@ -279,9 +294,13 @@ struct Output {
 pub struct Outputs {
     pub account_id: Option<String>,
     pub region: Option<String>,
-    pub app_url: Option<String>,
+    pub url: Option<String>,
     pub gallery_bucket: Option<String>,
     pub cookie_key_secret_arn: Option<String>,
+    /// `cognito`, `oidc` or `none`.
+    pub auth: Option<String>,
+    /// The Cognito user pool, with `auth = "cognito"`.
+    pub user_pool_id: Option<String>,
 }
 
 #[cfg(test)]
