@@ -58,9 +58,11 @@ mod tests {
         );
         // The secret is drawn at apply: the rule and the origin are given the same one.
         let secret = |address, path: &str| {
-            expressions(&plan, address).pointer(path).unwrap_or_else(|| {
-                panic!("{address} has no {path}: {}", expressions(&plan, address))
-            })["references"]
+            expressions(&plan, address)
+                .pointer(path)
+                .unwrap_or_else(|| {
+                    panic!("{address} has no {path}: {}", expressions(&plan, address))
+                })["references"]
                 .clone()
         };
         let checked = secret(
@@ -68,7 +70,10 @@ mod tests {
             "/condition/0/http_header/0/values",
         );
         assert!(
-            checked.as_array().unwrap().contains(&Value::from("local.origin_secret")),
+            checked
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("local.origin_secret")),
             "{checked}"
         );
         assert_eq!(

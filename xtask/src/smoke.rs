@@ -99,8 +99,12 @@ fn anonymous_visitors_are_sent_to_sign_in(
     println!("ok   {url}/ leads an anonymous visitor to {sign_in}");
 
     let answer = client.get(format!("{url}{sign_in}")).send()?;
-    let provider = location(&answer)
-        .with_context(|| format!("{url}{sign_in} answered {} without a redirect", answer.status()))?;
+    let provider = location(&answer).with_context(|| {
+        format!(
+            "{url}{sign_in} answered {} without a redirect",
+            answer.status()
+        )
+    })?;
     ensure!(
         !provider.starts_with(url) && provider.starts_with("https://"),
         "{url}{sign_in} leads to {provider}, not to an https sign-in provider"

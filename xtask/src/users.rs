@@ -27,9 +27,12 @@ impl flags::Users {
         let outputs = tf.outputs(sh)?;
         let Some(pool) = outputs.user_pool_id else {
             bail!(match outputs.auth.as_deref() {
-                Some("oidc") => "this stack signs people in with its own OpenID Connect provider (auth = \"oidc\"): add and remove them there",
-                Some("none") => "this stack has no sign-in (auth = \"none\"): there are no people to manage. Set auth = \"cognito\" and deploy to make it private",
-                _ => "this Terraform state holds no stack with a user pool: deploy first (cargo xtask deploy)",
+                Some("oidc") =>
+                    "this stack signs people in with its own OpenID Connect provider (auth = \"oidc\"): add and remove them there",
+                Some("none") =>
+                    "this stack has no sign-in (auth = \"none\"): there are no people to manage. Set auth = \"cognito\" and deploy to make it private",
+                _ =>
+                    "this Terraform state holds no stack with a user pool: deploy first (cargo xtask deploy)",
             });
         };
         let cognito = Client::new(aws.config());
@@ -102,7 +105,10 @@ async fn add(cognito: &Client, pool: &str, email: &Email) -> Result<()> {
             println!("Added {email}: Cognito mails them a first password to sign in with");
             Ok(())
         }
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_username_exists_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_username_exists_exception()) =>
+        {
             println!("{email} is already in the user pool: unchanged");
             Ok(())
         }
@@ -151,7 +157,10 @@ async fn remove(cognito: &Client, pool: &str, email: &Email) -> Result<()> {
             println!("Removed {email}: they can no longer sign in");
             Ok(())
         }
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_user_not_found_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_user_not_found_exception()) =>
+        {
             println!("{email} is not in the user pool: unchanged");
             Ok(())
         }
@@ -168,7 +177,14 @@ mod tests {
     fn an_email_address_is_parsed_once() {
         let email: Email = " Ana@Example.COM ".parse().unwrap();
         assert_eq!(email.to_string(), "ana@example.com");
-        for bad in ["", "ana", "@example.com", "ana@example", "a b@example.com", "a@b@c.de"] {
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "a@b@c.de",
+        ] {
             assert!(bad.parse::<Email>().is_err(), "{bad:?} was taken");
         }
     }

@@ -51,7 +51,7 @@ async fn lineage_shows(browser: &Browser, [edit, upload]: &[String; 2]) {
     let edited = browser.get(&format!("/images/{edit}")).await;
     assert_eq!(edited.made_from().0.as_ref(), Some(upload));
     let source = browser.get(&format!("/images/{upload}")).await;
-    assert_eq!(source.edits_listed(), [edit.clone()]);
+    assert_eq!(source.edits_listed(), std::slice::from_ref(edit));
 }
 
 /// Every one of `ids` is a 404 for `browser`: its PNG, its preview and its download.

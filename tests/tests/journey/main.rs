@@ -1,8 +1,8 @@
 //! The journeys of a person in the page, against the real app and a Bedrock double that speaks
 //! the real wire format. One binary, one module per concern.
 
-mod adoption;
 mod admin;
+mod adoption;
 mod behind_cloudfront;
 mod cookies;
 mod edge;

@@ -154,7 +154,8 @@ async fn a_form_post_without_a_session_makes_nothing_and_offers_to_sign_in() {
 #[tokio::test]
 async fn forged_id_tokens_are_refused() {
     let (_bedrock, provider, app) = studio_with_sign_in().await;
-    let forgeries: [(&str, fn(&OidcProvider)); 5] = [
+    type Forge = fn(&OidcProvider);
+    let forgeries: [(&str, Forge); 5] = [
         ("expired", OidcProvider::will_issue_an_expired_id_token),
         (
             "another audience",
@@ -292,7 +293,7 @@ async fn two_people_never_reach_each_others_pictures_or_jobs() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(bea.delete(&image).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(ada.gallery().await.gallery_ids(), [image.clone()]);
+    assert_eq!(ada.gallery().await.gallery_ids(), std::slice::from_ref(&image));
     assert_eq!(
         ada.get(&format!("/images/{image}/image.png")).await.status,
         StatusCode::OK
