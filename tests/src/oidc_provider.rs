@@ -178,6 +178,11 @@ impl OidcProvider {
         self.forge_next(Forgery::UnlistedKey(Box::new(stranger)));
     }
 
+    /// The next ID token carries the person's address as not verified by the provider.
+    pub fn will_vouch_for_no_email(&self) {
+        self.forge_next(Forgery::UnverifiedEmail);
+    }
+
     fn forge_next(&self, forgery: Forgery) {
         self.shared.state().forgery = Some(forgery);
     }

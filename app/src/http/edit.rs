@@ -64,9 +64,11 @@ pub async fn page(
 /// the prompts and the seed.
 pub async fn fields(
     State(state): State<AppState>,
-    OwnedImage { id, .. }: OwnedImage,
+    OwnedImage { owner, id }: OwnedImage,
     Query(mut values): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    // Only the owner of the picture may see its edit form: another person gets a 404.
+    edit_source(&state, &owner, &id).await?;
     values.retain(|(name, _)| KEPT_ACROSS_OPERATIONS.contains(&name.as_str()));
     let form = EditFormView::new(
         state.studio.operations(),

@@ -58,6 +58,13 @@ pub fn owner_or_new(jar: SignedCookieJar, secure: bool) -> (SignedCookieJar, Own
     (jar.add(identity_cookie(secure, owner.to_string())), owner)
 }
 
+/// The browser forgets its anonymous identity: once its gallery has gone to the person who
+/// signed in, the cookie opens nothing.
+pub fn forget(jar: SignedCookieJar, secure: bool) -> SignedCookieJar {
+    // A `__Host-` cookie is replaced only by one that is Secure, for the whole path.
+    jar.remove(Cookie::build(cookie_name(secure)).path("/").secure(secure))
+}
+
 fn identity_cookie(secure: bool, owner: String) -> Cookie<'static> {
     Cookie::build((cookie_name(secure), owner))
         .path("/")

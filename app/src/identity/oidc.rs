@@ -147,7 +147,11 @@ impl Oidc {
         .map_err(|e| IdentityError::NotVerified(e.to_string()))?;
         let person = Person {
             owner: OwnerId::of_person(claims.issuer().as_str(), claims.subject().as_str()),
-            email: claims.email().map(|e| e.as_str().to_owned()),
+            // An address the provider has not verified may be anyone's (an admin's, say).
+            email: claims
+                .email()
+                .filter(|_| claims.email_verified() == Some(true))
+                .map(|e| e.as_str().to_owned()),
             name: claims
                 .name()
                 .and_then(|n| n.get(None))

@@ -65,8 +65,11 @@ impl Studio {
         }
         let gallery = &self.inner.gallery;
         let pictures = gallery.stored_records(from).await?;
-        let moved = futures::stream::iter(&pictures)
-            .map(|record| gallery.move_picture(from, &binding.to, record))
+        let to_whom = &binding.to;
+        // Owned records and an `async move` per picture keep the future `Send` for any
+        // lifetime, as an axum handler needs.
+        let moved = futures::stream::iter(pictures)
+            .map(|record| async move { gallery.move_picture(from, to_whom, &record).await })
             .buffer_unordered(MOVES_AT_ONCE)
             .try_fold(
                 0,

@@ -21,6 +21,8 @@ pub enum Forgery {
     WrongIssuer,
     /// Signed by this key, which the JWKS does not list.
     UnlistedKey(Box<SigningKey>),
+    /// The person's address, which the provider has not verified: anyone may have typed it.
+    UnverifiedEmail,
 }
 
 /// The ID token for `grant`, signed by `key` unless `forgery` says otherwise, binding the
@@ -39,6 +41,7 @@ pub fn sign(
     let mut audience = CLIENT_ID.to_owned();
     let mut nonce = grant.nonce.clone();
     let mut key = key;
+    let mut email_verified = true;
     match forgery {
         None => {}
         Some(Forgery::Expired) => (issued, expires) = (now - LIFETIME * 2, now - LIFETIME),
@@ -46,11 +49,12 @@ pub fn sign(
         Some(Forgery::WrongNonce) => nonce = "a-nonce-nobody-sent".to_owned(),
         Some(Forgery::WrongIssuer) => issuer = "https://impostor.example.test".to_owned(),
         Some(Forgery::UnlistedKey(unlisted)) => key = unlisted,
+        Some(Forgery::UnverifiedEmail) => email_verified = false,
     }
     let person = &grant.person;
     let standard = StandardClaims::new(SubjectIdentifier::new(person.subject.clone()))
         .set_email(Some(EndUserEmail::new(person.email.clone())))
-        .set_email_verified(Some(true))
+        .set_email_verified(Some(email_verified))
         .set_name(Some(EndUserName::new(person.name.clone()).into()));
     let claims = CoreIdTokenClaims::new(
         IssuerUrl::new(issuer).expect("an issuer URL"),

@@ -106,6 +106,17 @@ async fn a_person_who_is_not_an_admin_finds_no_such_page() {
 }
 
 #[tokio::test]
+async fn an_admins_address_the_provider_has_not_verified_opens_nothing() {
+    let bedrock = BedrockDouble::start().await;
+    let provider = OidcProvider::start().await;
+    let app = studio_with_sign_in(&bedrock, &provider, "ana@example.test").await;
+    provider.will_vouch_for_no_email();
+    let impostor = signed_in(&app, &provider, "ana").await;
+
+    assert_eq!(impostor.get("/admin").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn without_sign_in_nobody_finds_the_page() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app_with(&bedrock, |c| {

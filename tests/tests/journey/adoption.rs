@@ -3,7 +3,10 @@
 //! short by a failing store is finished by the next one with every picture there exactly once.
 
 use easel::{identity::OwnerId, studio::Adopted};
-use easel_tests::{BedrockDouble, Browser, flaky_store::FlakyStore, spawn_app, spawn_app_on};
+use easel_tests::{
+    BedrockDouble, Browser, flaky_store::FlakyStore, oidc_provider::OidcProvider, spawn_app,
+    spawn_app_on, test_app::sign_in_through,
+};
 use reqwest::StatusCode;
 
 use crate::edit::{HEIGHT, WIDTH, mask, uploaded};
@@ -157,4 +160,32 @@ async fn a_move_cut_short_at_any_write_is_finished_by_the_next_with_every_pictur
             gone_for(&anonymous, &made).await;
         }
     }
+}
+
+#[tokio::test]
+async fn pictures_made_before_sign_in_was_turned_on_go_to_the_first_person_to_sign_in_there() {
+    let bedrock = BedrockDouble::start().await;
+    let provider = OidcProvider::start().await;
+    let app = spawn_app(&bedrock).await;
+    for prompt in ["a red boat", "a blue boat"] {
+        app.generate(prompt).await;
+    }
+    let made = app.gallery().await.gallery_ids();
+    let before = sent_all(&app, &made).await;
+
+    let app = app
+        .restart_with(&bedrock, |config| sign_in_through(config, &provider))
+        .await;
+    app.sign_in(&provider, "ada").await;
+
+    assert_eq!(app.gallery().await.gallery_ids(), made);
+    assert_eq!(sent_all(&app, &made).await, before);
+
+    app.sign_out().await;
+    app.sign_in(&provider, "bea").await;
+    assert!(
+        app.gallery().await.gallery_ids().is_empty(),
+        "moved once, to ada"
+    );
+    gone_for(&app, &made).await;
 }

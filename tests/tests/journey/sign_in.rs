@@ -44,6 +44,10 @@ async fn a_person_signs_in_sees_who_is_signed_in_and_signs_out_at_the_provider_t
     let signed_out = app.sign_out().await;
 
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        signed_out.headers["clear-site-data"], "\"cache\"",
+        "the browser forgets the pictures it cached"
+    );
     let logout = Url::parse(&signed_out.location().expect("a redirect")).unwrap();
     assert!(
         logout.as_str().starts_with(provider.issuer()),
@@ -279,6 +283,7 @@ async fn two_people_never_reach_each_others_pictures_or_jobs() {
         format!("/images/{image}/preview.jpg"),
         format!("/images/{image}/download"),
         format!("/images/{image}/edit"),
+        format!("/images/{image}/edit/fields?operation=inpaint"),
         format!("/?reuse={image}"),
         format!("/jobs/{job}"),
         format!("/jobs/{job}/events"),
@@ -293,7 +298,10 @@ async fn two_people_never_reach_each_others_pictures_or_jobs() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(bea.delete(&image).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(ada.gallery().await.gallery_ids(), std::slice::from_ref(&image));
+    assert_eq!(
+        ada.gallery().await.gallery_ids(),
+        std::slice::from_ref(&image)
+    );
     assert_eq!(
         ada.get(&format!("/images/{image}/image.png")).await.status,
         StatusCode::OK

@@ -9,7 +9,7 @@ mod next;
 
 use axum::{
     extract::{Query, State},
-    http::{HeaderMap, Uri, header},
+    http::{HeaderMap, HeaderName, Uri, header},
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::{CookieJar, SignedCookieJar};
@@ -21,7 +21,7 @@ pub use next::NextPath;
 
 use self::callback::Callback;
 use super::{AppError, AppState, identity};
-use crate::identity::{IdentityError, Oidc, Sessions};
+use crate::identity::{IdentityError, Oidc, OwnerId, Sessions};
 
 /// Sign-in's parts, present when `EASEL_AUTH=oidc`.
 #[derive(Clone)]
@@ -84,6 +84,7 @@ pub async fn callback(
 ) -> (SignedCookieJar, Result<(CookieJar, Redirect), AppError>) {
     let (signed, pending) = cookies::take_pending(signed, state.secure_cookie);
     let anonymous = identity::owner(&signed, state.secure_cookie);
+    let mut handed_over = false;
     let outcome = async {
         let sign_in = sign_in_of(&state)?;
         let callback = Callback::parse(uri.query())?;
@@ -105,15 +106,36 @@ pub async fn callback(
             .sessions
             .start(&signed_in.person, signed_in.id_token)
             .await?;
-        // The anonymous gallery of this browser moves to the person here:
-        // `Studio::adopt_anonymous(&anonymous, &signed_in.person.owner)` with its own change.
-        let _ = anonymous;
+        if let Some(anonymous) = &anonymous {
+            handed_over = hand_over(&state, anonymous, &signed_in.person.owner).await;
+        }
         let jar = cookies::with_session(jar, &id, state.secure_cookie, sign_in.sessions.lifetime());
         tracing::info!(owner = %signed_in.person.owner, "signed in");
         Ok((jar, Redirect::to(next.as_str())))
     }
     .await;
+    let signed = if handed_over {
+        identity::forget(signed, state.secure_cookie)
+    } else {
+        signed
+    };
     (signed, outcome)
+}
+
+/// The browser's anonymous gallery goes to the person signing in, the first time anyone signs
+/// in with it. A move that fails leaves the browser its anonymous cookie, so the next sign-in
+/// finishes it; the sign-in itself goes on.
+async fn hand_over(state: &AppState, anonymous: &OwnerId, person: &OwnerId) -> bool {
+    match state.studio.adopt_anonymous(anonymous, person).await {
+        Ok(adopted) => {
+            tracing::info!(%anonymous, %person, moved = adopted.moved, "anonymous gallery handed over");
+            true
+        }
+        Err(error) => {
+            tracing::warn!(%anonymous, %person, %error, "the anonymous gallery could not move yet");
+            false
+        }
+    }
 }
 
 /// `POST /auth/sign-out`: the session ends in the store (for every task at once), then the
@@ -138,5 +160,8 @@ pub async fn sign_out(
         tracing::info!(owner = %session.owner, "signed out");
     }
     let to = provider.map_or_else(|| "/".to_owned(), String::from);
-    Ok((jar, Redirect::to(&to).into_response()))
+    // Pictures are cached privately for a year: a shared computer must not keep showing them
+    // to whoever uses it next.
+    let forget_pictures = [(HeaderName::from_static("clear-site-data"), "\"cache\"")];
+    Ok((jar, (forget_pictures, Redirect::to(&to)).into_response()))
 }
