@@ -68,6 +68,8 @@ struct State {
     /// What is wrong with the next ID token, if anything.
     forgery: Option<Forgery>,
     sign_outs: Vec<SignOut>,
+    /// Discovery names no end-session endpoint, as Cognito's does not: its logout is elsewhere.
+    like_cognito: bool,
 }
 
 /// What a code stands for: who signed in, for which request.
@@ -127,6 +129,7 @@ impl OidcProvider {
                 access_tokens: HashMap::new(),
                 forgery: None,
                 sign_outs: Vec::new(),
+                like_cognito: false,
             }),
         });
         let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
@@ -150,6 +153,12 @@ impl OidcProvider {
 
     pub fn client_secret(&self) -> &'static str {
         CLIENT_SECRET
+    }
+
+    /// From now on the provider behaves like Cognito: discovery names no end-session endpoint,
+    /// and its logout endpoint (`{issuer}/logout`) takes `client_id` and `logout_uri`.
+    pub fn speak_like_cognito(&self) {
+        self.shared.state().like_cognito = true;
     }
 
     /// The next ID token expired an hour ago.

@@ -31,13 +31,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn discovery(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
     let issuer = &shared.issuer;
+    let end_session = (!shared.state().like_cognito).then(|| format!("{issuer}/logout"));
     Json(json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
-        "end_session_endpoint": format!("{issuer}/logout"),
+        "end_session_endpoint": end_session,
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["public"],

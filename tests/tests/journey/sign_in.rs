@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use easel::identity::OidcSettings;
 use easel_tests::{
     BedrockDouble, Page, TestApp, oidc_provider::OidcProvider, spawn_app_with,
-    spawn_app_with_sign_in,
+    spawn_app_with_sign_in, test_app::sign_in_through,
 };
 use reqwest::{StatusCode, Url};
 
@@ -63,6 +64,31 @@ async fn a_person_signs_in_sees_who_is_signed_in_and_signs_out_at_the_provider_t
         Some(app.url("/")),
         "the provider sends the person back to the studio"
     );
+    assert_signed_out(&app).await;
+}
+
+#[tokio::test]
+async fn sign_out_reaches_a_logout_in_cognitos_style_when_discovery_names_none() {
+    let bedrock = BedrockDouble::start().await;
+    let provider = OidcProvider::start().await;
+    provider.speak_like_cognito();
+    let app = spawn_app_with(&bedrock, |config| {
+        sign_in_through(config, &provider);
+        let easel::config::Auth::Oidc(OidcSettings { logout_url, .. }) = &mut config.auth else {
+            unreachable!("sign_in_through turns sign-in on")
+        };
+        *logout_url = Some(Url::parse(&format!("{}/logout", provider.issuer())).unwrap());
+    })
+    .await;
+    app.sign_in(&provider, "ada").await;
+
+    let signed_out = app.sign_out().await;
+    app.follow(&signed_out).await;
+
+    let seen = provider.sign_outs();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].client_id.as_deref(), Some(provider.client_id()));
+    assert_eq!(seen[0].logout_uri, Some(app.url("/")), "back to the studio");
     assert_signed_out(&app).await;
 }
 
