@@ -112,7 +112,15 @@ impl Sessions {
     /// The live session behind `id`; none when it ended or expired.
     pub async fn find(&self, id: &SessionId) -> Result<Option<Session>, IdentityError> {
         let session: Option<Session> = self.storage.get_json(&id.key()).await?;
-        Ok(session.filter(|s| s.expires_at > OffsetDateTime::now_utc()))
+        match session {
+            Some(s) if s.expires_at <= OffsetDateTime::now_utc() => {
+                // An expired session holds an ID token, personal data: it goes when next seen
+                // (the bucket's lifecycle rule takes those never seen again).
+                self.storage.delete(&id.key()).await?;
+                Ok(None)
+            }
+            live => Ok(live),
+        }
     }
 
     /// Ends the session behind `id` for every task, answering what it was.
@@ -155,5 +163,7 @@ mod tests {
         let gone = Sessions::new(Storage::in_memory(), Duration::ZERO);
         let id = gone.start(&ada, "token".into()).await.unwrap();
         assert!(gone.find(&id).await.unwrap().is_none());
+        let kept: Option<Session> = gone.storage.get_json(&id.key()).await.unwrap();
+        assert!(kept.is_none(), "an expired session is deleted when seen");
     }
 }
