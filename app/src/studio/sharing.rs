@@ -226,7 +226,7 @@ impl Studio {
             .flatten()
             .filter(|share| !share.expired(now))
             .collect();
-        live.sort_by(|a, b| b.made_at.cmp(&a.made_at));
+        live.sort_by_key(|share| std::cmp::Reverse(share.made_at));
         Ok(live)
     }
 
