@@ -81,8 +81,15 @@ pub async fn page(
     } else {
         "A picture shared from Easel".to_owned()
     };
-    let url = format!("{}/s/{}", origin(&state, &headers), link.as_str());
-    Ok(render(StatusCode::OK, &SharedPage { title, url, shared }))
+    let path = format!("/s/{}", link.as_str());
+    let url = format!("{}{path}", origin(&state, &headers));
+    let page = SharedPage {
+        title,
+        path,
+        url,
+        shared,
+    };
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `GET /s/{link}/image.png`

@@ -50,7 +50,9 @@ fn shown(at: OffsetDateTime) -> String {
 #[template(path = "shared.html")]
 pub struct SharedPage {
     pub title: String,
-    /// The link's absolute URL, and its pictures'.
+    /// `/s/{link}`, for the page's own links.
+    pub path: String,
+    /// The same at the public origin, for the apps that unfurl it.
     pub url: String,
     pub shared: Shared,
 }

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use easel::studio::{Expiry, ImageId};
+use easel::{
+    identity::PublicUrl,
+    studio::{Expiry, ImageId},
+};
 use easel_tests::{
     BedrockDouble, Browser, TestApp, oidc_provider::OidcProvider, spawn_app, spawn_app_on,
     spawn_app_with_sign_in,
@@ -300,5 +303,30 @@ async fn a_pictures_page_offers_the_curl_and_python_calls_that_make_it_again() {
         page.attrs("#copy-as-api button[data-copy]", "data-copy")
             .len(),
         2
+    );
+}
+
+#[tokio::test]
+async fn behind_a_public_address_the_unfurl_preview_is_an_absolute_url_there() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let image = generated(&app, "a fox").await;
+    let link = share(&app, &image, &[("expiry", "never")]).await;
+
+    let app = app
+        .restart_with(&bedrock, |config| {
+            config.public_url = Some(PublicUrl::parse("https://easel.example").unwrap());
+        })
+        .await;
+    let page = app.another_browser().get(&link).await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.attrs("meta[property='og:image']", "content"),
+        [format!("https://easel.example{link}/preview.jpg")]
+    );
+    assert_eq!(
+        page.attrs("meta[property='og:url']", "content"),
+        [format!("https://easel.example{link}")]
     );
 }
