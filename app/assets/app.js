@@ -1,6 +1,6 @@
 // Small touches on top of htmx: a live character count, the price of the request, the
-// seconds a running job has taken, a picture dropped on the page read for its recipe, and
-// previews fetched early. The page works without any of it.
+// seconds a running job has taken, a picture dropped on the page read for its recipe,
+// previews fetched early, and copy buttons. The page works without any of it.
 (function () {
   "use strict";
 
@@ -69,4 +69,14 @@
       span.textContent = Math.floor((Date.now() - shownAt.get(span)) / 1000) + " s";
     });
   }, 500);
+
+  // A copy button copies the text of the element it names: a share link, an API command.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var source = button && document.querySelector(button.dataset.copy);
+    if (!source || !navigator.clipboard) return;
+    navigator.clipboard.writeText(source.textContent).then(function () {
+      button.textContent = "Copied";
+    });
+  });
 })();

@@ -660,7 +660,8 @@ impl Page {
         document.select(&selector).filter_map(read).collect()
     }
 
-    fn texts(&self, css: &str) -> Vec<String> {
+    /// The trimmed text of every element that `css` selects, in order.
+    pub fn texts(&self, css: &str) -> Vec<String> {
         self.each(css, |e| {
             Some(e.text().collect::<String>().trim().to_owned())
         })

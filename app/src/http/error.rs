@@ -23,6 +23,12 @@ use crate::{
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// A share link that has expired.
+    #[error("gone")]
+    Gone,
+    /// A form field the handler could not read, with the sentence that says what it needs.
+    #[error("invalid form: {}", .0.title)]
+    Invalid(&'static sentences::Explained),
     #[error("image store: {0}")]
     Storage(#[from] StoreFailed),
     #[error(transparent)]
@@ -69,6 +75,8 @@ impl IntoResponse for AppError {
             }
             AppError::NoIdentity => explained(StatusCode::FORBIDDEN, &sentences::NO_IDENTITY),
             AppError::NotFound => explained(StatusCode::NOT_FOUND, &sentences::NOT_FOUND),
+            AppError::Gone => explained(StatusCode::GONE, &sentences::LINK_EXPIRED),
+            AppError::Invalid(why) => explained(StatusCode::UNPROCESSABLE_ENTITY, why),
             AppError::ViewerNotAllowed => {
                 explained(StatusCode::FORBIDDEN, &sentences::VIEWER_NOT_ALLOWED)
             }

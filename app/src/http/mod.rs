@@ -2,6 +2,7 @@
 
 mod admin;
 mod answer;
+mod api_commands;
 mod assets;
 mod auth;
 mod body_gate;
@@ -16,10 +17,13 @@ mod images;
 mod jobs;
 mod multipart;
 mod operator_views;
+mod origin;
 mod pages;
 mod recipe;
 mod request_id;
 mod same_site;
+mod share;
+mod share_views;
 mod uploads;
 mod viewers;
 mod views;
@@ -122,6 +126,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/images/{id}/preview.jpg", get(images::preview))
         .route("/images/{id}/download", get(images::download))
         .route("/images/{id}/delete", post(images::delete))
+        .route("/images/{id}/share", post(share::create))
+        .route("/images/{id}/shares/revoke", post(share::revoke))
+        .route("/s/{link}", get(share::page))
+        .route("/s/{link}/image.png", get(share::image))
+        .route("/s/{link}/preview.jpg", get(share::preview))
         // Only the routes a picture is sent to take more than a form's worth of body.
         .route(
             "/images/{id}/edit",

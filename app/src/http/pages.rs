@@ -1,18 +1,22 @@
 use axum::{
     Extension,
     extract::{Query, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::Response,
 };
 use axum_extra::extract::SignedCookieJar;
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use super::{
     AppError, AppState,
+    api_commands::ApiCommands,
     edit_views::UploadView,
     error::render,
     extract::{HxRequest, OwnedImage, Owner},
     identity,
+    origin::origin,
+    share_views::{ShareRow, SharingView},
     views::{
         FormFragment, FormView, GalleryFragment, GalleryView, IndexPage, JobView, PermalinkPage,
         ResultView, SpendView,
@@ -179,17 +183,36 @@ pub async fn gallery(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// `GET /images/{id}`: one picture with its full recipe.
+/// `GET /images/{id}`: one picture with its full recipe, its share links and its API call.
 pub async fn permalink(
     State(state): State<AppState>,
+    headers: HeaderMap,
     OwnedImage { owner, id }: OwnedImage,
 ) -> Result<Response, AppError> {
-    let lineage = state
-        .studio
-        .lineage(&owner, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let page = PermalinkPage::new(state.studio.operations(), lineage);
+    permalink_page(&state, &headers, &owner, &id, None).await
+}
+
+/// The picture's page, with `new_link` shown when a share link was just made.
+pub(super) async fn permalink_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    owner: &OwnerId,
+    id: &ImageId,
+    new_link: Option<String>,
+) -> Result<Response, AppError> {
+    let studio = &state.studio;
+    let (lineage, shares) = futures::try_join!(
+        studio.lineage(owner, id),
+        studio.shares(owner, id, OffsetDateTime::now_utc()),
+    )?;
+    let lineage = lineage.ok_or(AppError::NotFound)?;
+    let origin = origin(state, headers);
+    let api = ApiCommands::for_recipe(&lineage.record.recipe, &origin);
+    let sharing = SharingView {
+        new_link,
+        links: shares.iter().map(ShareRow::from).collect(),
+    };
+    let page = PermalinkPage::new(studio.operations(), lineage, sharing, api);
     Ok(render(StatusCode::OK, &page))
 }
 

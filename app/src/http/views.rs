@@ -3,6 +3,8 @@
 
 use askama::Template;
 
+use super::{api_commands::ApiCommands, share_views::SharingView};
+
 use crate::{
     catalogue::{ModelSpec, Operations, Shapes},
     domain::{FieldErrors, GenerateForm},
@@ -551,6 +553,9 @@ pub struct PermalinkPage {
     pub settings: Vec<(String, String)>,
     /// The pictures made from this one, newest first.
     pub edits: Vec<ImageView>,
+    pub sharing: SharingView,
+    /// The calls that make it again; only a generated picture has them.
+    pub api: Option<ApiCommands>,
 }
 
 /// The picture an edit was made from, and by what.
@@ -569,6 +574,8 @@ impl PermalinkPage {
             source_kept,
             edits,
         }: Lineage,
+        sharing: SharingView,
+        api: Option<ApiCommands>,
     ) -> Self {
         let edit = record.recipe.origin.edit();
         let settings = edit
@@ -593,6 +600,8 @@ impl PermalinkPage {
             settings,
             edits: edits.iter().map(ImageView::from).collect(),
             record,
+            sharing,
+            api,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The use cases: generate, compare and edit, as jobs that outlive the request that made them,
 //! and the owner's pictures. The studio is the only caller of Bedrock, the gallery, the guards,
-//! the store and the live model list; the HTML routes (and, later, a JSON API) call it alike.
+//! the store and the live model list; the HTML routes (and, later, a JSON API) call it alike. It also
+//! keeps the links that share a picture with anyone who holds one.
 //!
 //! A job is stored before it is acknowledged, waits in this process's fair line for a free slot
 //! of its model, and is run by whichever process wins its claim. See docs/jobs.md.
@@ -16,6 +17,7 @@ mod pictures;
 mod queue;
 mod run;
 pub mod sentences;
+mod sharing;
 mod store;
 mod updates;
 
@@ -37,6 +39,7 @@ pub use error::{Refusal, StoreFailed};
 pub use job::{EditWork, Job, JobId, JobState, Picture, Problem, Work, WorkerId};
 pub use operator::{ModelLoad, OperatorView, PersonSpend};
 pub use pictures::{EditSource, Lineage};
+pub use sharing::{Closed, Expiry, NewShare, Share, ShareId, ShareLink, Shared};
 pub use store::Liveness;
 // The values the studio's answers are made of.
 pub use crate::{

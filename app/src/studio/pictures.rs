@@ -107,9 +107,13 @@ impl Studio {
         Ok(self.inner.gallery.page(owner, page, per_page).await?)
     }
 
-    /// Removes the owner's picture; false if there was none.
+    /// Removes the owner's picture and ends its share links; false if there was none.
     pub async fn delete(&self, owner: &OwnerId, id: &ImageId) -> Result<bool, StoreFailed> {
-        Ok(self.inner.gallery.delete(owner, id).await?)
+        let deleted = self.inner.gallery.delete(owner, id).await?;
+        if deleted {
+            self.end_shares(owner, id).await?;
+        }
+        Ok(deleted)
     }
 
     /// The edit of the owner's picture `source` as sent (`fields`, and the mask and style

@@ -7,6 +7,7 @@ use super::{Problem, Refusal};
 use crate::{bedrock::BedrockError, guard::OverBudget};
 
 /// A title and a sentence for a page that explains a failure.
+#[derive(Debug)]
 pub struct Explained {
     pub title: &'static str,
     pub message: &'static str,
@@ -25,6 +26,16 @@ pub const NO_IDENTITY: Explained = Explained {
 pub const NOT_FOUND: Explained = Explained {
     title: "Not found",
     message: "There is no such page or image here. Images are only visible in the browser that made them.",
+};
+
+pub const LINK_EXPIRED: Explained = Explained {
+    title: "This link has expired",
+    message: "The person who shared this picture gave the link an end, and it has passed. Ask them for a new link.",
+};
+
+pub const BAD_SHARE: Explained = Explained {
+    title: "No link was made",
+    message: "Choose how long the link lives: a day, a week or for ever.",
 };
 
 pub const VIEWER_NOT_ALLOWED: Explained = Explained {

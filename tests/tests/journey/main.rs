@@ -14,6 +14,7 @@ mod models;
 mod no_js;
 mod operations;
 mod recipe;
+mod share;
 mod sign_in;
 mod validation;
 

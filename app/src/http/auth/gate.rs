@@ -25,11 +25,13 @@ pub fn signed_in() -> Option<Person> {
     SIGNED_IN.try_with(Person::clone).ok()
 }
 
-/// Paths anyone may reach: the load balancer's checks, the page's own files, and the way in.
+/// Paths anyone may reach: the load balancer's checks, the page's own files, the way in, and
+/// shared pictures, whose link is their key.
 fn is_open(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz")
         || path.starts_with("/assets/")
         || path.starts_with("/auth/")
+        || path.starts_with("/s/")
 }
 
 pub async fn require_session(

@@ -9,7 +9,7 @@ mod next;
 
 use axum::{
     extract::{Query, State},
-    http::{HeaderMap, HeaderName, Uri, header},
+    http::{HeaderMap, HeaderName, Uri},
     response::{IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::{CookieJar, SignedCookieJar};
@@ -20,7 +20,7 @@ pub use gate::{require_session, signed_in};
 pub use next::NextPath;
 
 use self::callback::Callback;
-use super::{AppError, AppState, identity};
+use super::{AppError, AppState, identity, origin::origin};
 use crate::identity::{IdentityError, Oidc, OwnerId, Sessions};
 
 /// Sign-in's parts, present when `EASEL_AUTH=oidc`.
@@ -32,21 +32,6 @@ pub struct SignIn {
 
 fn sign_in_of(state: &AppState) -> Result<&SignIn, AppError> {
     state.sign_in.as_ref().ok_or(AppError::NotFound)
-}
-
-/// This app's origin as the browser sees it: the configured public URL, else the request's
-/// own host (a local run).
-fn origin(state: &AppState, headers: &HeaderMap) -> String {
-    match &state.public_url {
-        Some(url) => url.origin().to_owned(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    }
 }
 
 #[derive(Deserialize)]
