@@ -20,6 +20,7 @@ mod pages;
 mod recipe;
 mod request_id;
 mod same_site;
+mod tokens;
 mod uploads;
 mod viewers;
 mod views;
@@ -46,7 +47,8 @@ use tower_http::{
 
 use self::same_site::check_same_site;
 use crate::{
-    identity::{Admins, PublicUrl},
+    api::{self, ApiState},
+    identity::{Admins, PublicUrl, Tokens},
     studio::Studio,
 };
 
@@ -76,6 +78,8 @@ pub struct AppState {
     pub public_url: Option<PublicUrl>,
     /// Other origins Easel's forms may lead to: the provider's sign-out.
     pub form_targets: Vec<String>,
+    /// Personal access tokens, for the API.
+    pub tokens: Tokens,
 }
 
 impl FromRef<AppState> for Key {
@@ -142,6 +146,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/jobs/{id}/events", get(jobs::events))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/admin", get(admin::page))
+        .route("/tokens", get(tokens::list).post(tokens::make))
+        .route("/tokens/{hash}/revoke", post(tokens::revoke))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{file}", get(assets::asset))
@@ -176,6 +182,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             same_site_only,
         ))
         .layer(middleware::from_fn(error::note_htmx))
+        // The API knows its callers by token alone: outside the session gate and the
+        // same-site check, inside what every answer carries (no-store among it).
+        .merge(api::router(ApiState {
+            studio: state.studio.clone(),
+            tokens: state.tokens.clone(),
+        }))
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(request_id::set_aside_client_id))

@@ -15,6 +15,7 @@ mod no_js;
 mod operations;
 mod recipe;
 mod sign_in;
+mod tokens;
 mod validation;
 
 pub const CORE: &str = "stability.stable-image-core-v1:1";
