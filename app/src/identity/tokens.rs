@@ -201,10 +201,12 @@ impl Tokens {
             expires_at: lifetime.map(|l| made_at + l),
             revoked: false,
         };
-        self.storage.put_json(&hash.key(), &record).await?;
+        // The list entry first: a token whose record failed to be written is listed as
+        // nothing, while one missing from the list could never be revoked from the page.
         self.storage
             .put(&Self::marker(owner, &hash), Default::default())
             .await?;
+        self.storage.put_json(&hash.key(), &record).await?;
         Ok(token)
     }
 
@@ -257,7 +259,7 @@ impl Tokens {
                 });
             }
         }
-        tokens.sort_by(|a, b| b.made_at.cmp(&a.made_at));
+        tokens.sort_by_key(|token| std::cmp::Reverse(token.made_at));
         Ok(tokens)
     }
 
