@@ -260,3 +260,23 @@ async fn a_signed_in_persons_token_opens_the_api_but_no_page_and_not_anothers_to
             .starts_with("/auth/sign-in")
     );
 }
+
+#[tokio::test]
+async fn a_token_opens_no_page_with_sign_in_off_either() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let token = app.new_token("notebook").await;
+
+    let page = reqwest::Client::new()
+        .get(app.url("/tokens"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("data-name=\"notebook\""),
+        "a token shows none of its owner's page"
+    );
+}
