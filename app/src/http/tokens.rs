@@ -15,27 +15,32 @@ use serde::Deserialize;
 use time::{OffsetDateTime, macros::format_description};
 
 use super::{AppError, AppState, error::render, extract::Owner, identity};
-use crate::identity::{OwnerId, Person, TokenHash, TokenInfo, TokenName};
+use crate::identity::{MAX_NAME_CHARS, OwnerId, Person, TokenHash, TokenInfo, TokenName};
 
 /// How long a new token lasts, as the form offers it.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Expiry {
-    #[default]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expiry {
     Never,
-    #[serde(rename = "30")]
-    Days30,
-    #[serde(rename = "90")]
-    Days90,
+    Days(u64),
 }
 
 impl Expiry {
+    const NOT_OFFERED: &'static str =
+        "Pick when the token expires: never, in 30 days or in 90 days.";
+
+    fn parse(value: &str) -> Result<Self, &'static str> {
+        match value {
+            "" | "never" => Ok(Expiry::Never),
+            "30" => Ok(Expiry::Days(30)),
+            "90" => Ok(Expiry::Days(90)),
+            _ => Err(Self::NOT_OFFERED),
+        }
+    }
+
     fn lifetime(self) -> Option<Duration> {
-        const DAY: u64 = 24 * 60 * 60;
         match self {
             Expiry::Never => None,
-            Expiry::Days30 => Some(Duration::from_secs(30 * DAY)),
-            Expiry::Days90 => Some(Duration::from_secs(90 * DAY)),
+            Expiry::Days(days) => Some(Duration::from_secs(days * 24 * 60 * 60)),
         }
     }
 }
@@ -45,7 +50,7 @@ pub struct TokenForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
-    expiry: Expiry,
+    expiry: String,
 }
 
 #[derive(Template)]
@@ -54,6 +59,7 @@ pub struct TokensPage {
     tokens: Vec<TokenRow>,
     name: String,
     name_error: Option<&'static str>,
+    expiry_error: Option<&'static str>,
     new_token: Option<String>,
 }
 
@@ -108,6 +114,7 @@ fn empty_form() -> TokensPage {
         tokens: Vec::new(),
         name: String::new(),
         name_error: None,
+        expiry_error: None,
         new_token: None,
     }
 }
@@ -134,21 +141,19 @@ pub async fn make(
     Owner(owner): Owner,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
-    let name = match TokenName::parse(&form.name) {
-        Ok(name) => name,
-        Err(error) => {
+    let (name, expiry) = match (TokenName::parse(&form.name), Expiry::parse(&form.expiry)) {
+        (Ok(name), Ok(expiry)) => (name, expiry),
+        (name, expiry) => {
             let form = TokensPage {
-                name: form.name.chars().take(200).collect(),
-                name_error: Some(error),
+                name: form.name.chars().take(MAX_NAME_CHARS * 2).collect(),
+                name_error: name.err(),
+                expiry_error: expiry.err(),
                 ..empty_form()
             };
             return page(&state, &owner, StatusCode::UNPROCESSABLE_ENTITY, form).await;
         }
     };
-    let token = state
-        .tokens
-        .make(&owner, &name, form.expiry.lifetime())
-        .await?;
+    let token = state.tokens.make(&owner, &name, expiry.lifetime()).await?;
     tracing::info!(%owner, "made a personal access token");
     let form = TokensPage {
         new_token: Some(token.as_str().to_owned()),
@@ -169,4 +174,23 @@ pub async fn revoke(
     }
     tracing::info!(%owner, "revoked a personal access token");
     Ok(Redirect::to("/tokens"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expiries_offered_are_never_30_and_90_days() {
+        assert_eq!(Expiry::parse("never").unwrap().lifetime(), None);
+        assert_eq!(Expiry::parse("").unwrap(), Expiry::Never);
+        assert_eq!(
+            Expiry::parse("30").unwrap().lifetime(),
+            Some(Duration::from_secs(30 * 86400))
+        );
+        assert_eq!(Expiry::parse("90").unwrap(), Expiry::Days(90));
+        for bad in ["7", "365", "-1", "forever"] {
+            assert_eq!(Expiry::parse(bad), Err(Expiry::NOT_OFFERED));
+        }
+    }
 }

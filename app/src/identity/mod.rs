@@ -16,7 +16,7 @@ pub use owner::OwnerId;
 pub use person::Person;
 pub use session::{Session, SessionId, Sessions};
 pub use settings::{ClientSecret, Issuer, OidcSettings, PublicUrl};
-pub use tokens::{Token, TokenHash, TokenInfo, TokenName, Tokens};
+pub use tokens::{MAX_NAME_CHARS, Token, TokenHash, TokenInfo, TokenName, Tokens};
 
 use crate::storage::StorageError;
 

@@ -164,7 +164,7 @@ async fn an_unknown_api_route_answers_in_openais_shape() {
 }
 
 #[tokio::test]
-async fn a_token_name_too_long_or_empty_is_refused_next_to_the_field() {
+async fn a_token_name_too_long_or_empty_or_an_expiry_not_offered_is_refused_next_to_its_field() {
     let bedrock = BedrockDouble::start().await;
     let app = spawn_app(&bedrock).await;
 
@@ -175,6 +175,14 @@ async fn a_token_name_too_long_or_empty_is_refused_next_to_the_field() {
         assert_eq!(refused.texts("#name-error").len(), 1, "{}", refused.text());
         assert!(refused.texts("#new-token").is_empty());
     }
+    let refused = app.make_token("notebook", "forever").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refused.texts("#expiry-error").len(),
+        1,
+        "{}",
+        refused.text()
+    );
     assert!(
         app.get("/tokens")
             .await
