@@ -29,6 +29,16 @@
     }
   });
 
+  // A copy button copies the text of the element its data-copy names (a new token).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var source = button && document.getElementById(button.dataset.copy);
+    if (!source || !navigator.clipboard) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+    });
+  });
+
   // A picture dropped anywhere on the studio page is read for its recipe.
   document.addEventListener("dragover", function (event) {
     if (document.getElementById("recipe-form")) event.preventDefault();

@@ -1,5 +1,6 @@
 //! Easel: a self-hosted AI image studio on Amazon Bedrock.
 
+pub mod api;
 pub mod availability;
 pub mod bedrock;
 pub mod catalogue;

@@ -18,7 +18,7 @@ use crate::{
     gallery::{Gallery, GalleryError},
     guard::{BodySlots, Budget, RateLimit, UploadQuota},
     http::{self, AppState, SignIn},
-    identity::{Oidc, Sessions},
+    identity::{Oidc, Sessions, Tokens},
     metrics::Metrics,
     storage::{Reachability, Storage, StorageError},
     studio::{Parts, Studio},
@@ -126,6 +126,7 @@ impl Application {
             sign_in,
             public_url: config.public_url.clone(),
             form_targets,
+            tokens: Tokens::new(storage.clone()),
         };
         let router = http::router(state, REQUEST_TIMEOUT);
         let listener = bind(config.listen).await?;

@@ -599,6 +599,34 @@ impl Browser {
             .await
     }
 
+    /// Makes a personal access token on `/tokens` (`expiry`: `never`, `30` or `90` days); the
+    /// answer shows it once in `#new-token`.
+    pub async fn make_token(&self, name: &str, expiry: &str) -> Page {
+        self.get("/tokens").await;
+        self.post("/tokens", &[("name", name), ("expiry", expiry)], false)
+            .await
+    }
+
+    /// The token `make_token` showed.
+    pub async fn new_token(&self, name: &str) -> String {
+        let made = self.make_token(name, "never").await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+        made.texts("#new-token").pop().expect("a new token shown")
+    }
+
+    /// Presses Revoke beside the token named `name` on `/tokens`, as listed there.
+    pub async fn revoke_token(&self, name: &str) -> Page {
+        let listed = self.get("/tokens").await;
+        let css = format!(".token[data-name=\"{name}\"] form");
+        let action = listed.attrs(&css, "action").pop().expect("a revoke form");
+        self.post(&action, &[], false).await
+    }
+
+    /// Calls the API as this browser would by itself: its cookies, no token.
+    pub async fn api_get(&self, path: &str) -> ApiAnswer {
+        ApiAnswer::from(self.client.get(self.url(path)).send().await.expect("GET")).await
+    }
+
     pub async fn gallery(&self) -> Page {
         self.get("/").await
     }
@@ -626,6 +654,37 @@ fn edit_form(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> reqwest::mul
         form = form.part(name.to_string(), part);
     }
     form
+}
+
+/// A script calling Easel's API at `address` with `token` (as `Authorization: Bearer`,
+/// taken as given), without cookies.
+pub async fn api_get(address: &str, path: &str, token: Option<&str>) -> ApiAnswer {
+    let mut request = reqwest::Client::new().get(format!("{address}{path}"));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    ApiAnswer::from(request.send().await.expect("GET")).await
+}
+
+/// An answer from Easel's API: its status, headers and JSON.
+pub struct ApiAnswer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: serde_json::Value,
+}
+
+impl ApiAnswer {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        Self {
+            status,
+            headers,
+            json,
+        }
+    }
 }
 
 /// An answer from Easel, with ways to read what a person would see in it.

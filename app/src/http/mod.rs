@@ -24,6 +24,7 @@ mod request_id;
 mod same_site;
 mod share;
 mod share_views;
+mod tokens;
 mod uploads;
 mod viewers;
 mod views;
@@ -50,7 +51,8 @@ use tower_http::{
 
 use self::same_site::check_same_site;
 use crate::{
-    identity::{Admins, PublicUrl},
+    api::{self, ApiState},
+    identity::{Admins, PublicUrl, Tokens},
     studio::Studio,
 };
 
@@ -80,6 +82,8 @@ pub struct AppState {
     pub public_url: Option<PublicUrl>,
     /// Other origins Easel's forms may lead to: the provider's sign-out.
     pub form_targets: Vec<String>,
+    /// Personal access tokens, for the API.
+    pub tokens: Tokens,
 }
 
 impl FromRef<AppState> for Key {
@@ -151,6 +155,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/jobs/{id}/events", get(jobs::events))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/admin", get(admin::page))
+        .route("/tokens", get(tokens::list).post(tokens::make))
+        .route("/tokens/{hash}/revoke", post(tokens::revoke))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/assets/{file}", get(assets::asset))
@@ -185,6 +191,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             same_site_only,
         ))
         .layer(middleware::from_fn(error::note_htmx))
+        // The API knows its callers by token alone: outside the session gate and the
+        // same-site check, inside what every answer carries (no-store among it).
+        .merge(api::router(ApiState {
+            studio: state.studio.clone(),
+            tokens: state.tokens.clone(),
+        }))
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(request_id::set_aside_client_id))

@@ -1,6 +1,6 @@
 //! Who is asking: a person signed in through an OpenID Connect provider (a session in the
-//! store), or, with sign-in off, an anonymous browser known by a random owner id that the web
-//! layer keeps in a signed cookie.
+//! store), a script with one of their personal access tokens, or, with sign-in off, an
+//! anonymous browser known by a random owner id that the web layer keeps in a signed cookie.
 
 mod admins;
 pub mod oidc;
@@ -8,6 +8,7 @@ mod owner;
 mod person;
 mod session;
 mod settings;
+mod tokens;
 
 pub use admins::Admins;
 pub use oidc::{Oidc, PendingSignIn, SignedIn};
@@ -15,6 +16,7 @@ pub use owner::OwnerId;
 pub use person::Person;
 pub use session::{Session, SessionId, Sessions};
 pub use settings::{ClientSecret, Issuer, OidcSettings, PublicUrl};
+pub use tokens::{MAX_NAME_CHARS, Token, TokenHash, TokenInfo, TokenName, Tokens};
 
 use crate::storage::StorageError;
 

@@ -189,3 +189,14 @@ pub fn call_failed(
         BedrockError::Rejected(message) => format!("Bedrock refused the request: {message}"),
     }
 }
+
+/// What a script is told when its token opens nothing (OpenAI's clients show the message).
+pub mod api {
+    pub const NO_TOKEN: &str = "No token was given. Send a personal access token from /tokens as `Authorization: Bearer esl_pat_...`.";
+    pub const MALFORMED_TOKEN: &str = "The Authorization header holds no Easel token. Send `Authorization: Bearer esl_pat_...` with a token from /tokens.";
+    pub const UNKNOWN_TOKEN: &str =
+        "This token is unknown, expired or revoked. Make a new one at /tokens.";
+    pub const NO_SUCH_ROUTE: &str = "There is no such API route here.";
+    pub const STORE_UNAVAILABLE: &str =
+        "Easel could not reach its store. Nothing was lost; try again in a moment.";
+}

@@ -16,6 +16,7 @@ mod operations;
 mod recipe;
 mod share;
 mod sign_in;
+mod tokens;
 mod validation;
 
 pub const CORE: &str = "stability.stable-image-core-v1:1";
