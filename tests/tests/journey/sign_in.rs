@@ -293,7 +293,10 @@ async fn two_people_never_reach_each_others_pictures_or_jobs() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(bea.delete(&image).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(ada.gallery().await.gallery_ids(), std::slice::from_ref(&image));
+    assert_eq!(
+        ada.gallery().await.gallery_ids(),
+        std::slice::from_ref(&image)
+    );
     assert_eq!(
         ada.get(&format!("/images/{image}/image.png")).await.status,
         StatusCode::OK
