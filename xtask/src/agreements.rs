@@ -302,7 +302,7 @@ mod tests {
     }
 
     /// The real `bedrock-double` binary with `options`, and a control plane pointed at it.
-    fn double_with(options: &[&str]) -> (processes::Double, ControlPlane, tokio::runtime::Runtime) {
+    fn double_with(options: &[&str]) -> (processes::Server, ControlPlane, tokio::runtime::Runtime) {
         let sh = Shell::new().unwrap();
         sh.change_dir(crate::project_root());
         let binaries = processes::build(&sh, Profile::Debug).unwrap();

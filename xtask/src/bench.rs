@@ -3,7 +3,8 @@
 //!
 //! In order: the first page load, sequential generations as jobs (overhead and memory,
 //! `bench/generations.rs`), click -> picture shown in headless Chromium (`bench/browser.rs`),
-//! restarts (start to a healthy `/healthz`), the flood (`bench/flood.rs`) against a slow
+//! a signed-in page view against an anonymous one (`bench/sign_in.rs`; alone with
+//! `--only sign-in`), restarts (start to a healthy `/healthz`), the flood (`bench/flood.rs`) against a slow
 //! double, four 4K upscales at once (`bench/upscales.rs`), click -> picture again against a
 //! double that takes 2 s, and hostile edit forms (`bench/hostile.rs`). The report, with one
 //! line per target, is `bench/report.rs`.
@@ -38,6 +39,7 @@ mod gallery;
 mod generations;
 mod hostile;
 mod report;
+mod sign_in;
 mod upscales;
 
 use report::Report;
@@ -72,6 +74,10 @@ impl flags::Bench {
             .tempdir()
             .context("creating a folder for the bench")?;
         let double = processes::start_double(&binaries.double, &["--all-live"])?;
+        if let Some(flags::BenchPart::SignIn) = self.only {
+            let sign_in = time_sign_in(&binaries, double.url(), work.path())?;
+            return verdict(self.check, report::print_sign_in_only(&machine, &sign_in));
+        }
         let address = processes::free_loopback_address()?;
         let mut env = processes::offline_env(double.url(), &work.path().join("gallery"));
         env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
@@ -108,6 +114,7 @@ impl flags::Bench {
         drop(easel);
         println!("The same generations with the store on a RAM disk…");
         let timed_in_ram = generations_in_ram(&binaries, double.url(), self.generations)?;
+        let sign_in = time_sign_in(&binaries, double.url(), work.path())?;
 
         let container_starts = match &self.image {
             Some(image) => Some(container_start_to_healthy(sh, image, double.url())?),
@@ -144,6 +151,7 @@ impl flags::Bench {
             timed,
             timed_full,
             timed_in_ram,
+            sign_in,
             clicks,
             starts,
             container_starts,
@@ -153,12 +161,24 @@ impl flags::Bench {
             hostile,
         };
         report.print(self.generations);
-        let missed = report.missed();
-        if self.check && missed > 0 {
-            bail!("{missed} target(s) missed");
-        }
-        Ok(())
+        verdict(self.check, report.missed())
     }
+}
+
+/// With `--check`, missed targets fail the command.
+fn verdict(check: bool, missed: usize) -> Result<()> {
+    if check && missed > 0 {
+        bail!("{missed} target(s) missed");
+    }
+    Ok(())
+}
+
+fn time_sign_in(binaries: &Binaries, double_url: &str, work: &Path) -> Result<sign_in::SignIn> {
+    println!(
+        "Timing {} page views signed in and {0} anonymous, alternated…",
+        sign_in::VIEWS
+    );
+    sign_in::measure(binaries, double_url, work)
 }
 
 /// One client with keep-alive and a cookie jar, asking for gzip like a browser, and handing back
@@ -282,6 +302,17 @@ impl Fresh {
         settings: &[(&'static str, String)],
     ) -> Result<Self> {
         let address = processes::free_loopback_address()?;
+        Self::start_at(binaries, address, double_url, storage, settings)
+    }
+
+    /// As [`Fresh::start`], on `address` (for settings that name it).
+    fn start_at(
+        binaries: &Binaries,
+        address: SocketAddr,
+        double_url: &str,
+        storage: &Path,
+        settings: &[(&'static str, String)],
+    ) -> Result<Self> {
         let mut env = processes::offline_env(double_url, storage);
         env.extend(UNCAPPED.map(|(key, value)| (key, value.to_owned())));
         env.extend_from_slice(settings);

@@ -66,6 +66,16 @@ pub struct Bench {
     /// that `cargo xtask image` prints.
     #[arg(long)]
     pub image: Option<String>,
+    /// Measure only this (the whole bench takes many minutes).
+    #[arg(long, value_enum)]
+    pub only: Option<BenchPart>,
+}
+
+/// A part of the bench that runs on its own.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum BenchPart {
+    /// A signed-in page view against an anonymous one.
+    SignIn,
 }
 
 #[derive(Args)]

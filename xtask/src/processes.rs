@@ -20,22 +20,35 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// The line the double prints once it listens, followed by its URL.
 const DOUBLE_READY: &str = "bedrock double listening on ";
+/// The line the OpenID Connect provider prints once it listens, followed by its issuer.
+const PROVIDER_READY: &str = "oidc provider listening on ";
+/// The one client the provider knows (`tests/src/oidc_provider.rs`).
+const PROVIDER_CLIENT_ID: &str = "easel";
+const PROVIDER_CLIENT_SECRET: &str = "easel-test-secret";
 
-/// The binaries of a local run, as cargo selects them.
-pub const BINARIES: [&str; 4] = ["--bin", "easel", "--bin", "bedrock-double"];
+/// The binaries of a local run and of the bench, as cargo selects them.
+pub const BINARIES: [&str; 6] = [
+    "--bin",
+    "easel",
+    "--bin",
+    "bedrock-double",
+    "--bin",
+    "oidc-provider",
+];
 
 pub enum Profile {
     Debug,
     Release,
 }
 
-/// The two programs a local run needs.
+/// The programs a local run and the bench need.
 pub struct Binaries {
     pub easel: PathBuf,
     pub double: PathBuf,
+    pub oidc_provider: PathBuf,
 }
 
-/// Builds `easel` and `bedrock-double` and finds them where cargo put them. Named by `--bin`,
+/// Builds `easel`, `bedrock-double` and `oidc-provider` and finds them where cargo put them. Named by `--bin`,
 /// not `-p`, so cargo resolves the whole workspace's features, as `cargo test` and the
 /// `cargo xtask` alias do: one build of the dependencies serves them all.
 pub fn build(sh: &Shell, profile: Profile) -> Result<Binaries> {
@@ -45,7 +58,7 @@ pub fn build(sh: &Shell, profile: Profile) -> Result<Binaries> {
         "cargo build {release...} {BINARIES...} --message-format=json-render-diagnostics"
     )
     .read()
-    .context("cargo build --bin easel --bin bedrock-double")?;
+    .context("cargo build --bin easel --bin bedrock-double --bin oidc-provider")?;
     let executable = |name: &str| {
         executable_from_messages(&messages, name)
             .with_context(|| format!("cargo build did not report the `{name}` binary"))
@@ -53,6 +66,7 @@ pub fn build(sh: &Shell, profile: Profile) -> Result<Binaries> {
     Ok(Binaries {
         easel: executable("easel")?,
         double: executable("bedrock-double")?,
+        oidc_provider: executable("oidc-provider")?,
     })
 }
 
@@ -169,14 +183,15 @@ fn terminate(child: &Child) {
 #[cfg(not(unix))]
 fn terminate(_child: &Child) {}
 
-/// The Bedrock double, listening on a free loopback port.
-pub struct Double {
+/// A child serving on a loopback port it chose and announced: the Bedrock double or the OpenID
+/// Connect provider.
+pub struct Server {
     pub process: Running,
     url: String,
 }
 
-impl Double {
-    /// The double's base URL, `http://127.0.0.1:PORT`.
+impl Server {
+    /// Where it serves, `http://127.0.0.1:PORT` (the provider: its issuer, on `localhost`).
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -184,21 +199,59 @@ impl Double {
 
 /// Starts the double on loopback with `options` (see `bedrock-double --help`) and waits for the
 /// line with its address. The rest of its output is passed on.
-pub fn start_double(binary: &Path, options: &[&str]) -> Result<Double> {
+pub fn start_double(binary: &Path, options: &[&str]) -> Result<Server> {
     let mut command = Command::new(binary);
     command
         .args(["--host", "127.0.0.1", "--port", "0"])
         .args(options);
+    start_announced("the Bedrock double", command, DOUBLE_READY)
+}
+
+/// Starts the sign-in tests' OpenID Connect provider on a free port of `localhost`; any
+/// username signs in, with the client id and secret [`oidc_client_env`] gives Easel.
+pub fn start_oidc_provider(binary: &Path) -> Result<Server> {
+    start_announced(
+        "the OpenID Connect provider",
+        Command::new(binary),
+        PROVIDER_READY,
+    )
+}
+
+/// The settings that have Easel at `public_url` sign people in through the provider.
+pub fn oidc_client_env(provider: &Server, public_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("EASEL_AUTH", "oidc".to_owned()),
+        ("EASEL_PUBLIC_URL", public_url.to_owned()),
+        ("EASEL_OIDC_ISSUER", provider.url().to_owned()),
+        ("EASEL_OIDC_CLIENT_ID", PROVIDER_CLIENT_ID.to_owned()),
+        (
+            "EASEL_OIDC_CLIENT_SECRET",
+            PROVIDER_CLIENT_SECRET.to_owned(),
+        ),
+    ]
+}
+
+/// Spawns `command` and waits for the line that starts with `ready` and ends with its URL. The
+/// rest of its output is passed on.
+fn start_announced(
+    name: &'static str,
+    mut command: Command,
+    ready: &'static str,
+) -> Result<Server> {
     command.stdin(Stdio::null()).stdout(Stdio::piped());
-    let mut process = Running::spawn("the Bedrock double", command)?;
-    let stdout = process.child.stdout.take().context("the double's output")?;
+    let mut process = Running::spawn(name, command)?;
+    let stdout = process
+        .child
+        .stdout
+        .take()
+        .with_context(|| format!("the output of {name}"))?;
 
     let (ready_tx, ready_rx) = mpsc::channel();
     thread::spawn(move || {
         let mut ready_tx = Some(ready_tx);
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            match line.strip_prefix(DOUBLE_READY) {
+            match line.strip_prefix(ready) {
                 Some(url) if ready_tx.is_some() => {
                     let _ = ready_tx.take().map(|tx| tx.send(url.trim().to_owned()));
                 }
@@ -207,15 +260,13 @@ pub fn start_double(binary: &Path, options: &[&str]) -> Result<Double> {
         }
     });
     match ready_rx.recv_timeout(START_TIMEOUT) {
-        Ok(url) => Ok(Double { process, url }),
+        Ok(url) => Ok(Server { process, url }),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             let status = process.exited()?;
-            bail!(
-                "the Bedrock double stopped before it listened ({status:?}); see its output above"
-            )
+            bail!("{name} stopped before it listened ({status:?}); see its output above")
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            bail!("the Bedrock double did not say where it listens within {START_TIMEOUT:?}")
+            bail!("{name} did not say where it listens within {START_TIMEOUT:?}")
         }
     }
 }

@@ -9,7 +9,9 @@ use super::{
     CONTAINER_STARTS, ContainerStarts, KB, Latencies, MB, MODEL, SLOW_MODEL_LIST_MS, STARTS,
     Transfer, UNCAPPED,
     browser::{self, Browser},
-    flood, gallery, generations, hostile, ms, upscales,
+    flood, gallery, generations, hostile, ms,
+    sign_in::{self, SignIn},
+    upscales,
 };
 use crate::image;
 
@@ -27,6 +29,7 @@ pub struct Report {
     pub timed_full: generations::Timed,
     /// The same generations with the store on a RAM disk, where the machine has one.
     pub timed_in_ram: Option<generations::Timed>,
+    pub sign_in: SignIn,
     pub clicks: browser::Browser<browser::Clicks>,
     pub starts: Latencies,
     pub container_starts: Option<ContainerStarts>,
@@ -59,6 +62,95 @@ impl Machine {
             cpu: cpu_model(&cpuinfo).unwrap_or("unknown CPU").to_owned(),
             cores: thread::available_parallelism().map_or(0, usize::from),
         })
+    }
+
+    /// The report's first lines: the run's date, commit, CPU and browser.
+    fn print(&self, chromium: &str) {
+        println!();
+        println!(
+            "Easel bench of {} at {}: release build, {} ({} cores), Chromium {chromium},",
+            self.commit, self.date, self.cpu, self.cores
+        );
+        println!("loopback, Bedrock double with every model live");
+        println!("(1 KB = 1,000 bytes; 1 MB = 1,000,000 bytes)");
+    }
+}
+
+/// `--only sign-in`: the run's first lines, the sign-in's figures and its row. Answers whether
+/// its target was missed.
+pub fn print_sign_in_only(machine: &Machine, sign_in: &SignIn) -> usize {
+    machine.print("not run");
+    print_sign_in(sign_in);
+    let row = sign_in_row(sign_in);
+    let missed = usize::from(!row.passes());
+    print_rows(&[row]);
+    missed
+}
+
+fn sign_in_row(sign_in: &SignIn) -> Row {
+    Row {
+        what: "signed-in page view overhead, median",
+        measured: sign_in.overhead_median_ms(),
+        target: 1.0,
+        unit: "ms",
+    }
+}
+
+fn print_sign_in(sign_in: &SignIn) {
+    println!();
+    println!(
+        "Sign-in: GET / (gzip) from a browser signed in through OpenID Connect (EASEL_AUTH=oidc, the"
+    );
+    println!(
+        "sign-in tests' provider on localhost; each request reads its session from the store) and from an"
+    );
+    println!(
+        "anonymous browser of an Easel without sign-in (EASEL_AUTH=none), {} of each after {} to warm up,",
+        sign_in::VIEWS,
+        sign_in::WARM_UP
+    );
+    println!("alternated; both galleries empty, both stores folders on the local disk.");
+    for (who, latencies) in [
+        ("anonymous", &sign_in.anonymous),
+        ("signed in", &sign_in.signed_in),
+    ] {
+        println!(
+            "  {who:<18} median {:>7.3} ms   p99 {:>7.3} ms",
+            ms(latencies.median()),
+            ms(latencies.percentile(99.0))
+        );
+    }
+    println!(
+        "  sign-in overhead   median {:>7.3} ms   p99 {:>7.3} ms   (signed in minus anonymous)",
+        sign_in.overhead_median_ms(),
+        sign_in.overhead_p99_ms()
+    );
+}
+
+/// The table of measures against their targets.
+fn print_rows(rows: &[Row]) {
+    println!();
+    println!(
+        "{:<40} {:>10} {:>10} {:>7}  verdict",
+        "measure", "measured", "target", "ratio"
+    );
+    for row in rows {
+        // A count whose target is zero has no ratio.
+        let ratio = if row.target > 0.0 {
+            format!("{:.2}", row.measured / row.target)
+        } else {
+            "-".to_owned()
+        };
+        println!(
+            "{:<40} {:>7.2} {:<2} {:>7} {:<2} {:>7}  {}",
+            row.what,
+            row.measured,
+            row.unit,
+            format!("≤ {}", row.target),
+            row.unit,
+            ratio,
+            if row.passes() { "PASS" } else { "FAIL" },
+        );
     }
 }
 
@@ -145,6 +237,7 @@ impl Report {
                 unit: "ms",
             });
         }
+        rows.push(sign_in_row(&self.sign_in));
         if let Browser::Measured(clicks) = &self.clicks {
             rows.push(Row {
                 what: "click -> picture shown, median",
@@ -225,18 +318,11 @@ impl Report {
     }
 
     pub fn print(&self, n: u32) {
-        let machine = &self.machine;
         let chromium = match &self.clicks {
             Browser::Measured(clicks) => clicks.chromium.as_str(),
             _ => "not run",
         };
-        println!();
-        println!(
-            "Easel bench of {} at {}: release build, {} ({} cores), Chromium {chromium},",
-            machine.commit, machine.date, machine.cpu, machine.cores
-        );
-        println!("loopback, Bedrock double with every model live");
-        println!("(1 KB = 1,000 bytes; 1 MB = 1,000,000 bytes)");
+        self.machine.print(chromium);
         println!();
         println!("First page load, gzip (bytes = compressed body + response head):");
         for transfer in &self.page {
@@ -318,6 +404,7 @@ impl Report {
                 in_ram.overhead_p99_ms()
             );
         }
+        print_sign_in(&self.sign_in);
         println!();
         self.print_clicks();
         println!();
@@ -347,29 +434,7 @@ impl Report {
         self.print_upscales();
         self.print_slow_clicks();
         self.print_hostile();
-        println!();
-        println!(
-            "{:<40} {:>10} {:>10} {:>7}  verdict",
-            "measure", "measured", "target", "ratio"
-        );
-        for row in self.rows() {
-            // A count whose target is zero has no ratio.
-            let ratio = if row.target > 0.0 {
-                format!("{:.2}", row.measured / row.target)
-            } else {
-                "-".to_owned()
-            };
-            println!(
-                "{:<40} {:>7.2} {:<2} {:>7} {:<2} {:>7}  {}",
-                row.what,
-                row.measured,
-                row.unit,
-                format!("≤ {}", row.target),
-                row.unit,
-                ratio,
-                if row.passes() { "PASS" } else { "FAIL" },
-            );
-        }
+        print_rows(&self.rows());
         match &self.clicks {
             Browser::Measured(_) => {}
             Browser::NotInstalled(_) => {
