@@ -28,9 +28,10 @@ use crate::{
 /// The largest body read: a prompt and a few settings fit many times over.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// How long the answer waits for its job: longer than a job's calls and their retries take, so
-/// only a job stuck behind a long queue outlives it (it still lands in the gallery).
-const WAIT: Duration = Duration::from_secs(10 * 60);
+/// How long the answer waits for its job to start, on top of the longest the job can run once
+/// started: past both, the job is stuck behind a long queue, and the answer gives up (the job
+/// still lands in the gallery).
+const QUEUE_WAIT: Duration = Duration::from_secs(5 * 60);
 
 /// Short names a script may use for a model, listed in docs/api.md.
 const ALIASES: [(&str, &str); 6] = [
@@ -231,13 +232,15 @@ fn param(field: Field, body: &Map<String, Value>) -> &'static str {
     }
 }
 
-/// The job once it has ended, or [`ApiError::StillRunning`] past [`WAIT`].
+/// The job once it has ended, or [`ApiError::StillRunning`] when it outlives its own
+/// [`Studio::longest_run`] and [`QUEUE_WAIT`].
 async fn ended(studio: &Studio, owner: &OwnerId, job: Job) -> Result<Job, ApiError> {
     let updates = studio.updates(owner, &job.id).await?;
     let Some(updates) = updates else {
         return Err(ApiError::Failed(sentences::NO_PICTURE.to_owned()));
     };
-    let last = tokio::time::timeout(WAIT, async {
+    let wait = studio.longest_run(job.count) + QUEUE_WAIT;
+    let last = tokio::time::timeout(wait, async {
         let mut updates = std::pin::pin!(updates);
         let mut last = None;
         while let Some(status) = updates.next().await {
