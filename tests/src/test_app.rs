@@ -627,6 +627,12 @@ impl Browser {
         ApiAnswer::from(self.client.get(self.url(path)).send().await.expect("GET")).await
     }
 
+    /// Posts JSON to the API as this browser would by itself: its cookies, no token.
+    pub async fn api_post(&self, path: &str, body: &serde_json::Value) -> ApiAnswer {
+        let request = self.client.post(self.url(path)).json(body);
+        ApiAnswer::from(request.send().await.expect("POST")).await
+    }
+
     pub async fn gallery(&self) -> Page {
         self.get("/").await
     }
@@ -664,6 +670,20 @@ pub async fn api_get(address: &str, path: &str, token: Option<&str>) -> ApiAnswe
         request = request.header("Authorization", format!("Bearer {token}"));
     }
     ApiAnswer::from(request.send().await.expect("GET")).await
+}
+
+/// A script posting `body` as JSON to Easel's API at `address` with `token`, without cookies.
+pub async fn api_post(
+    address: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> ApiAnswer {
+    let request = reqwest::Client::new()
+        .post(format!("{address}{path}"))
+        .header("Authorization", format!("Bearer {token}"))
+        .json(body);
+    ApiAnswer::from(request.send().await.expect("POST")).await
 }
 
 /// An answer from Easel's API: its status, headers and JSON.

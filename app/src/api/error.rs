@@ -8,7 +8,10 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{identity::IdentityError, studio::sentences::api as sentences};
+use crate::{
+    identity::IdentityError,
+    studio::{Refusal, StoreFailed, sentences},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -19,6 +22,24 @@ pub enum ApiError {
     NoSuchRoute,
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// A field of the request is missing, of the wrong type, or breaks the model's rules.
+    #[error("{param}: {message}")]
+    BadField {
+        param: &'static str,
+        message: String,
+    },
+    #[error("no model {0:?}")]
+    ModelNotFound(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The job ended without a picture; the sentence says why.
+    #[error("the job failed: {0}")]
+    Failed(String),
+    /// The job outlived the wait; it still lands in the gallery.
+    #[error("the job is still running")]
+    StillRunning,
+    #[error(transparent)]
+    Store(#[from] StoreFailed),
 }
 
 #[derive(Serialize)]
@@ -34,52 +55,152 @@ struct ErrorObject<'a> {
     code: Option<&'a str>,
 }
 
-/// Seconds a script is asked to wait when the store did not answer.
+/// Seconds a script is asked to wait when the store did not answer or Easel is busy.
 const RETRY_AFTER_SECS: u64 = 5;
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, message, kind, code) = match &self {
-            ApiError::Unauthorized(message) => (
-                StatusCode::UNAUTHORIZED,
-                *message,
-                "invalid_request_error",
-                Some("invalid_api_key"),
-            ),
-            ApiError::NoSuchRoute => (
+const INVALID: &str = "invalid_request_error";
+const SERVER: &str = "server_error";
+
+/// How one failure is told: OpenAI's status, type and code, and when to try again.
+struct Told {
+    status: StatusCode,
+    message: String,
+    kind: &'static str,
+    param: Option<&'static str>,
+    code: Option<&'static str>,
+    retry_after: Option<u64>,
+}
+
+impl Told {
+    fn new(status: StatusCode, message: impl Into<String>, kind: &'static str) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            kind,
+            param: None,
+            code: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl ApiError {
+    fn told(&self) -> Told {
+        match self {
+            ApiError::Unauthorized(message) => Told {
+                code: Some("invalid_api_key"),
+                ..Told::new(StatusCode::UNAUTHORIZED, *message, INVALID)
+            },
+            ApiError::NoSuchRoute => Told::new(
                 StatusCode::NOT_FOUND,
-                sentences::NO_SUCH_ROUTE,
-                "invalid_request_error",
-                None,
+                sentences::api::NO_SUCH_ROUTE,
+                INVALID,
             ),
             ApiError::Identity(e) => {
                 tracing::error!(error = %e, "the token store failed");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    sentences::STORE_UNAVAILABLE,
-                    "server_error",
-                    None,
-                )
+                unavailable()
             }
-        };
+            ApiError::BadField { param, message } => Told {
+                param: Some(param),
+                ..Told::new(StatusCode::BAD_REQUEST, message.as_str(), INVALID)
+            },
+            ApiError::ModelNotFound(model) => Told {
+                param: Some("model"),
+                code: Some("model_not_found"),
+                ..Told::new(
+                    StatusCode::NOT_FOUND,
+                    sentences::api::model_not_found(model),
+                    INVALID,
+                )
+            },
+            ApiError::Refused(refusal) => refused(refusal),
+            ApiError::Failed(why) => {
+                Told::new(StatusCode::INTERNAL_SERVER_ERROR, why.as_str(), SERVER)
+            }
+            ApiError::StillRunning => Told::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                sentences::api::STILL_RUNNING,
+                SERVER,
+            ),
+            ApiError::Store(e) => {
+                tracing::error!(error = %e, "the store failed");
+                unavailable()
+            }
+        }
+    }
+}
+
+fn unavailable() -> Told {
+    Told {
+        retry_after: Some(RETRY_AFTER_SECS),
+        ..Told::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            sentences::api::STORE_UNAVAILABLE,
+            SERVER,
+        )
+    }
+}
+
+/// The page's refusals, as OpenAI's clients expect them: every limit is a 429, a budget's with
+/// `insufficient_quota` so a client does not retry it at once.
+fn refused(refusal: &Refusal) -> Told {
+    let message = sentences::refusal(refusal);
+    let (status, code, retry_after) = match refusal {
+        Refusal::ShuttingDown | Refusal::ReadingPictures => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            Some(RETRY_AFTER_SECS),
+        ),
+        Refusal::RateLimited | Refusal::TooManyJobs { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("rate_limit_exceeded"),
+            Some(RETRY_AFTER_SECS),
+        ),
+        Refusal::QueueFull { wait_secs, .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("rate_limit_exceeded"),
+            Some((*wait_secs).max(1)),
+        ),
+        Refusal::OverBudget(_) | Refusal::OverQuota(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("insufficient_quota"),
+            None,
+        ),
+        Refusal::Storage(_) | Refusal::Gallery(_) => {
+            tracing::error!(error = %refusal, "the store failed");
+            return unavailable();
+        }
+    };
+    let kind = match code {
+        Some("insufficient_quota") => "insufficient_quota",
+        Some(_) => "requests",
+        None => SERVER,
+    };
+    Told {
+        code,
+        retry_after,
+        ..Told::new(status, message, kind)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let told = self.told();
         let body = Body {
             error: ErrorObject {
-                message,
-                r#type: kind,
-                param: None,
-                code,
+                message: &told.message,
+                r#type: told.kind,
+                param: told.param,
+                code: told.code,
             },
         };
-        let mut response = (status, Json(body)).into_response();
+        let mut response = (told.status, Json(body)).into_response();
         let headers = response.headers_mut();
-        match status {
-            StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-            }
-            _ => {}
+        if told.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = told.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

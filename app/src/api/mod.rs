@@ -4,11 +4,19 @@
 
 mod caller;
 mod error;
+mod generations;
 mod models;
 
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
 
-use crate::{identity::Tokens, studio::Studio};
+use crate::{
+    identity::{PublicUrl, Tokens},
+    studio::Studio,
+};
 
 pub use caller::ApiCaller;
 pub use error::ApiError;
@@ -18,12 +26,18 @@ pub use error::ApiError;
 pub struct ApiState {
     pub studio: Studio,
     pub tokens: Tokens,
+    /// Where the links in an answer point; else the request's own host.
+    pub public_url: Option<PublicUrl>,
 }
 
 /// The routes under `/v1`; any other path there answers in OpenAI's error shape.
 pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
     let v1 = Router::new()
         .route("/models", get(models::list))
+        .route(
+            "/images/generations",
+            post(generations::generate).layer(DefaultBodyLimit::max(generations::MAX_BODY_BYTES)),
+        )
         .fallback(error::no_such_route);
     Router::new().nest("/v1", v1).with_state(state)
 }

@@ -36,6 +36,11 @@ impl Bedrock {
         }
     }
 
+    /// How long one call may take before it fails as a timeout.
+    pub fn call_timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Calls `call_id` in `region` (a model's own), or in the Bedrock region when `None`.
     pub(super) async fn invoke(
         &self,

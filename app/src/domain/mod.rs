@@ -11,5 +11,5 @@ pub use edit::{
     EditPictures, EditRequest, Level, Operation, Pixels, Prompts, Setting, Sides, StylePreset,
 };
 pub use prompt::Prompt;
-pub use request::{Field, FieldErrors, GenerateForm, GenerationRequest, ImageCount};
+pub use request::{Field, FieldErrors, GenerateForm, GenerationRequest, ImageCount, nearest_shape};
 pub use seed::Seed;

@@ -286,7 +286,7 @@ impl GenerationRequest {
 }
 
 /// The model's option whose width-to-height ratio is closest to `shape`'s.
-fn nearest_shape(shape: Shape, shapes: &Shapes) -> Shape {
+pub fn nearest_shape(shape: Shape, shapes: &Shapes) -> Shape {
     let ratio = |(w, h): (u32, u32)| (f64::from(w) / f64::from(h)).ln();
     let wanted = ratio(shape_ratio(shape));
     let distance = |s: &Shape| (ratio(shape_ratio(*s)) - wanted).abs();

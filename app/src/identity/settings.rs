@@ -36,6 +36,21 @@ impl PublicUrl {
         })
     }
 
+    /// The configured public URL's origin, else the request's own host (a local run): where
+    /// links that leave the page point.
+    pub fn origin_or_host(url: Option<&Self>, headers: &axum::http::HeaderMap) -> String {
+        match url {
+            Some(url) => url.origin().to_owned(),
+            None => {
+                let host = headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
+    }
+
     /// `https://host[:port]`, as browsers write it in `Origin`.
     pub fn origin(&self) -> &str {
         &self.origin

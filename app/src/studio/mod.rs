@@ -340,6 +340,13 @@ impl Studio {
         self.inner.reachability.last().await
     }
 
+    /// The longest a started job of `count` pictures runs: every call up to its timeout, and
+    /// throttling up to its patience. Past that it has ended, one way or another.
+    pub fn longest_run(&self, count: u8) -> Duration {
+        let runner = &self.inner.runner;
+        runner.bedrock.call_timeout() * u32::from(count) + runner.throttle_patience
+    }
+
     /// The daily and monthly caps.
     pub fn caps(&self) -> Caps {
         self.inner.budget.caps()

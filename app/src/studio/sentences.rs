@@ -197,6 +197,21 @@ pub mod api {
     pub const UNKNOWN_TOKEN: &str =
         "This token is unknown, expired or revoked. Make a new one at /tokens.";
     pub const NO_SUCH_ROUTE: &str = "There is no such API route here.";
+    pub const STILL_RUNNING: &str = "The picture is taking longer than this answer may wait. The job goes on: it will be in your gallery when it is done.";
+    pub const RESPONSE_FORMAT: &str = "response_format must be \"b64_json\" or \"url\".";
+    pub const SIZE: &str = "size must be \"auto\" or a size like \"1024x1024\".";
+    pub const QUALITY: &str =
+        "quality must be one of \"standard\", \"hd\", \"low\", \"medium\", \"high\" or \"auto\".";
+    pub const NO_PICTURE: &str = "The job ended without a picture.";
+
+    pub fn model_not_found(model: &str) -> String {
+        format!("There is no model {model:?} here. GET /v1/models lists the ones you can use.")
+    }
+
+    /// A field of the wrong JSON type.
+    pub fn wrong_type(param: &str, wanted: &str) -> String {
+        format!("{param} must be {wanted}.")
+    }
     pub const STORE_UNAVAILABLE: &str =
         "Easel could not reach its store. Nothing was lost; try again in a moment.";
 }

@@ -101,6 +101,8 @@ impl From<ShareId> for String {
 /// How long a new link lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
+    /// Not offered on the page: the API's `url` answers, which OpenAI documents as short-lived.
+    Hour,
     Day,
     Week,
     Never,
@@ -118,6 +120,7 @@ impl Expiry {
 
     fn after(self, now: OffsetDateTime) -> Option<OffsetDateTime> {
         match self {
+            Self::Hour => Some(now + Duration::hours(1)),
             Self::Day => Some(now + Duration::days(1)),
             Self::Week => Some(now + Duration::weeks(1)),
             Self::Never => None,

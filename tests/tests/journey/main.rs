@@ -12,6 +12,7 @@ mod gallery;
 mod generate;
 mod models;
 mod no_js;
+mod openai_generations;
 mod operations;
 mod recipe;
 mod share;
