@@ -27,7 +27,8 @@ locals {
 
   # The header CloudFront adds to every request to the ALB, and the ALB's listener rule checks.
   origin_header = "X-Easel-Origin-Verify"
-  origin_secret = terraform_data.origin_secret.output
+  # Sensitive, so that plans and deploy logs show it redacted.
+  origin_secret = sensitive(terraform_data.origin_secret.output)
 
   # The origin the browser sees.
   url = var.domain_name != null ? "https://${var.domain_name}" : "https://${aws_cloudfront_distribution.this.domain_name}"
