@@ -43,7 +43,7 @@ data "aws_secretsmanager_random_password" "origin_secret" {
 }
 
 resource "terraform_data" "origin_secret" {
-  input = data.aws_secretsmanager_random_password.origin_secret.random_password
+  input = sensitive(data.aws_secretsmanager_random_password.origin_secret.random_password)
 
   lifecycle {
     ignore_changes = [input]
