@@ -27,22 +27,20 @@ locals {
 
   # The header CloudFront adds to every request to the ALB, and the ALB's listener rule checks.
   origin_header = "X-Easel-Origin-Verify"
-  origin_secret = terraform_data.origin_secret.output
+  # Sensitive, so that plans and deploy logs show it redacted.
+  origin_secret = sensitive(terraform_data.origin_secret.output)
 
   # The origin the browser sees.
   url = var.domain_name != null ? "https://${var.domain_name}" : "https://${aws_cloudfront_distribution.this.domain_name}"
 }
 
-# A value drawn once and kept: later plans read a new random value, which the
-# resource ignores. It lives in the Terraform state, the distribution's origin
-# and the listener rule, nowhere else.
-data "aws_secretsmanager_random_password" "origin_secret" {
-  password_length     = 48
-  exclude_punctuation = true
-}
-
+# Two random UUIDs (244 random bits), drawn at the first apply and kept: uuid()
+# is new at every plan, which the resource ignores. Unlike a random-password
+# data source, whose id is the password itself, nothing here shows the value in
+# a plan or a deploy log. It lives in the Terraform state, the distribution's
+# origin and the listener rule, nowhere else.
 resource "terraform_data" "origin_secret" {
-  input = data.aws_secretsmanager_random_password.origin_secret.random_password
+  input = sensitive("${uuid()}${uuid()}")
 
   lifecycle {
     ignore_changes = [input]

@@ -108,17 +108,83 @@ impl Aws {
             .context("STS named no account")
     }
 
-    /// The current value of a Secrets Manager secret.
-    pub fn secret(&self, arn: &str) -> Result<String> {
-        let secrets = aws_sdk_secretsmanager::Client::new(&self.config);
-        let value = self
+    /// The environment ECS gives a task of `task_definition`, of the variables `wanted` picks:
+    /// its plain variables, and its secrets read as the execution role reads them, from
+    /// Secrets Manager or from SSM Parameter Store.
+    pub fn task_environment(
+        &self,
+        task_definition: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>> {
+        let ecs = aws_sdk_ecs::Client::new(&self.config);
+        let described = self
             .runtime
-            .block_on(secrets.get_secret_value().secret_id(arn).send())
-            .map_err(|e| anyhow!("the secret {arn}: {}", DisplayErrorContext(e)))?;
-        value
-            .secret_string()
-            .map(str::to_owned)
-            .with_context(|| format!("the secret {arn} holds no string"))
+            .block_on(
+                ecs.describe_task_definition()
+                    .task_definition(task_definition)
+                    .send(),
+            )
+            .map_err(|e| {
+                anyhow!(
+                    "ECS task definition {task_definition}: {}",
+                    DisplayErrorContext(e)
+                )
+            })?;
+        let container = described
+            .task_definition()
+            .and_then(|t| t.container_definitions().first())
+            .with_context(|| format!("the task definition {task_definition} has no container"))?;
+        let mut environment = vec![];
+        for variable in container.environment() {
+            if let (Some(name), Some(value)) = (variable.name(), variable.value())
+                && wanted(name)
+            {
+                environment.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        for secret in container.secrets().iter().filter(|s| wanted(s.name())) {
+            environment.push((secret.name().to_owned(), self.secret(secret.value_from())?));
+        }
+        Ok(environment)
+    }
+
+    /// The value of an ECS secret's `valueFrom`: an SSM parameter's ARN, or a Secrets Manager
+    /// secret's (with `::STAGE:` for another stage than the current one).
+    fn secret(&self, value_from: &str) -> Result<String> {
+        let value = if value_from.contains(":ssm:") {
+            let ssm = aws_sdk_ssm::Client::new(&self.config);
+            let answer = self
+                .runtime
+                .block_on(
+                    ssm.get_parameter()
+                        .name(value_from)
+                        .with_decryption(true)
+                        .send(),
+                )
+                .map_err(|e| anyhow!("the parameter {value_from}: {}", DisplayErrorContext(e)))?;
+            answer
+                .parameter()
+                .and_then(|p| p.value())
+                .map(str::to_owned)
+        } else {
+            let (arn, stage) = match value_from.split_once("::") {
+                Some((arn, rest)) => (arn, rest.split(':').next().filter(|s| !s.is_empty())),
+                None => (value_from, None),
+            };
+            let secrets = aws_sdk_secretsmanager::Client::new(&self.config);
+            let answer = self
+                .runtime
+                .block_on(
+                    secrets
+                        .get_secret_value()
+                        .secret_id(arn)
+                        .set_version_stage(stage.map(str::to_owned))
+                        .send(),
+                )
+                .map_err(|e| anyhow!("the secret {arn}: {}", DisplayErrorContext(e)))?;
+            answer.secret_string().map(str::to_owned)
+        };
+        value.with_context(|| format!("{value_from} holds no string"))
     }
 
     /// The ARNs of the resources in this region that carry the stack's tags (terraform/locals.tf

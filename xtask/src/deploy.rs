@@ -3,13 +3,17 @@
 //! local Docker engine against the Bedrock double. Every step is idempotent: a second deploy with
 //! nothing changed changes nothing.
 
-use std::io::IsTerminal;
+use std::{io::IsTerminal, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 use crate::{
-    agreements, catalogue, flags, image, lifecycle::Lifecycle, push, smoke, stack::Auth, terminal,
+    agreements, catalogue, flags, image,
+    lifecycle::Lifecycle,
+    local_aws, push, smoke,
+    stack::{Auth, Stack},
+    terminal,
 };
 
 impl flags::Deploy {
@@ -17,10 +21,13 @@ impl flags::Deploy {
         // The task role's grants come from the generated file: a stale one would make a role
         // that cannot call what the image offers.
         catalogue::check(sh)?;
-        let mut lifecycle = Lifecycle::open(sh, "deploy", &self.target, self.tag.as_deref())?;
-        if lifecycle.stack.auth == Auth::None {
+        // Asked before anything else, so a refusal leaves the account (or the local AWS) as it was.
+        let stack = Stack::read(sh, self.target.var_file.as_deref())?;
+        if stack.auth == Auth::None {
             confirm_open_to_everyone(self.open_to_everyone)?;
         }
+        let mut lifecycle =
+            Lifecycle::open_stack(sh, "deploy", stack, &self.target, self.tag.as_deref())?;
         // Accepting an offer changes the account: only once it is known to be the stack's, and
         // before the slow build, so a missing agreement stops the deploy at once.
         let consent = agreements::Consent::from_flags(self.accept_model_agreements, self.yes);
@@ -62,27 +69,41 @@ impl flags::Deploy {
                     "read Terraform's error above, fix it and deploy again",
                     || tf.apply(sh, &[], &[]),
                 )?;
+                let outputs = tf.outputs(sh)?;
+                let url = outputs.url.context("terraform output url is missing")?;
                 let double = format!("{}:{tag}", image::DOUBLE);
                 steps.run(
                     "start the service and wait until it is healthy",
                     "fix the image (see its log above) and deploy again",
                     || {
-                        // As ECS does: the key from Secrets Manager, as an environment variable.
-                        let arn = tf
-                            .outputs(sh)?
-                            .cookie_key_secret_arn
-                            .context("terraform output cookie_key_secret_arn is missing")?;
-                        local.run_service(sh, &pushed, &double, &aws.secret(&arn)?)
+                        let task = outputs
+                            .task_definition_arn
+                            .as_deref()
+                            .context("terraform output task_definition_arn is missing")?;
+                        let settings = aws.task_environment(task, local_aws::takes_from_task)?;
+                        local.run_service(sh, &pushed, &double, &settings)
                     },
                 )?;
-                local.app_url()
+                url
             }
         };
+        // A new ALB's name takes a while to resolve. moto's CloudFront name never does: the
+        // local service is checked where the load balancer would reach it.
+        let patience = Duration::from_secs(180);
         steps.run(
             "smoke test",
             "the service runs but misbehaves: check its logs, fix and deploy again",
-            || smoke::check(&url, false, std::time::Duration::from_secs(180)),
+            || match &local {
+                None => smoke::check(&url, false, patience),
+                Some(local) => smoke::check_local(&local.app_url(), &url, patience),
+            },
         )?;
+        if let Some(local) = &local {
+            println!(
+                "Locally the service answers at {}: moto's CloudFront name does not resolve",
+                local.app_url()
+            );
+        }
         steps.finish();
         println!("Easel {tag} is deployed at {url}");
         Ok(())
@@ -99,7 +120,7 @@ fn confirm_open_to_everyone(confirmed: bool) -> Result<()> {
     }
     if !std::io::stdin().is_terminal() {
         bail!(
-            "{WARNING}. There is no terminal to ask on: pass --open-to-everyone to deploy it so, or set auth = \"cognito\" (the default)"
+            "{WARNING}. There is no terminal to ask on: pass --open-to-everyone to deploy it so, or set auth = \"cognito\" (the default). Nothing was changed"
         );
     }
     let answer = terminal::ask(&format!("{WARNING}. Deploy it? Type yes to go on:"))?;

@@ -106,7 +106,7 @@ pub struct Target {
     /// Terraform variables file (e.g. terraform/team.tfvars, relative to where you type the
     /// command), passed to every Terraform command after terraform/terraform.tfvars and
     /// terraform/*.auto.tfvars. The xtask reads `name`, `cpu_architecture`, `region`,
-    /// `bedrock_region` and `allowed_account_ids` from these files too, the last one winning,
+    /// `bedrock_region`, `allowed_account_ids` and `auth` from these files too, the last one winning,
     /// and refuses them as TF_VAR_ variables.
     #[arg(long, value_name = "FILE", global = true)]
     pub var_file: Option<std::path::PathBuf>,

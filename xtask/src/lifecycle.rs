@@ -28,6 +28,17 @@ impl Lifecycle {
         tag: Option<&str>,
     ) -> Result<Self> {
         let stack = Stack::read(sh, target.var_file.as_deref())?;
+        Self::open_stack(sh, command, stack, target, tag)
+    }
+
+    /// As `open`, for a stack whose variables the command has already read.
+    pub fn open_stack(
+        sh: &Shell,
+        command: &'static str,
+        stack: Stack,
+        target: &flags::Target,
+        tag: Option<&str>,
+    ) -> Result<Self> {
         let mut steps = Steps::new(command);
         let local = match target.local {
             false => None,

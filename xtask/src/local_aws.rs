@@ -163,12 +163,14 @@ impl LocalAws {
 
     /// Runs the pushed image as the service, beside the Bedrock double, unless it already runs
     /// that image; then waits until it answers `/healthz`.
+    /// `task` is what the container takes of the task definition's environment (see
+    /// `takes_from_task`), secrets included.
     pub fn run_service(
         &self,
         sh: &Shell,
         image: &str,
         double: &str,
-        cookie_key: &str,
+        task: &[(String, String)],
     ) -> Result<()> {
         if running_image(sh, APP_CONTAINER).as_deref() == Some(image) && self.healthy() {
             println!("The service already runs {image}: unchanged");
@@ -203,9 +205,9 @@ impl LocalAws {
             .run()
             .with_context(|| format!("docker pull {image}"))?;
         let publish = format!("127.0.0.1:{}:8080", self.app_port);
-        // What the task definition sets, except storage: the bucket policy allows TLS only, which
-        // moto cannot serve, so the local service keeps its gallery in the image's folder.
-        let env = [
+        // The local stand-ins for S3's gallery and Bedrock; the rest comes from the task
+        // definition.
+        let local = [
             "EASEL_STORAGE=/data",
             "EASEL_BEDROCK_REGION=us-west-2",
             "AWS_REGION=us-east-1",
@@ -214,13 +216,16 @@ impl LocalAws {
             "AWS_EC2_METADATA_DISABLED=true",
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://bedrock:9000",
             "AWS_ENDPOINT_URL_BEDROCK=http://bedrock:9000",
-            "EASEL_COOKIE_KEY",
-        ]
-        .iter()
-        .flat_map(|pair| ["--env", pair]);
-        // The key reaches the container through docker's environment, never its command line.
+        ];
+        // The task's values reach the container through docker's environment, never its
+        // command line: the cookie key and the client secret are among them.
+        let names = task.iter().map(|(name, _)| name.as_str());
+        let env = local
+            .into_iter()
+            .chain(names)
+            .flat_map(|variable| ["--env", variable]);
         cmd!(sh, "docker run --detach --name {APP_CONTAINER} --network {NETWORK} --publish {publish} {env...} {image}")
-            .env("EASEL_COOKIE_KEY", cookie_key)
+            .envs(task.iter().map(|(name, value)| (name, value)))
             .quiet()
             .ignore_stdout()
             .run()
@@ -285,6 +290,17 @@ impl LocalAws {
             .with_context(|| format!("asking the registry: HEAD {url}"))?;
         Ok(response.status().is_success())
     }
+}
+
+/// The variables of the task definition the local service takes: the cookie key and the
+/// sign-in settings, so it asks for sign-in as the deployed tasks do. Not the gallery, whose
+/// bucket policy allows TLS only, which moto cannot serve (the local service keeps its gallery
+/// in the image's folder); nor the viewer networks, since no CloudFront stands in front to name
+/// the viewer.
+pub fn takes_from_task(variable: &str) -> bool {
+    variable.starts_with("EASEL_COOKIE_KEY")
+        || variable.starts_with("EASEL_OIDC_")
+        || matches!(variable, "EASEL_AUTH" | "EASEL_PUBLIC_URL" | "EASEL_ADMINS")
 }
 
 /// Removes the service and double containers and their network, if present.

@@ -5,6 +5,10 @@
 //! With sign-in (a deployed stack's default), an anonymous visitor gets no page: `/` leads to
 //! `/auth/sign-in`, which leads to the provider, and a generation without a session makes
 //! nothing.
+//!
+//! The local lifecycle reaches the studio where the load balancer would, behind a CloudFront
+//! name that does not resolve: its posts come from that name's origin, as a browser's would,
+//! and the visitor is followed only to `/auth/sign-in` (see `Provider`).
 
 use std::time::Duration;
 
@@ -20,11 +24,39 @@ impl flags::Smoke {
     }
 }
 
+/// How far an anonymous visitor is followed when the studio asks for sign-in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    /// On to the provider's sign-in, which must be https on another origin.
+    Followed,
+    /// Only to Easel's `/auth/sign-in`: the local AWS's Cognito has no discovery document
+    /// (nor a hosted sign-in page), so Easel cannot learn where its provider signs people in.
+    NotFollowed,
+}
+
 /// Checks the Easel at `url`; with `generate`, also makes one image with the default model.
 /// `patience`: how long to retry a connection that fails (a new ALB's name takes a while to
 /// resolve); zero for one attempt.
 pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
     let url = url.trim_end_matches('/');
+    check_site(url, url, Provider::Followed, generate, patience)
+}
+
+/// Checks the local service at `url`, which browsers would reach at `public_url` (CloudFront's
+/// name in EASEL_PUBLIC_URL, which does not resolve here).
+pub fn check_local(url: &str, public_url: &str, patience: Duration) -> Result<()> {
+    let url = url.trim_end_matches('/');
+    let origin = public_url.trim_end_matches('/');
+    check_site(url, origin, Provider::NotFollowed, false, patience)
+}
+
+fn check_site(
+    url: &str,
+    origin: &str,
+    provider: Provider,
+    generate: bool,
+    patience: Duration,
+) -> Result<()> {
     let client = Client::builder()
         .no_proxy()
         // Where each answer leads is what is checked.
@@ -49,7 +81,7 @@ pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
             !generate,
             "{url} asks for sign-in: --generate needs a session, which the smoke test has not"
         );
-        anonymous_visitors_are_sent_to_sign_in(&client, url, &front)?;
+        anonymous_visitors_are_sent_to_sign_in(&client, url, origin, provider, &front)?;
         println!("smoke test passed for {url}");
         return Ok(());
     }
@@ -62,7 +94,7 @@ pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
     );
     println!("ok   {url}/ has the generate form, #result and #gallery");
 
-    let (status, fragment) = post_generate(&client, url, "")?;
+    let (status, fragment) = post_generate(&client, url, origin, "")?;
     let message: String = fragment
         .select(&selector("#prompt-error"))
         .flat_map(|e| e.text())
@@ -88,16 +120,36 @@ pub fn check(url: &str, generate: bool, patience: Duration) -> Result<()> {
 fn anonymous_visitors_are_sent_to_sign_in(
     client: &Client,
     url: &str,
+    origin: &str,
+    provider: Provider,
     front: &reqwest::blocking::Response,
 ) -> Result<()> {
     let sign_in = location(front).with_context(|| format!("{url}/ redirects nowhere"))?;
-    let sign_in = sign_in.strip_prefix(url).unwrap_or(&sign_in).to_owned();
+    let sign_in = sign_in.strip_prefix(origin).unwrap_or(&sign_in).to_owned();
     ensure!(
         sign_in.starts_with("/auth/sign-in"),
         "{url}/ leads to {sign_in}, not to /auth/sign-in"
     );
     println!("ok   {url}/ leads an anonymous visitor to {sign_in}");
+    if provider == Provider::Followed {
+        the_sign_in_leads_to_the_provider(client, url, &sign_in)?;
+    } else {
+        println!(
+            "not followed: {sign_in} to the provider (the local AWS's user pool has no discovery document)"
+        );
+    }
 
+    let (status, fragment) = post_generate(client, url, origin, "a lighthouse on a cliff at dawn")?;
+    ensure!(
+        !status.is_success() && fragment.select(&selector("article.job")).next().is_none(),
+        "POST {url}/generate without a session answered {status}: it must make nothing"
+    );
+    println!("ok   POST /generate without a session answers {status} and makes nothing");
+    Ok(())
+}
+
+/// `/auth/sign-in` leads to the provider's sign-in, over https on another origin.
+fn the_sign_in_leads_to_the_provider(client: &Client, url: &str, sign_in: &str) -> Result<()> {
     let answer = client.get(format!("{url}{sign_in}")).send()?;
     let provider = location(&answer).with_context(|| {
         format!(
@@ -111,13 +163,6 @@ fn anonymous_visitors_are_sent_to_sign_in(
     );
     let host = provider.split('/').nth(2).unwrap_or_default();
     println!("ok   {sign_in} leads to the provider's sign-in at {host}");
-
-    let (status, fragment) = post_generate(client, url, "a lighthouse on a cliff at dawn")?;
-    ensure!(
-        !status.is_success() && fragment.select(&selector("article.job")).next().is_none(),
-        "POST {url}/generate without a session answered {status}: it must make nothing"
-    );
-    println!("ok   POST /generate without a session answers {status} and makes nothing");
     Ok(())
 }
 
@@ -148,8 +193,12 @@ fn reach(client: &Client, url: &str, patience: Duration) -> Result<reqwest::bloc
 /// One real generation with the default model, run as a job: the job must end with a picture
 /// that downloads as a PNG.
 fn generate_one(client: &Client, url: &str) -> Result<()> {
-    let (status, card) =
-        post_generate(client, url, "a lighthouse on a cliff at dawn, watercolour")?;
+    let (status, card) = post_generate(
+        client,
+        url,
+        url,
+        "a lighthouse on a cliff at dawn, watercolour",
+    )?;
     let Some(job) = card.select(&selector("article.job")).find_map(|job| {
         job.value()
             .attr("id")?
@@ -203,13 +252,19 @@ fn generate_one(client: &Client, url: &str) -> Result<()> {
     Ok(())
 }
 
-/// POST /generate as the page's htmx form sends it: the status and the fragment that came back.
-fn post_generate(client: &Client, url: &str, prompt: &str) -> Result<(StatusCode, Html)> {
+/// POST /generate as the page's htmx form at `origin` sends it: the status and the fragment
+/// that came back.
+fn post_generate(
+    client: &Client,
+    url: &str,
+    origin: &str,
+    prompt: &str,
+) -> Result<(StatusCode, Html)> {
     let answer = client
         .post(format!("{url}/generate"))
         .header("HX-Request", "true")
         // As the page itself sends it: Easel refuses posts from other sites.
-        .header("Origin", url)
+        .header("Origin", origin)
         .form(&[("prompt", prompt)])
         .send()?;
     let status = answer.status();

@@ -269,7 +269,7 @@ impl Terraform {
             region: value("region"),
             url: value("url"),
             gallery_bucket: value("gallery_bucket"),
-            cookie_key_secret_arn: value("cookie_key_secret_arn"),
+            task_definition_arn: value("task_definition_arn"),
             auth: value("auth"),
             user_pool_id: value("user_pool_id"),
         })
@@ -296,7 +296,8 @@ pub struct Outputs {
     pub region: Option<String>,
     pub url: Option<String>,
     pub gallery_bucket: Option<String>,
-    pub cookie_key_secret_arn: Option<String>,
+    /// The task definition the service runs, which the local service runs too.
+    pub task_definition_arn: Option<String>,
     /// `cognito`, `oidc` or `none`.
     pub auth: Option<String>,
     /// The Cognito user pool, with `auth = "cognito"`.
