@@ -95,6 +95,26 @@ resource "aws_s3_bucket_lifecycle_configuration" "gallery" {
     }
   }
 
+  # A session holds the person's ID token. The app deletes an expired one when
+  # it is presented again; this takes the ones never presented again, a day
+  # after the longest they can live (EASEL_SESSION_HOURS, 168 by default).
+  rule {
+    id     = "expire-sessions"
+    status = "Enabled"
+
+    filter {
+      prefix = "${local.gallery_prefix}/_easel/sessions/"
+    }
+
+    expiration {
+      days = 8
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.gallery]
 }
 

@@ -33,7 +33,7 @@ allowed_ingress_cidrs = ["203.0.113.0/24", "198.51.100.17/32"]
 # `cargo xtask users add EMAIL --var-file terraform/team.tfvars`. These two may open /admin. CHANGE
 admins = ["lead@example.com", "ops@example.com"]
 
-# A bounded bill: each browser may spend $3 a day on Bedrock, the whole team $150 a month
+# A bounded bill: each person may spend $3 a day on Bedrock, the whole team $150 a month
 # (about 3,750 Stable Image Core pictures). Past a cap, new jobs are refused with a reason.
 budget_daily_usd   = 3
 budget_monthly_usd = 150
