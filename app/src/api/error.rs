@@ -8,7 +8,10 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::{identity::IdentityError, studio::sentences::api as sentences};
+use crate::{
+    identity::IdentityError,
+    studio::{StoreFailed, sentences::api as sentences},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -17,8 +20,19 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("no such route")]
     NoSuchRoute,
+    /// Nothing of the caller's by that id: another owner's looks the same, so none is revealed.
+    #[error("not found")]
+    NotFound,
+    /// A field the caller sent is not one Easel takes: which field, and why.
+    #[error("bad {param}: {message}")]
+    BadField {
+        param: &'static str,
+        message: &'static str,
+    },
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Store(#[from] StoreFailed),
 }
 
 #[derive(Serialize)]
@@ -39,6 +53,7 @@ const RETRY_AFTER_SECS: u64 = 5;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut param = None;
         let (status, message, kind, code) = match &self {
             ApiError::Unauthorized(message) => (
                 StatusCode::UNAUTHORIZED,
@@ -52,8 +67,35 @@ impl IntoResponse for ApiError {
                 "invalid_request_error",
                 None,
             ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                sentences::NOT_FOUND,
+                "invalid_request_error",
+                None,
+            ),
+            ApiError::BadField {
+                param: field,
+                message,
+            } => {
+                param = Some(*field);
+                (
+                    StatusCode::BAD_REQUEST,
+                    *message,
+                    "invalid_request_error",
+                    None,
+                )
+            }
             ApiError::Identity(e) => {
                 tracing::error!(error = %e, "the token store failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    sentences::STORE_UNAVAILABLE,
+                    "server_error",
+                    None,
+                )
+            }
+            ApiError::Store(e) => {
+                tracing::error!(error = ?e, "the store failed");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     sentences::STORE_UNAVAILABLE,
@@ -66,7 +108,7 @@ impl IntoResponse for ApiError {
             error: ErrorObject {
                 message,
                 r#type: kind,
-                param: None,
+                param,
                 code,
             },
         };

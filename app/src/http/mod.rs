@@ -196,6 +196,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(api::router(ApiState {
             studio: state.studio.clone(),
             tokens: state.tokens.clone(),
+            page_size: state.page_size,
         }))
         .layer(
             ServiceBuilder::new()
