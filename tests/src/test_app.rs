@@ -669,11 +669,11 @@ pub async fn api_call(
     path: &str,
     token: Option<&str>,
 ) -> reqwest::Response {
-    let mut request = reqwest::Client::new().request(method.clone(), format!("{address}{path}"));
+    let mut request = reqwest::Client::new().request(method, format!("{address}{path}"));
     if let Some(token) = token {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
-    request.send().await.expect(method.as_str())
+    request.send().await.expect("an answer from the API")
 }
 
 /// An answer from Easel's API: its status, headers and JSON.

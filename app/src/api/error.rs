@@ -21,8 +21,8 @@ pub enum ApiError {
     #[error("no such route")]
     NoSuchRoute,
     /// Nothing of the caller's by that id: another owner's looks the same, so none is revealed.
-    #[error("not found")]
-    NotFound,
+    #[error("not found: {0}")]
+    NotFound(&'static str),
     /// A field the caller sent is not one Easel takes: which field, and why.
     #[error("bad {param}: {message}")]
     BadField {
@@ -67,9 +67,9 @@ impl IntoResponse for ApiError {
                 "invalid_request_error",
                 None,
             ),
-            ApiError::NotFound => (
+            ApiError::NotFound(message) => (
                 StatusCode::NOT_FOUND,
-                sentences::NOT_FOUND,
+                *message,
                 "invalid_request_error",
                 None,
             ),

@@ -29,10 +29,21 @@ pub struct Image {
     links: Links,
 }
 
+/// Where a picture's bytes are, for the caller's token.
 #[derive(Debug, Serialize)]
-struct Links {
+pub struct Links {
     image: String,
     preview: String,
+}
+
+impl Links {
+    pub fn to(id: &ImageId) -> Self {
+        let path = format!("/api/v1/images/{id}");
+        Self {
+            image: format!("{path}/image.png"),
+            preview: format!("{path}/preview.jpg"),
+        }
+    }
 }
 
 /// A picture with how to make it again.
@@ -61,17 +72,13 @@ struct Recipe {
 impl From<&ImageRecord> for Image {
     fn from(record: &ImageRecord) -> Self {
         let recipe = &record.recipe;
-        let path = format!("/api/v1/images/{}", record.id);
         Self {
             id: record.id.to_string(),
             created_at: recipe.created_at,
             model: recipe.model_id.clone(),
             prompt: recipe.prompt.clone(),
             size: recipe.size.clone(),
-            links: Links {
-                image: format!("{path}/image.png"),
-                preview: format!("{path}/preview.jpg"),
-            },
+            links: Links::to(&record.id),
         }
     }
 }
@@ -157,9 +164,13 @@ fn bad_cursor() -> ApiError {
     }
 }
 
+fn missing() -> ApiError {
+    ApiError::NotFound(sentences::NO_SUCH_PICTURE)
+}
+
 /// The caller's picture by the id in the path; none, malformed or another owner's alike.
 fn owned(id: &str) -> Result<ImageId, ApiError> {
-    ImageId::parse(id).ok_or(ApiError::NotFound)
+    ImageId::parse(id).ok_or_else(missing)
 }
 
 /// `GET /api/v1/images/{id}`: the picture's record and recipe.
@@ -169,7 +180,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<ImageWithRecipe>, ApiError> {
     let record = state.studio.record(&owner, &owned(&id)?).await?;
-    let record = record.ok_or(ApiError::NotFound)?;
+    let record = record.ok_or_else(missing)?;
     Ok(Json(ImageWithRecipe::from(&record)))
 }
 
@@ -195,7 +206,7 @@ pub async fn preview(
 
 /// Left to the router's `no-store`: a deleted picture must not live on in a script's cache.
 fn picture(content_type: &'static str, bytes: Option<Bytes>) -> Result<Response, ApiError> {
-    let bytes = bytes.ok_or(ApiError::NotFound)?;
+    let bytes = bytes.ok_or_else(missing)?;
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
@@ -207,7 +218,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     match state.studio.delete(&owner, &owned(&id)?).await? {
         true => Ok(StatusCode::NO_CONTENT),
-        false => Err(ApiError::NotFound),
+        false => Err(missing()),
     }
 }
 

@@ -7,6 +7,7 @@ mod budget;
 mod caller;
 mod error;
 mod images;
+mod jobs;
 mod models;
 
 use axum::{Router, routing::get};
@@ -35,6 +36,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/images/{id}", get(images::show).delete(images::delete))
         .route("/images/{id}/image.png", get(images::png))
         .route("/images/{id}/preview.jpg", get(images::preview))
+        .route("/jobs/{id}", get(jobs::show).delete(jobs::cancel))
         .route("/budget", get(budget::show))
         .fallback(error::no_such_route);
     Router::new()

@@ -197,7 +197,8 @@ pub mod api {
     pub const UNKNOWN_TOKEN: &str =
         "This token is unknown, expired or revoked. Make a new one at /tokens.";
     pub const NO_SUCH_ROUTE: &str = "There is no such API route here.";
-    pub const NOT_FOUND: &str = "There is no such picture among yours.";
+    pub const NO_SUCH_PICTURE: &str = "There is no such picture among yours.";
+    pub const NO_SUCH_JOB: &str = "There is no such job among yours.";
     pub const BAD_CURSOR: &str =
         "The cursor is not one Easel gave. Start without one, then pass each `next_cursor` back.";
     pub const STORE_UNAVAILABLE: &str =

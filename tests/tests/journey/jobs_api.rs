@@ -1,14 +1,21 @@
 //! Easel's own API under `/api/v1`, as a script uses it with a token: the gallery a page at a
-//! time, a picture's recipe and bytes, deleting it, and the budget left. Nothing of another
-//! owner's shows, and a browser's cookie opens none of it.
+//! time, a picture's recipe and bytes, deleting it, a job followed and cancelled, and the
+//! budget left. Nothing of another owner's shows, and a browser's cookie opens none of it.
+
+use std::time::Duration;
 
 use easel::guard::Usd;
 use easel_tests::{ApiAnswer, BedrockDouble, api_call, api_get, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 
+use crate::ULTRA;
+
 fn ids(answer: &ApiAnswer) -> Vec<String> {
-    answer.json["data"]
-        .as_array()
+    ids_in(&answer.json["data"])
+}
+
+fn ids_in(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
         .expect("a list")
         .iter()
         .map(|image| image["id"].as_str().expect("an id").to_owned())
@@ -241,5 +248,68 @@ async fn the_budget_says_what_the_caller_has_left_today_and_never_what_others_sp
     assert!(
         !text.contains("0.08"),
         "nothing of what others spent: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_script_follows_a_job_to_its_pictures_and_cancels_a_slow_one() {
+    let bedrock = BedrockDouble::start().await;
+    let app = spawn_app(&bedrock).await;
+    let token = app.new_token("script").await;
+    let job = app.submit(&[("prompt", "a kingfisher")]).await.job_ids()[0].clone();
+    let made = app.wait_for_job(&job).await.image_ids();
+
+    let done = api_get(&app.address, &format!("/api/v1/jobs/{job}"), Some(&token)).await;
+
+    assert_eq!(done.status, StatusCode::OK, "{}", done.json);
+    assert_eq!(done.json["state"], "done");
+    assert_eq!(done.json["prompt"], "a kingfisher");
+    assert!(
+        done.json["cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+        "{}",
+        done.json
+    );
+    assert_eq!(ids_in(&done.json["images"]), made);
+
+    bedrock.will_answer_after(Duration::from_secs(60));
+    let slow = app
+        .submit(&[("model", ULTRA), ("prompt", "a slow heron")])
+        .await
+        .job_ids()[0]
+        .clone();
+    let going = api_get(&app.address, &format!("/api/v1/jobs/{slow}"), Some(&token)).await;
+    assert!(
+        matches!(going.json["state"].as_str(), Some("queued" | "running")),
+        "{}",
+        going.json
+    );
+    let stranger = app.another_browser().new_token("theirs").await;
+    let theirs = api_call(
+        &app.address,
+        Method::DELETE,
+        &format!("/api/v1/jobs/{slow}"),
+        Some(&stranger),
+    )
+    .await;
+    assert_eq!(
+        theirs.status(),
+        StatusCode::NOT_FOUND,
+        "not their job to cancel"
+    );
+
+    let cancelled = api_call(
+        &app.address,
+        Method::DELETE,
+        &format!("/api/v1/jobs/{slow}"),
+        Some(&token),
+    )
+    .await;
+
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let cancelled: serde_json::Value = cancelled.json().await.expect("JSON");
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    assert_eq!(
+        app.get(&format!("/jobs/{slow}")).await.job_states(),
+        ["cancelled"]
     );
 }
