@@ -179,7 +179,7 @@ async fn another_owners_token_finds_nothing_and_a_cookie_opens_nothing() {
     assert!(ids(&listed).is_empty(), "{}", listed.json);
     assert_eq!(
         app.gallery().await.gallery_ids(),
-        [id.clone()],
+        [id.as_str()],
         "still there"
     );
 
