@@ -20,6 +20,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("no such route")]
     NoSuchRoute,
+    #[error("no such method")]
+    NoSuchMethod,
     /// Nothing of the caller's by that id: another owner's looks the same, so none is revealed.
     #[error("not found: {0}")]
     NotFound(&'static str),
@@ -64,6 +66,12 @@ impl IntoResponse for ApiError {
             ApiError::NoSuchRoute => (
                 StatusCode::NOT_FOUND,
                 sentences::NO_SUCH_ROUTE,
+                "invalid_request_error",
+                None,
+            ),
+            ApiError::NoSuchMethod => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                sentences::NO_SUCH_METHOD,
                 "invalid_request_error",
                 None,
             ),
@@ -129,4 +137,8 @@ impl IntoResponse for ApiError {
 
 pub async fn no_such_route() -> ApiError {
     ApiError::NoSuchRoute
+}
+
+pub async fn no_such_method() -> ApiError {
+    ApiError::NoSuchMethod
 }

@@ -1,7 +1,7 @@
 //! JSON for scripts: the OpenAI-compatible routes under `/v1` and Easel's own under `/api/v1`,
-//! both in OpenAI's error shape. A caller is known by a
-//! personal access token alone ([`ApiCaller`]), never by a browser's cookie or session, so
-//! these routes sit outside the pages' session gate and same-site check.
+//! both in OpenAI's error shape. A caller is known by a personal access token alone
+//! ([`ApiCaller`]), never by a browser's cookie or session, so these routes sit outside the
+//! pages' session gate and same-site check.
 
 mod budget;
 mod caller;
@@ -38,6 +38,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
         .route("/images/{id}/preview.jpg", get(images::preview))
         .route("/jobs/{id}", get(jobs::show).delete(jobs::cancel))
         .route("/budget", get(budget::show))
+        .method_not_allowed_fallback(error::no_such_method)
         .fallback(error::no_such_route);
     Router::new()
         .nest("/v1", v1)

@@ -197,6 +197,8 @@ pub mod api {
     pub const UNKNOWN_TOKEN: &str =
         "This token is unknown, expired or revoked. Make a new one at /tokens.";
     pub const NO_SUCH_ROUTE: &str = "There is no such API route here.";
+    pub const NO_SUCH_METHOD: &str =
+        "This route does not take that method. docs/api.md lists what each route takes.";
     pub const NO_SUCH_PICTURE: &str = "There is no such picture among yours.";
     pub const NO_SUCH_JOB: &str = "There is no such job among yours.";
     pub const BAD_CURSOR: &str =

@@ -138,6 +138,16 @@ async fn a_script_reads_a_pictures_recipe_fetches_its_bytes_and_deletes_it() {
     .await;
 
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let wrong = api_call(
+        &app.address,
+        Method::PUT,
+        &format!("/api/v1/images/{id}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let wrong: serde_json::Value = wrong.json().await.expect("JSON");
+    assert!(wrong["error"]["message"].as_str().is_some(), "{wrong}");
     let gone = api_get(&app.address, &format!("/api/v1/images/{id}"), Some(&token)).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.json);
     assert!(gone.json["error"]["message"].as_str().is_some());
