@@ -11,7 +11,7 @@ pub mod wait;
 
 pub use bedrock_double::BedrockDouble;
 pub use test_app::{
-    ApiAnswer, Browser, Page, TestApp, api_get, api_post, spawn_app, spawn_app_on, spawn_app_with,
-    spawn_app_with_sign_in,
+    ApiAnswer, Browser, Page, TestApp, api_call, api_get, api_post, spawn_app, spawn_app_on,
+    spawn_app_with, spawn_app_with_sign_in,
 };
 pub use wait::{PATIENCE, wait_until};

@@ -665,11 +665,21 @@ fn edit_form(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> reqwest::mul
 /// A script calling Easel's API at `address` with `token` (as `Authorization: Bearer`,
 /// taken as given), without cookies.
 pub async fn api_get(address: &str, path: &str, token: Option<&str>) -> ApiAnswer {
-    let mut request = reqwest::Client::new().get(format!("{address}{path}"));
+    ApiAnswer::from(api_call(address, reqwest::Method::GET, path, token).await).await
+}
+
+/// The same script's raw answer to any method: for bytes, or an answer with no body.
+pub async fn api_call(
+    address: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new().request(method, format!("{address}{path}"));
     if let Some(token) = token {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
-    ApiAnswer::from(request.send().await.expect("GET")).await
+    request.send().await.expect("an answer from the API")
 }
 
 /// A script posting `body` as JSON to Easel's API at `address` with `token`, without cookies.

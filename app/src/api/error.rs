@@ -20,6 +20,11 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("no such route")]
     NoSuchRoute,
+    #[error("no such method")]
+    NoSuchMethod,
+    /// Nothing of the caller's by that id: another owner's looks the same, so none is revealed.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
     #[error(transparent)]
     Identity(#[from] IdentityError),
     /// A field of the request is missing, of the wrong type, or breaks the model's rules.
@@ -96,6 +101,12 @@ impl ApiError {
                 sentences::api::NO_SUCH_ROUTE,
                 INVALID,
             ),
+            ApiError::NoSuchMethod => Told::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                sentences::api::NO_SUCH_METHOD,
+                INVALID,
+            ),
+            ApiError::NotFound(message) => Told::new(StatusCode::NOT_FOUND, *message, INVALID),
             ApiError::Identity(e) => {
                 tracing::error!(error = %e, "the token store failed");
                 unavailable()
@@ -208,4 +219,8 @@ impl IntoResponse for ApiError {
 
 pub async fn no_such_route() -> ApiError {
     ApiError::NoSuchRoute
+}
+
+pub async fn no_such_method() -> ApiError {
+    ApiError::NoSuchMethod
 }

@@ -132,6 +132,17 @@ pub struct Spending {
     pub committed: Usd,
 }
 
+/// Where one owner stands against the caps, as they may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub today: Spending,
+    pub daily_cap: Option<Usd>,
+    pub day_resets_at: OffsetDateTime,
+    /// The deployment's monthly cap is not reached (or there is none).
+    pub month_open: bool,
+    pub month_resets_at: OffsetDateTime,
+}
+
 /// The deployment's month, as its operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthLedger {
@@ -253,6 +264,23 @@ impl Budget {
     /// What the deployment has spent and holds this month.
     pub async fn this_month(&self, now: OffsetDateTime) -> Result<Spending, StorageError> {
         self.spending(&month_key(&month_name(now.date()))).await
+    }
+
+    /// Where one owner stands: their day against its cap, and whether the deployment's month
+    /// still takes work. Not what the month has spent: that tells of everyone else's spending.
+    pub async fn standing(
+        &self,
+        owner: &OwnerId,
+        now: OffsetDateTime,
+    ) -> Result<Standing, StorageError> {
+        let (today, month) = futures::try_join!(self.today(owner, now), self.this_month(now))?;
+        Ok(Standing {
+            today,
+            daily_cap: self.caps.daily_per_browser,
+            day_resets_at: next_day(now),
+            month_open: self.caps.monthly.is_none_or(|cap| month.committed < cap),
+            month_resets_at: next_month(now),
+        })
     }
 
     /// The deployment's month: what it has spent and holds, and who spent what on which day.

@@ -8,7 +8,8 @@ mod rate;
 
 pub use bodies::{BodySlot, BodySlots};
 pub use budget::{
-    Budget, BudgetError, Caps, MonthLedger, OverBudget, Reservation, Spending, SpentByDay, Usd,
+    Budget, BudgetError, Caps, MonthLedger, OverBudget, Reservation, Spending, SpentByDay,
+    Standing, Usd,
 };
 pub use quota::{OverQuota, UploadQuota};
 pub use rate::RateLimit;

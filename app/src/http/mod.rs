@@ -197,6 +197,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             studio: state.studio.clone(),
             tokens: state.tokens.clone(),
             public_url: state.public_url.clone(),
+            page_size: state.page_size,
         }))
         .layer(
             ServiceBuilder::new()

@@ -45,7 +45,7 @@ pub use store::Liveness;
 pub use crate::{
     availability::ModelState,
     gallery::{GalleryPage, ImageId, ImageRecord, Origin, Recipe},
-    guard::{Caps, Spending, Usd},
+    guard::{Caps, Spending, Standing, Usd},
 };
 
 use self::{leases::LastBeat, people::People, queue::Queue, run::Report, store::JobStore};
@@ -727,6 +727,15 @@ impl Studio {
             .inner
             .budget
             .today(owner, OffsetDateTime::now_utc())
+            .await?)
+    }
+
+    /// Where this owner stands against the caps today and this month.
+    pub async fn standing(&self, owner: &OwnerId) -> Result<Standing, StoreFailed> {
+        Ok(self
+            .inner
+            .budget
+            .standing(owner, OffsetDateTime::now_utc())
             .await?)
     }
 

@@ -212,6 +212,12 @@ pub mod api {
     pub fn wrong_type(param: &str, wanted: &str) -> String {
         format!("{param} must be {wanted}.")
     }
+    pub const NO_SUCH_METHOD: &str =
+        "This route does not take that method. docs/api.md lists what each route takes.";
+    pub const NO_SUCH_PICTURE: &str = "There is no such picture among yours.";
+    pub const NO_SUCH_JOB: &str = "There is no such job among yours.";
+    pub const BAD_CURSOR: &str =
+        "The cursor is not one Easel gave. Start without one, then pass each `next_cursor` back.";
     pub const STORE_UNAVAILABLE: &str =
         "Easel could not reach its store. Nothing was lost; try again in a moment.";
 }

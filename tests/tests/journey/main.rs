@@ -10,6 +10,7 @@ mod edit;
 mod errors;
 mod gallery;
 mod generate;
+mod jobs_api;
 mod models;
 mod no_js;
 mod openai_generations;
