@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use easel_tests::{
-    ApiAnswer, BedrockDouble, api_get, oidc_provider::OidcProvider, spawn_app, spawn_app_on,
-    spawn_app_with_sign_in,
+    ApiAnswer, BedrockDouble, Browser, api_get, oidc_provider::OidcProvider, spawn_app,
+    spawn_app_on, spawn_app_with_sign_in,
 };
 use object_store::{ObjectStore, memory::InMemory};
 use reqwest::StatusCode;
@@ -183,12 +183,7 @@ async fn a_token_name_too_long_or_empty_or_an_expiry_not_offered_is_refused_next
         "{}",
         refused.text()
     );
-    assert!(
-        app.get("/tokens")
-            .await
-            .attrs(".token", "data-name")
-            .is_empty()
-    );
+    assert!(tokens_listed(&app).await.is_empty());
 }
 
 #[tokio::test]
@@ -208,12 +203,7 @@ async fn a_token_made_from_another_site_is_refused() {
         .unwrap();
 
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    assert!(
-        app.get("/tokens")
-            .await
-            .attrs(".token", "data-name")
-            .is_empty()
-    );
+    assert!(tokens_listed(&app).await.is_empty());
 }
 
 #[tokio::test]
@@ -226,12 +216,7 @@ async fn a_signed_in_persons_token_opens_the_api_but_no_page_and_not_anothers_to
     let bob = app.another_browser();
     bob.sign_in(&provider, "bob").await;
 
-    assert!(
-        bob.get("/tokens")
-            .await
-            .attrs(".token", "data-name")
-            .is_empty()
-    );
+    assert!(tokens_listed(&bob).await.is_empty());
     let ada_listed = app.get("/tokens").await;
     let revoke = ada_listed
         .attrs(".token form", "action")
@@ -287,4 +272,9 @@ async fn a_token_opens_no_page_with_sign_in_off_either() {
         !html.contains("data-name=\"notebook\""),
         "a token shows none of its owner's page"
     );
+}
+
+/// The names of the tokens `browser`'s /tokens page lists.
+async fn tokens_listed(browser: &Browser) -> Vec<String> {
+    browser.get("/tokens").await.attrs(".token", "data-name")
 }
